@@ -1,0 +1,68 @@
+#pragma once
+
+// The command-line framework. Each command lives in its own file in cli/,
+// parses its own flags with parse_command_args and calls one function of the
+// core; it registers itself with a static CommandRegistration:
+//
+//   namespace {
+//   int run_state(lxcri::cli::Context& context, const std::vector<std::string>& args) { ... }
+//   const lxcri::cli::CommandRegistration registration{
+//       {"state", "print the state of a container", "state <id>", run_state}};
+//   }
+
+#include "config/config.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lxcri {
+class Runtime;
+}
+
+namespace lxcri::cli {
+
+// What every command gets: the operator configuration after precedence
+// (flag > environment > file > default) and, on demand, the runtime.
+class Context {
+public:
+    explicit Context(Config config);
+    ~Context();
+
+    const Config& config() const { return config_; }
+    Runtime& runtime();  // made on first use
+
+private:
+    Config config_;
+    std::unique_ptr<Runtime> runtime_;
+};
+
+struct Command {
+    std::string name;
+    std::string summary;
+    std::string usage;  // e.g. "create [options] <id>"
+    std::function<int(Context&, const std::vector<std::string>&)> run;
+};
+
+struct CommandRegistration {
+    explicit CommandRegistration(Command command);
+};
+
+// Every registered command, by name.
+const std::map<std::string, Command>& commands();
+
+// Parses a command's arguments strictly: unknown flags or too many operands
+// are Error(usage). Returns nullopt when --help was given (usage printed).
+std::optional<boost::program_options::variables_map> parse_command_args(
+    const Command& command, const std::vector<std::string>& args,
+    const boost::program_options::options_description& options,
+    const boost::program_options::positional_options_description& positional);
+
+// The command registered under `name` (for parse_command_args).
+const Command& command(const std::string& name);
+
+}  // namespace lxcri::cli

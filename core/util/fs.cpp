@@ -1,0 +1,121 @@
+#include "util/fs.hpp"
+
+#include <lxcri/error.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <utility>
+
+namespace fs = std::filesystem;
+
+namespace lxcri {
+namespace {
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+    int release() { return std::exchange(fd_, -1); }
+
+private:
+    int fd_;
+};
+
+void write_all(int fd, std::string_view data, const fs::path& path) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("write " + path.string(), errno);
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
+void fsync_dir(const fs::path& dir) {
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() >= 0) ::fsync(fd.get());
+}
+
+}  // namespace
+
+void write_file_atomic(const fs::path& path, std::string_view content, mode_t mode) {
+    fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+    Fd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
+    if (fd.get() < 0) throw_errno("create temporary file in " + dir.string(), errno);
+    try {
+        if (::fchmod(fd.get(), mode) != 0) throw_errno("chmod " + tmpl, errno);
+        write_all(fd.get(), content, tmpl);
+        if (::fsync(fd.get()) != 0) throw_errno("fsync " + tmpl, errno);
+        if (::close(fd.release()) != 0) throw_errno("close " + tmpl, errno);
+        if (::rename(tmpl.c_str(), path.c_str()) != 0) throw_errno("rename to " + path.string(), errno);
+    } catch (...) {
+        ::unlink(tmpl.c_str());
+        throw;
+    }
+    fsync_dir(dir);
+}
+
+std::string read_file(const fs::path& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) throw_errno("open " + path.string(), errno);
+    std::string content;
+    char buffer[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("read " + path.string(), errno);
+        }
+        if (n == 0) break;
+        content.append(buffer, static_cast<size_t>(n));
+    }
+    return content;
+}
+
+void ensure_private_dir(const fs::path& dir) {
+    std::error_code ec;
+    if (dir.has_parent_path() && !fs::exists(dir.parent_path(), ec)) {
+        fs::create_directories(dir.parent_path(), ec);
+        if (ec) throw_errno("create directory " + dir.parent_path().string(), ec.value());
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create directory " + dir.string(), errno);
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) throw_errno("stat " + dir.string(), errno);
+    if (!S_ISDIR(st.st_mode)) throw Error(Errc::failed, dir.string() + ": not a directory");
+    if ((st.st_mode & 07777) != 0700 && st.st_uid == ::geteuid() && ::chmod(dir.c_str(), 0700) != 0)
+        throw_errno("chmod " + dir.string(), errno);
+}
+
+FileLock::FileLock(const fs::path& path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd_ < 0 && errno == ENOENT) fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) throw_errno("open lock " + path.string(), errno);
+    while (::flock(fd_, LOCK_EX) != 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::close(fd_);
+        throw_errno("lock " + path.string(), err);
+    }
+}
+
+FileLock::~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+}
+
+fs::path absolute_path(const fs::path& path) {
+    return fs::absolute(path).lexically_normal();
+}
+
+}  // namespace lxcri

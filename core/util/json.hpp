@@ -1,0 +1,20 @@
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace lxcri {
+
+// Parses a JSON document. Syntax errors become Error(invalid_input) naming
+// `what` (usually a file name) and the line:column of the problem.
+boost::json::value parse_json(std::string_view text, std::string_view what);
+
+// read_file + parse_json.
+boost::json::value read_json_file(const std::filesystem::path& path);
+
+// Indented JSON (two spaces), with a final newline, for files people read.
+std::string to_pretty_json(const boost::json::value& value);
+
+}  // namespace lxcri

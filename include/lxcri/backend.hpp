@@ -1,0 +1,77 @@
+#pragma once
+
+#include <lxcri/container_spec.hpp>
+#include <lxcri/plugin.hpp>
+#include <lxcri/types.hpp>
+
+#include <boost/config.hpp>
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace lxcri {
+
+// One container as the core knows it.
+struct ContainerRef {
+    std::string id;                // OCI container id, already validated
+    Vmid vmid = 0;                 // the VMID the core allocated for it
+    std::filesystem::path bundle;  // absolute path of the OCI bundle
+    // <root>/<id>, mode 0700, made and removed by the core. The backend may
+    // keep its own files here (exec fifo, helper files, logs).
+    std::filesystem::path dir;
+};
+
+// Live status as the backend observes it. pid is the container's init on the
+// host (0 when there is none, e.g. stopped or dry-run).
+struct ContainerStatus {
+    Status status = Status::stopped;
+    pid_t pid = 0;
+};
+
+struct CreateRequest {
+    ContainerRef container;
+    const ContainerSpec& spec;
+    std::optional<std::filesystem::path> console_socket;  // for process.terminal
+};
+
+struct CreateResult {
+    ContainerStatus status;
+    // The process to put into --pid-file: a descendant of the caller whose
+    // exit status is the container process's. Unset: use status.pid; 0: no
+    // process exists (the core then refuses --pid-file).
+    std::optional<pid_t> pid_file_pid;
+};
+
+// How a container is realised (pct, liblxc, dry-run ...). One object serves
+// one command in one process; calls come from one thread. Every method throws
+// lxcri::Error on failure and must leave behind nothing it made in that call.
+class BOOST_SYMBOL_VISIBLE Backend {
+public:
+    virtual ~Backend() = default;
+
+    // VMIDs already used on this host (or cluster), whoever made them.
+    virtual std::set<Vmid> vmids_in_use() = 0;
+
+    // Realise the container. Afterwards it exists, its namespaces exist and
+    // process.args has NOT run (status created).
+    virtual CreateResult create(const CreateRequest& request) = 0;
+
+    // Let process.args run. Only called on a created container.
+    virtual void start(const ContainerRef& container) = 0;
+
+    // The live status, derived from the host, not from a cached file.
+    virtual ContainerStatus state(const ContainerRef& container) = 0;
+
+    // Send `signal` to the container's init (all = every process in it).
+    virtual void kill(const ContainerRef& container, int signal, bool all) = 0;
+
+    // Remove everything create made for this container, and nothing else.
+    // force: kill a running container first.
+    virtual void remove(const ContainerRef& container, bool force) = 0;
+};
+
+}  // namespace lxcri

@@ -1,0 +1,92 @@
+#pragma once
+
+// The plugin ABI. A plugin is a shared library named lxcri-<kind>-<name>.so
+// that uses exactly one of LXCRI_BACKEND_PLUGIN / LXCRI_MAPPING_PLUGIN in one
+// of its source files. See docs/PLUGINS.md.
+
+#include <lxcri/error.hpp>
+
+#include <boost/config.hpp>
+#include <boost/dll/alias.hpp>
+#include <boost/preprocessor/cat.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+// Bumped whenever a change to include/lxcri/ breaks binary compatibility:
+// a changed virtual function list or signature, a changed layout of a struct
+// passed between core and plugin (PluginInfo, PluginContext, ContainerSpec,
+// CreateRequest, ...). The core refuses plugins built for another version.
+#define LXCRI_PLUGIN_API_VERSION 1
+
+namespace lxcri {
+
+inline constexpr unsigned plugin_api_version = LXCRI_PLUGIN_API_VERSION;
+
+enum class PluginKind { backend, mapping };
+
+// What a plugin says about itself. The strings live in the plugin and are
+// copied by the core before the library may be unloaded.
+struct PluginInfo {
+    unsigned api_version;
+    PluginKind kind;
+    const char* name;
+    const char* version;
+    const char* description;
+};
+
+// What the core gives a plugin's factory.
+struct PluginContext {
+    // Keys of the operator config section named after the plugin
+    // (`[lxc]`, `[pct]`, `[dry-run]`, `[hash]` ...), without the section prefix.
+    std::map<std::string, std::string> options;
+    std::filesystem::path root;         // --root: per-container runtime dirs live here
+    std::filesystem::path state_dir;    // --state-dir: persistent state (mapping.json)
+    std::filesystem::path libexec_dir;  // where proxmox-lxcri-init is installed
+
+    // The option's value, or `fallback` when the operator did not set it.
+    std::string option(const std::string& key, const std::string& fallback = {}) const {
+        auto it = options.find(key);
+        return it == options.end() ? fallback : it->second;
+    }
+};
+
+}  // namespace lxcri
+
+// Symbols the core looks for in the "lxcri" section, before loading anything:
+// lxcri_plugin_info, lxcri_api_v<N> and the factory for the plugin's kind.
+#define LXCRI_PLUGIN_API_MARKER BOOST_PP_CAT(lxcri_api_v, LXCRI_PLUGIN_API_VERSION)
+
+#define LXCRI_DETAIL_PLUGIN_INFO(KIND, NAME, VERSION, DESCRIPTION)                              \
+    namespace lxcri_plugin_detail {                                                             \
+    ::lxcri::PluginInfo plugin_info() {                                                         \
+        return {LXCRI_PLUGIN_API_VERSION, ::lxcri::PluginKind::KIND, NAME, VERSION, DESCRIPTION}; \
+    }                                                                                           \
+    }                                                                                           \
+    BOOST_DLL_ALIAS_SECTIONED(lxcri_plugin_detail::plugin_info, lxcri_plugin_info, lxcri)       \
+    BOOST_DLL_ALIAS_SECTIONED(lxcri_plugin_detail::plugin_info, LXCRI_PLUGIN_API_MARKER, lxcri)
+
+// Declares a backend plugin whose class CLASS derives from lxcri::Backend and
+// has a constructor taking `const lxcri::PluginContext&`.
+#define LXCRI_BACKEND_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                                 \
+    LXCRI_DETAIL_PLUGIN_INFO(backend, NAME, VERSION, DESCRIPTION)                               \
+    namespace lxcri_plugin_detail {                                                             \
+    std::unique_ptr<::lxcri::Backend> create_backend(const ::lxcri::PluginContext& context) {   \
+        return std::make_unique<CLASS>(context);                                                \
+    }                                                                                           \
+    }                                                                                           \
+    BOOST_DLL_ALIAS_SECTIONED(lxcri_plugin_detail::create_backend, lxcri_create_backend, lxcri)
+
+// Declares a mapping plugin whose class CLASS derives from
+// lxcri::MappingStrategy and has a constructor taking `const lxcri::PluginContext&`.
+#define LXCRI_MAPPING_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                                 \
+    LXCRI_DETAIL_PLUGIN_INFO(mapping, NAME, VERSION, DESCRIPTION)                               \
+    namespace lxcri_plugin_detail {                                                             \
+    std::unique_ptr<::lxcri::MappingStrategy> create_mapping(                                   \
+        const ::lxcri::PluginContext& context) {                                                \
+        return std::make_unique<CLASS>(context);                                                \
+    }                                                                                           \
+    }                                                                                           \
+    BOOST_DLL_ALIAS_SECTIONED(lxcri_plugin_detail::create_mapping, lxcri_create_mapping, lxcri)

@@ -1,0 +1,50 @@
+#pragma once
+
+// Helpers shared by the tests: temporary directories and running programs.
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lxcri::test {
+
+// A fresh directory under $TMPDIR, removed (recursively) on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::filesystem::path& p) const { return path_ / p; }
+
+private:
+    std::filesystem::path path_;
+};
+
+struct RunResult {
+    int exit_code = -1;  // 128 + signal when killed by a signal
+    std::string out;
+    std::string err;
+};
+
+struct RunOptions {
+    std::map<std::string, std::string> env;  // added to (or replacing in) the current environment
+    std::vector<std::string> unset_env;
+    std::optional<std::string> input;         // standard input; /dev/null when unset
+    std::optional<std::filesystem::path> cwd;
+};
+
+// Runs argv[0] (a path, or a name looked up in PATH) with argv, no shell.
+RunResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// Writes a file, making parent directories.
+void write_text(const std::filesystem::path& path, const std::string& content);
+std::string read_text(const std::filesystem::path& path);
+
+// True when the tests run as root.
+bool is_root();
+
+}  // namespace lxcri::test
