@@ -1,0 +1,57 @@
+#pragma once
+
+// config.json -> lxcri::ContainerSpec, with every rule of the OCI runtime
+// spec (v1.0.0 .. v1.2.x, Linux) that can be checked without touching the
+// host. Each problem names the JSON path it is about, so a user can find it.
+
+#include <lxcri/container_spec.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lxcri::oci {
+
+// One thing wrong with a document. `path` is a JSON path such as
+// "linux.resources.memory.limit", "mounts[2].destination" or
+// `linux.sysctl["net.ipv4.ip_forward"]`; "" means the document itself.
+struct Problem {
+    std::string path;
+    std::string message;
+};
+
+// "<path>: <message>", or just the message for the document itself.
+std::string to_string(const Problem& problem);
+
+struct CheckResult {
+    std::optional<ContainerSpec> spec;  // set only when problems is empty
+    std::vector<Problem> problems;      // in document order
+};
+
+// Checks the whole document and reports every problem (`bundle validate`).
+// Members the spec does not know are ignored (the spec allows extensions);
+// a known member with the wrong type is a problem. JSON null counts as
+// absent, as it does for the Go decoders runc and the callers use.
+CheckResult check_config(const boost::json::value& document);
+
+// The spec, or Error(invalid_input, "<path>: <message>") for the first problem.
+ContainerSpec parse_config(const boost::json::value& document);
+
+// Reads and parses <bundle_dir>/config.json. Every message starts with
+// "config.json: ". A missing bundle directory or config.json is
+// Errc::not_found, malformed JSON or a bad document Errc::invalid_input.
+ContainerSpec load_bundle_config(const std::filesystem::path& bundle_dir);
+
+// The range of ociVersion values accepted: 1.0.0 up to any 1.2 patch
+// release, pre-release suffixes included (runc's `spec` writes "1.0.2-dev").
+std::string_view supported_oci_version_min();  // "1.0.0"
+std::string_view supported_oci_version_max();  // "1.2.x"
+
+// True when `version` is SemVer 2.0.0 inside the supported range.
+bool is_supported_oci_version(std::string_view version);
+
+}  // namespace lxcri::oci
