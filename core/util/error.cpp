@@ -5,6 +5,8 @@
 
 namespace lxcri {
 
+Error::~Error() = default;
+
 std::string errno_message(std::string_view what, int err) {
     return std::string(what) + ": " + std::strerror(err);
 }

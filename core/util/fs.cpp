@@ -119,3 +119,23 @@ fs::path absolute_path(const fs::path& path) {
 }
 
 }  // namespace lxcri
+
+namespace lxcri {
+
+fs::path program_relative_dir(std::string_view reldirs) {
+    std::error_code ec;
+    fs::path bin_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+    fs::path first;
+    size_t start = 0;
+    while (start <= reldirs.size()) {
+        size_t end = reldirs.find(':', start);
+        if (end == std::string_view::npos) end = reldirs.size();
+        fs::path candidate = (bin_dir / reldirs.substr(start, end - start)).lexically_normal();
+        if (first.empty()) first = candidate;
+        if (fs::is_directory(candidate, ec)) return candidate;
+        start = end + 1;
+    }
+    return first;
+}
+
+}  // namespace lxcri

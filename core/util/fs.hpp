@@ -1,5 +1,7 @@
 #pragma once
 
+#include <lxcri/files.hpp>  // write_file_atomic, read_file
+
 #include <sys/types.h>
 
 #include <filesystem>
@@ -7,14 +9,6 @@
 #include <string_view>
 
 namespace lxcri {
-
-// Writes `content` to `path` so that readers see the old file or the new one,
-// never a part: temp file in the same directory, fsync, rename, fsync dir.
-void write_file_atomic(const std::filesystem::path& path, std::string_view content,
-                       mode_t mode = 0600);
-
-// The whole file. Throws Error(not_found) when it does not exist.
-std::string read_file(const std::filesystem::path& path);
 
 // Makes `dir` (and missing parents) and ensures `dir` itself is a real
 // directory (not a symlink) with mode 0700.
@@ -36,5 +30,14 @@ private:
 // An absolute path for `path` relative to the current directory (lexically
 // normalised, symlinks not resolved).
 std::filesystem::path absolute_path(const std::filesystem::path& path);
+
+}  // namespace lxcri
+
+namespace lxcri {
+
+// The first existing directory of `reldirs` (':'-separated, relative to the
+// directory of the running executable), else the first candidate. Lets a
+// build tree and an installed tree find their plugins with no flag.
+std::filesystem::path program_relative_dir(std::string_view reldirs);
 
 }  // namespace lxcri

@@ -42,7 +42,7 @@ struct CreateResult {
     ContainerStatus status;
     // The process to put into --pid-file: a descendant of the caller whose
     // exit status is the container process's. Unset: use status.pid; 0: no
-    // process exists (the core then refuses --pid-file).
+    // process exists (dry-run): the core warns and writes no pid file.
     std::optional<pid_t> pid_file_pid;
 };
 

@@ -28,6 +28,11 @@ enum class Errc {
 class BOOST_SYMBOL_VISIBLE Error : public std::runtime_error {
 public:
     Error(Errc code, const std::string& message) : std::runtime_error(message), code_(code) {}
+    Error(const Error&) = default;
+    Error& operator=(const Error&) = default;
+    // Out of line, in liblxcri-core: Error's vtable and typeinfo live in
+    // the core, so an Error thrown by a plugin never points into the plugin.
+    ~Error() override;
 
     Errc code() const noexcept { return code_; }
 

@@ -4,6 +4,7 @@
 #include <lxcri/backend.hpp>
 #include <lxcri/container_spec.hpp>
 #include <lxcri/error.hpp>
+#include <lxcri/files.hpp>
 #include <lxcri/log.hpp>
 #include <lxcri/mapping.hpp>
 #include <lxcri/plugin.hpp>

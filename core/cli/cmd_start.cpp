@@ -1,0 +1,23 @@
+#include "cli/command.hpp"
+#include "runtime/runtime.hpp"
+
+namespace po = boost::program_options;
+
+namespace lxcri::cli {
+namespace {
+
+int run_start(Context& context, const std::vector<std::string>& args) {
+    po::options_description options("start options");
+    options.add_options()("id", po::value<std::string>()->required(), "container id");
+    po::positional_options_description positional;
+    positional.add("id", 1);
+    auto vm = parse_command_args(command("start"), args, options, positional);
+    if (!vm) return 0;
+    context.runtime().start((*vm)["id"].as<std::string>());
+    return 0;
+}
+
+const CommandRegistration registration{{"start", "run the user process of a created container", "start <id>", run_start}};
+
+}  // namespace
+}  // namespace lxcri::cli

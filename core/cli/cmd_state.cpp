@@ -1,0 +1,27 @@
+#include "cli/command.hpp"
+#include "runtime/runtime.hpp"
+#include "util/json.hpp"
+
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace lxcri::cli {
+namespace {
+
+int run_state(Context& context, const std::vector<std::string>& args) {
+    po::options_description options("state options");
+    options.add_options()("id", po::value<std::string>()->required(), "container id");
+    po::positional_options_description positional;
+    positional.add("id", 1);
+    auto vm = parse_command_args(command("state"), args, options, positional);
+    if (!vm) return 0;
+    std::cout << to_pretty_json(context.runtime().state((*vm)["id"].as<std::string>()).to_json());
+    return 0;
+}
+
+const CommandRegistration registration{
+    {"state", "print the OCI state of a container as JSON", "state <id>", run_state}};
+
+}  // namespace
+}  // namespace lxcri::cli

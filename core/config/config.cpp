@@ -1,0 +1,144 @@
+#include "config/config_loader.hpp"
+
+#include "util/fs.hpp"
+
+#include <lxcri/error.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace lxcri {
+namespace {
+
+constexpr std::string_view env_prefix = "PROXMOX_LXCRI_";
+
+// PROXMOX_LXCRI_STATE_DIR -> state-dir, if that is a key; "" ignores the variable.
+std::string env_to_key(const po::options_description& keys, const std::string& variable) {
+    if (variable.rfind(env_prefix, 0) != 0) return {};
+    std::string key = variable.substr(env_prefix.size());
+    for (char& c : key) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return keys.find_nothrow(key, false) ? key : std::string();
+}
+
+Vmid parse_vmid(const std::string& key, long long value) {
+    if (value < vmid_hard_min || value > vmid_hard_max)
+        throw Error(Errc::invalid_input, key + ": " + std::to_string(value) + " is outside the VMIDs Proxmox accepts (" +
+                                             std::to_string(vmid_hard_min) + ".." + std::to_string(vmid_hard_max) + ")");
+    return static_cast<Vmid>(value);
+}
+
+bool valid_plugin_name(const std::string& name) {
+    static const std::regex pattern("^[a-z0-9][a-z0-9_-]{0,63}$");
+    return std::regex_match(name, pattern);
+}
+
+}  // namespace
+
+po::options_description config_keys(bool command_line) {
+    po::options_description keys("Settings (flags, PROXMOX_LXCRI_* variables, config file)");
+    keys.add_options()
+        ("backend", po::value<std::string>(), "backend plugin: auto, lxc, pct, dry-run, ... (default auto)")
+        ("mapping", po::value<std::string>(), "VMID mapping plugin: hash, incremental, ... (default hash)")
+        ("root", po::value<std::string>(), "directory of per-container runtime state (default /run/proxmox-lxcri)")
+        ("state-dir", po::value<std::string>(), "persistent state, mapping.json (default /var/lib/proxmox-lxcri)")
+        ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin directory (repeatable)")
+        ("log", po::value<std::string>(), "log file (appended); default stderr")
+        ("log-format", po::value<std::string>(), "text or json (default text)")
+        ("vmid-min", po::value<long long>(), "lowest VMID to allocate (default 100)")
+        ("vmid-max", po::value<long long>(), "highest VMID to allocate (default 999999)");
+    if (command_line)
+        keys.add_options()("debug", po::bool_switch(), "log debug messages");
+    else
+        keys.add_options()("debug", po::value<bool>(), "log debug messages");
+    return keys;
+}
+
+Config load_config(const po::parsed_options& command_line) {
+    po::variables_map vm;
+    try {
+        po::store(command_line, vm);
+        po::options_description env_keys = config_keys(false);
+        po::store(po::parse_environment(env_keys, [&](const std::string& v) { return env_to_key(env_keys, v); }), vm);
+    } catch (const po::error& e) {
+        throw Error(Errc::invalid_input, std::string("environment: ") + e.what());
+    }
+
+    Config config;
+    std::optional<fs::path> file;
+    bool explicit_file = true;
+    if (vm.count("config"))
+        file = vm["config"].as<std::string>();
+    else if (const char* env = std::getenv("PROXMOX_LXCRI_CONFIG"); env && *env)
+        file = env;
+    else {
+        file = default_config_file;
+        explicit_file = false;
+    }
+
+    std::error_code ec;
+    if (file && (explicit_file || fs::exists(*file, ec))) {
+        std::ifstream in(*file);
+        if (!in) throw Error(explicit_file ? Errc::not_found : Errc::failed, "config file " + file->string() + ": cannot be read");
+        try {
+            // parsed_options points at its description: keep it alive until store().
+            po::options_description file_keys = config_keys(false);
+            po::parsed_options parsed = po::parse_config_file(in, file_keys, true);
+            for (const auto& option : parsed.options) {
+                if (!option.unregistered) continue;
+                auto dot = option.string_key.find('.');
+                if (dot == std::string::npos)
+                    throw Error(Errc::invalid_input, "config file " + file->string() + ": unknown key '" + option.string_key + "'");
+                std::string section = option.string_key.substr(0, dot);
+                config.sections[section][option.string_key.substr(dot + 1)] =
+                    option.value.empty() ? std::string() : option.value.back();
+            }
+            po::store(parsed, vm);
+        } catch (const po::error& e) {
+            throw Error(Errc::invalid_input, "config file " + file->string() + ": " + e.what());
+        }
+        config.config_file = file;
+    }
+
+    auto get = [&](const char* key) -> std::optional<std::string> {
+        if (!vm.count(key)) return std::nullopt;
+        return vm[key].as<std::string>();
+    };
+    if (auto v = get("backend")) config.backend = *v;
+    if (auto v = get("mapping")) config.mapping = *v;
+    if (auto v = get("root")) config.root = absolute_path(*v);
+    if (auto v = get("state-dir")) config.state_dir = absolute_path(*v);
+    if (auto v = get("log")) config.log_file = absolute_path(*v);
+    if (auto v = get("log-format")) config.log_format = *v;
+    if (vm.count("debug")) config.debug = vm["debug"].as<bool>();
+    if (vm.count("plugin-dir"))
+        for (const auto& dir : vm["plugin-dir"].as<std::vector<std::string>>()) config.plugin_dirs.push_back(absolute_path(dir));
+    if (vm.count("vmid-min")) config.vmid_range.min = parse_vmid("vmid-min", vm["vmid-min"].as<long long>());
+    if (vm.count("vmid-max")) config.vmid_range.max = parse_vmid("vmid-max", vm["vmid-max"].as<long long>());
+    validate(config);
+    return config;
+}
+
+void validate(const Config& config) {
+    if (config.backend != "auto" && !valid_plugin_name(config.backend))
+        throw Error(Errc::invalid_input, "backend: '" + config.backend + "' is not a valid plugin name");
+    if (!valid_plugin_name(config.mapping))
+        throw Error(Errc::invalid_input, "mapping: '" + config.mapping + "' is not a valid plugin name");
+    if (config.log_format != "text" && config.log_format != "json")
+        throw Error(Errc::invalid_input, "log-format: must be text or json, not '" + config.log_format + "'");
+    if (config.vmid_range.min > config.vmid_range.max)
+        throw Error(Errc::invalid_input, "vmid-min (" + std::to_string(config.vmid_range.min) +
+                                             ") is greater than vmid-max (" + std::to_string(config.vmid_range.max) + ")");
+    if (config.root == "/" || config.state_dir == "/")
+        throw Error(Errc::invalid_input, "root and state-dir must not be /");
+}
+
+std::map<std::string, std::string> Config::plugin_options(const std::string& name) const {
+    auto it = sections.find(name);
+    return it == sections.end() ? std::map<std::string, std::string>{} : it->second;
+}
+
+}  // namespace lxcri

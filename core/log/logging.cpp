@@ -1,0 +1,142 @@
+#include "log/logging.hpp"
+
+#include "util/time.hpp"
+
+#include <lxcri/error.hpp>
+#include <lxcri/log.hpp>
+
+#include <boost/core/null_deleter.hpp>
+#include <boost/json.hpp>
+#include <boost/log/attributes/value_extraction.hpp>
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/sinks/sync_frontend.hpp>
+#include <boost/log/sinks/text_ostream_backend.hpp>
+#include <boost/log/sources/record_ostream.hpp>
+#include <boost/log/sources/severity_logger.hpp>
+#include <boost/log/utility/formatting_ostream.hpp>
+
+
+#include <atomic>
+#include <mutex>
+#include <fstream>
+#include <iostream>
+
+namespace logging = boost::log;
+namespace sinks = boost::log::sinks;
+
+namespace lxcri::log {
+namespace {
+
+using Sink = sinks::synchronous_sink<sinks::text_ostream_backend>;
+
+std::atomic<bool> debug_on{false};
+bool logging_to_file = false;
+
+std::string_view level_name(Level level) {
+    switch (level) {
+    case Level::debug: return "debug";
+    case Level::info: return "info";
+    case Level::warning: return "warning";
+    case Level::error: return "error";
+    }
+    return "info";
+}
+
+logging::sources::severity_logger_mt<Level>& logger() {
+    static logging::sources::severity_logger_mt<Level> instance;
+    return instance;
+}
+
+Level record_level(const logging::record_view& record) {
+    auto value = logging::extract<Level>("Severity", record);
+    return value ? *value : Level::info;
+}
+
+std::string record_message(const logging::record_view& record) {
+    auto value = logging::extract<std::string>("Message", record);
+    return value ? *value : std::string();
+}
+
+// {"level":"error","msg":"...","time":"RFC3339"}: what podman and containerd parse.
+void format_json(const logging::record_view& record, logging::formatting_ostream& out) {
+    boost::json::object object;
+    object["level"] = level_name(record_level(record));
+    object["msg"] = record_message(record);
+    object["time"] = rfc3339_now();
+    out << boost::json::serialize(object);
+}
+
+void format_file_text(const logging::record_view& record, logging::formatting_ostream& out) {
+    out << rfc3339_now() << ' ' << level_name(record_level(record)) << ' ' << record_message(record);
+}
+
+void format_terminal(const logging::record_view& record, logging::formatting_ostream& out) {
+    Level level = record_level(record);
+    out << "proxmox-lxcri: ";
+    if (level != Level::info) out << level_name(level) << ": ";
+    out << record_message(record);
+}
+
+void install_sink(boost::shared_ptr<std::ostream> stream, const Options& options, bool to_file) {
+    auto backend = boost::make_shared<sinks::text_ostream_backend>();
+    backend->add_stream(stream);
+    backend->auto_flush(true);
+    auto sink = boost::make_shared<Sink>(backend);
+    if (options.format == "json")
+        sink->set_formatter(&format_json);
+    else if (to_file)
+        sink->set_formatter(&format_file_text);
+    else
+        sink->set_formatter(&format_terminal);
+    Level min = options.debug ? Level::debug : Level::info;
+    sink->set_filter([min](const logging::attribute_value_set& attrs) {
+        auto level = attrs["Severity"].extract<Level>();
+        return !level || *level >= min;
+    });
+    logging::core::get()->add_sink(sink);
+}
+
+std::once_flag configured;
+
+void configure(const Options& options) {
+    auto core = logging::core::get();
+    core->remove_all_sinks();
+    debug_on = options.debug;
+    logging_to_file = options.file.has_value();
+    if (options.file) {
+        auto stream = boost::make_shared<std::ofstream>(*options.file, std::ios::app);
+        if (!*stream) throw_errno("open log file " + options.file->string(), errno, Errc::invalid_input);
+        install_sink(stream, options, true);
+    } else {
+        install_sink(boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter()), options, false);
+    }
+}
+
+}  // namespace
+
+void init(const Options& options) {
+    std::call_once(configured, [] {});
+    configure(options);
+}
+
+void write(Level level, std::string_view message) {
+    std::call_once(configured, [] { configure(Options{}); });
+    auto& lg = logger();
+    logging::record record = lg.open_record(logging::keywords::severity = level);
+    if (record) {
+        logging::record_ostream stream(record);
+        stream << message;
+        stream.flush();
+        lg.push_record(std::move(record));
+    }
+}
+
+bool debug_enabled() { return debug_on; }
+
+void failure(const std::string& message) {
+    write(Level::error, message);
+    if (logging_to_file) std::cerr << "proxmox-lxcri: error: " << message << std::endl;
+}
+
+}  // namespace lxcri::log

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <lxcri/backend.hpp>
+#include <lxcri/mapping.hpp>
+#include <lxcri/plugin.hpp>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lxcri {
+
+std::string_view to_string(PluginKind kind);
+
+// A plugin file found on disk: lxcri-<kind>-<name>.so.
+struct PluginFile {
+    std::filesystem::path path;
+    PluginKind kind;
+    std::string name;
+};
+
+// What a loaded plugin said about itself (copied out of the library).
+struct PluginDescription {
+    PluginFile file;
+    unsigned api_version = 0;
+    std::string version;
+    std::string description;
+};
+
+// A plugin object together with the library that made it: the object is
+// destroyed first, and the library stays mapped until the process exits
+// (RTLD_NODELETE) so no exception or vtable can outlive its code.
+template <class T>
+class Plugin {
+public:
+    Plugin(boost::dll::shared_library library, std::unique_ptr<T> object, PluginDescription description)
+        : library_(std::move(library)), object_(std::move(object)), description_(std::move(description)) {}
+    T& operator*() const { return *object_; }
+    T* operator->() const { return object_.get(); }
+    const PluginDescription& description() const { return description_; }
+
+private:
+    boost::dll::shared_library library_;  // declared first: destroyed last
+    std::unique_ptr<T> object_;
+    PluginDescription description_;
+};
+
+// Finds, checks and loads plugins. Directories are searched in order; the
+// first file for a kind and name wins.
+class PluginLoader {
+public:
+    explicit PluginLoader(std::vector<std::filesystem::path> directories);
+
+    // The built-in plugin directory next to the running binary.
+    static std::filesystem::path default_directory();
+
+    const std::vector<std::filesystem::path>& directories() const { return directories_; }
+
+    // Every plugin file, without loading any.
+    std::vector<PluginFile> discover() const;
+
+    std::optional<PluginFile> find(PluginKind kind, const std::string& name) const;
+
+    // Loads the plugin only to read its description (for `plugins`).
+    PluginDescription describe(const PluginFile& file) const;
+
+    Plugin<Backend> load_backend(const std::string& name, const PluginContext& context) const;
+    Plugin<MappingStrategy> load_mapping(const std::string& name, const PluginContext& context) const;
+
+private:
+    std::vector<std::filesystem::path> directories_;
+};
+
+}  // namespace lxcri

@@ -1,0 +1,250 @@
+#include "runtime/runtime.hpp"
+
+#include "oci/parser.hpp"
+#include "runtime/vmid_allocator.hpp"
+#include "state/container_id.hpp"
+#include "util/fs.hpp"
+#include "util/time.hpp"
+
+#include <lxcri/error.hpp>
+#include <lxcri/log.hpp>
+
+#include <unistd.h>
+
+#include <functional>
+
+namespace fs = std::filesystem;
+
+namespace lxcri {
+namespace {
+
+// Undoes the steps of a create that has not finished, newest first.
+class Rollback {
+public:
+    ~Rollback() {
+        for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+            try {
+                (*it)();
+            } catch (const std::exception& e) {
+                log::warning(std::string("rollback: ") + e.what());
+            }
+        }
+    }
+    void add(std::function<void()> step) { steps_.push_back(std::move(step)); }
+    void commit() { steps_.clear(); }
+
+private:
+    std::vector<std::function<void()>> steps_;
+};
+
+fs::path resolve_rootfs(const fs::path& bundle, const std::string& root_path) {
+    fs::path rootfs = fs::path(root_path).is_absolute() ? fs::path(root_path) : bundle / root_path;
+    std::error_code ec;
+    if (!fs::is_directory(rootfs, ec))
+        throw Error(Errc::invalid_input, "config.json: root.path: " + rootfs.string() + " is not a directory");
+    return rootfs;
+}
+
+void write_pid_file(const fs::path& path, pid_t pid) {
+    write_file_atomic(path, std::to_string(pid), 0644);
+}
+
+}  // namespace
+
+std::vector<fs::path> plugin_directories(const Config& config) {
+    std::vector<fs::path> dirs = config.plugin_dirs;
+    dirs.push_back(PluginLoader::default_directory());
+    return dirs;
+}
+
+fs::path libexec_directory() { return program_relative_dir(LXCRI_LIBEXEC_RELDIRS); }
+
+Runtime::Runtime(Config config)
+    : config_(std::move(config)),
+      plugins_(plugin_directories(config_)),
+      states_(config_.root),
+      mappings_(config_.state_dir) {}
+
+std::string Runtime::backend_name() const {
+    if (config_.backend != "auto") return config_.backend;
+    std::string pct = config_.plugin_options("pct").count("path") ? config_.plugin_options("pct").at("path")
+                                                                   : "/usr/sbin/pct";
+    if (plugins_.find(PluginKind::backend, "pct") && ::access(pct.c_str(), X_OK) == 0) return "pct";
+    if (plugins_.find(PluginKind::backend, "lxc")) return "lxc";
+    return "dry-run";
+}
+
+PluginContext Runtime::plugin_context(const std::string& name) const {
+    return PluginContext{config_.plugin_options(name), config_.root, config_.state_dir, libexec_directory()};
+}
+
+Plugin<Backend> Runtime::load_backend(const std::string& name) const {
+    return plugins_.load_backend(name, plugin_context(name));
+}
+
+ContainerRef Runtime::ref(const ContainerState& state) const {
+    return ContainerRef{state.id, state.vmid, state.bundle, states_.container_dir(state.id)};
+}
+
+ContainerState Runtime::require_state(const std::string& id) const {
+    validate_container_id(id);
+    auto state = states_.read(id);
+    if (!state) throw Error(Errc::invalid_state, id + ": container is still being created (or its create failed; delete --force removes it)");
+    return *state;
+}
+
+ContainerState Runtime::with_live_status(ContainerState state, Backend& backend) const {
+    ContainerStatus live = backend.state(ref(state));
+    state.status = live.status;
+    state.pid = live.pid;
+    return state;
+}
+
+ContainerState Runtime::create(const std::string& id, const CreateOptions& options) {
+    validate_container_id(id);
+    if (states_.exists(id)) throw Error(Errc::already_exists, id + ": container with given ID already exists");
+
+    fs::path bundle = absolute_path(options.bundle);
+    ContainerSpec spec = oci::load_bundle_config(bundle);
+    resolve_rootfs(bundle, spec.root.path);
+
+    std::string backend_id = backend_name();
+    auto backend = load_backend(backend_id);
+    auto mapping = plugins_.load_mapping(config_.mapping, plugin_context(config_.mapping));
+
+    // The lock outlives the rollback, so nobody sees a half-removed container.
+    std::optional<FileLock> container_lock;
+    Rollback rollback;
+    states_.create_container_dir(id);
+    rollback.add([&] { states_.remove(id); });
+    container_lock.emplace(states_.container_dir(id));
+
+    Vmid vmid = 0;
+    {
+        auto transaction = mappings_.begin();
+        std::optional<MappingEntry> previous;
+        if (auto it = transaction.entries().find(id); it != transaction.entries().end()) previous = it->second;
+        vmid = allocate_vmid(transaction.entries(), id, backend_id, *mapping, config_.mapping, config_.vmid_range,
+                             backend->vmids_in_use());
+        transaction.commit();
+        rollback.add([this, id, previous] {
+            auto undo = mappings_.begin();
+            if (previous)
+                undo.entries()[id] = *previous;
+            else
+                undo.entries().erase(id);
+            undo.commit();
+        });
+    }
+    log::debug(id + ": VMID " + std::to_string(vmid) + " (" + config_.mapping + "), backend " + backend_id);
+
+    ContainerState state;
+    state.oci_version = state_oci_version;
+    state.id = id;
+    state.bundle = bundle;
+    state.annotations = spec.annotations;
+    state.vmid = vmid;
+    state.backend = backend_id;
+    state.created = rfc3339_now();
+
+    CreateResult result = backend->create(CreateRequest{ref(state), spec, options.console_socket});
+    rollback.add([&] { backend->remove(ref(state), true); });
+    state.status = result.status.status;
+    state.pid = result.status.pid;
+    states_.write(state);
+
+    if (options.pid_file) {
+        pid_t pid = result.pid_file_pid.value_or(result.status.pid);
+        if (pid > 0)
+            write_pid_file(absolute_path(*options.pid_file), pid);
+        else
+            log::warning(id + ": backend " + backend_id + " runs no process; no pid file written");
+    }
+    rollback.commit();
+    return state;
+}
+
+void Runtime::start(const std::string& id) {
+    FileLock lock = states_.lock(id);
+    ContainerState state = require_state(id);
+    auto backend = load_backend(state.backend);
+    state = with_live_status(state, *backend);
+    if (state.status != Status::created)
+        throw Error(Errc::invalid_state, id + ": cannot start a container that is " + std::string(to_string(state.status)));
+    backend->start(ref(state));
+    state = with_live_status(state, *backend);
+    states_.write(state);
+}
+
+ContainerState Runtime::state(const std::string& id) {
+    ContainerState state = require_state(id);
+    auto backend = load_backend(state.backend);
+    return with_live_status(state, *backend);
+}
+
+void Runtime::kill(const std::string& id, int signal, bool all) {
+    FileLock lock = states_.lock(id);
+    ContainerState state = require_state(id);
+    auto backend = load_backend(state.backend);
+    state = with_live_status(state, *backend);
+    if (state.status != Status::created && state.status != Status::running && state.status != Status::paused)
+        throw Error(Errc::invalid_state, id + ": container not running");
+    backend->kill(ref(state), signal, all);
+    states_.write(with_live_status(state, *backend));
+}
+
+void Runtime::remove(const std::string& id, bool force) {
+    validate_container_id(id);
+    FileLock lock = states_.lock(id);
+    auto stored = states_.read(id);
+    if (stored) {
+        auto backend = load_backend(stored->backend);
+        ContainerState state = with_live_status(*stored, *backend);
+        if (!force && state.status != Status::stopped && state.status != Status::created)
+            throw Error(Errc::invalid_state, id + ": cannot delete a container that is " +
+                                                 std::string(to_string(state.status)) + " (use --force)");
+        backend->remove(ref(state), force);
+    } else if (!force) {
+        throw Error(Errc::invalid_state, id + ": container is still being created (delete --force removes a failed create)");
+    }
+    {
+        auto transaction = mappings_.begin();
+        transaction.entries().erase(id);
+        transaction.commit();
+    }
+    states_.remove(id);
+}
+
+std::vector<ContainerState> Runtime::list() {
+    std::vector<ContainerState> result;
+    std::map<std::string, std::optional<Plugin<Backend>>> backends;
+    for (const auto& id : states_.ids()) {
+        std::optional<ContainerState> state;
+        try {
+            state = states_.read(id);
+        } catch (const Error& e) {
+            log::warning(e.what());
+            continue;
+        }
+        if (!state) continue;  // being created
+        auto [it, inserted] = backends.try_emplace(state->backend);
+        if (inserted) {
+            try {
+                it->second.emplace(load_backend(state->backend));
+            } catch (const Error& e) {
+                log::warning(id + ": status not live: " + e.what());
+            }
+        }
+        if (it->second) {
+            try {
+                *state = with_live_status(*state, **it->second);
+            } catch (const Error& e) {
+                log::warning(id + ": status not live: " + e.what());
+            }
+        }
+        result.push_back(*state);
+    }
+    return result;
+}
+
+}  // namespace lxcri

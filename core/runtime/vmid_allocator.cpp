@@ -1,0 +1,50 @@
+#include "runtime/vmid_allocator.hpp"
+
+#include "util/time.hpp"
+
+#include <lxcri/error.hpp>
+#include <lxcri/log.hpp>
+
+#include <unordered_set>
+
+namespace lxcri {
+
+Vmid allocate_vmid(Mapping& mapping, const std::string& id, const std::string& backend,
+                   const MappingStrategy& strategy, const std::string& strategy_name, VmidRange range,
+                   const std::set<Vmid>& in_use) {
+    std::set<Vmid> taken = in_use;
+    for (const auto& [other, entry] : mapping)
+        if (other != id) taken.insert(entry.vmid);
+
+    if (auto it = mapping.find(id); it != mapping.end()) {
+        if (!taken.count(it->second.vmid)) {
+            log::debug(id + ": reusing VMID " + std::to_string(it->second.vmid) + " from mapping.json");
+            it->second.backend = backend;
+            return it->second.vmid;
+        }
+        log::warning(id + ": VMID " + std::to_string(it->second.vmid) +
+                     " from mapping.json is in use on the host; allocating a new one");
+    }
+
+    // Candidates are distinct (the strategy's contract), so once more
+    // candidates were tried than VMIDs are taken in the range, one was free.
+    std::uint64_t taken_in_range = 0;
+    for (Vmid vmid : taken) taken_in_range += range.contains(vmid);
+    std::uint64_t attempts = std::min<std::uint64_t>(range.size(), taken_in_range + 1);
+    std::unordered_set<Vmid> seen;
+    for (std::uint64_t attempt = 0; attempt < attempts; ++attempt) {
+        Vmid candidate = strategy.candidate(id, range, attempt);
+        if (!range.contains(candidate) || !seen.insert(candidate).second)
+            throw Error(Errc::plugin, "mapping " + strategy_name + " broke its contract: candidate " +
+                                          std::to_string(attempt) + " is " + std::to_string(candidate) +
+                                          (range.contains(candidate) ? ", proposed twice" : ", outside the range"));
+        if (taken.count(candidate)) continue;
+        mapping[id] = MappingEntry{candidate, backend, rfc3339_now()};
+        return candidate;
+    }
+    throw Error(Errc::exhausted, "no free VMID in the range " + std::to_string(range.min) + ".." +
+                                     std::to_string(range.max) + " (" + std::to_string(taken_in_range) +
+                                     " in use): widen vmid-min/vmid-max or delete containers");
+}
+
+}  // namespace lxcri

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <lxcri/types.hpp>
+
+#include <boost/json.hpp>
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lxcri {
+
+class FileLock;
+
+// state.json: the OCI state plus what proxmox-lxcri needs to find the
+// container again (vmid, backend).
+struct ContainerState {
+    std::string oci_version;
+    std::string id;
+    Status status = Status::creating;
+    pid_t pid = 0;
+    std::filesystem::path bundle;
+    std::map<std::string, std::string> annotations;
+    Vmid vmid = 0;
+    std::string backend;
+    std::string created;  // RFC 3339
+
+    boost::json::object to_json() const;
+    static ContainerState from_json(const boost::json::value& value, const std::string& what);
+};
+
+// The OCI runtime-spec version the state documents follow.
+inline constexpr const char* state_oci_version = "1.2.0";
+
+// Per-container runtime directories: <root>/<id>/state.json (0700 dirs).
+class StateStore {
+public:
+    explicit StateStore(std::filesystem::path root);
+
+    std::filesystem::path container_dir(const std::string& id) const;
+
+    // Makes <root>/<id> exclusively: of two creates racing for one id,
+    // exactly one gets here. Error(already_exists) for the other.
+    void create_container_dir(const std::string& id) const;
+    bool exists(const std::string& id) const;
+
+    // Locks the container (its directory) for a read-modify-write.
+    FileLock lock(const std::string& id) const;
+
+    void write(const ContainerState& state) const;               // atomic
+    std::optional<ContainerState> read(const std::string& id) const;  // nullopt: no state.json yet
+    void remove(const std::string& id) const;                    // the whole <root>/<id>
+
+    // Ids of every container directory, sorted.
+    std::vector<std::string> ids() const;
+
+private:
+    std::filesystem::path root_;
+};
+
+}  // namespace lxcri

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages proxmox-lxcri needs to build and test,
+# and only those that are missing. Sourced by demo.sh and test.sh.
+set -euo pipefail
+
+lxcri_packages=(
+  build-essential cmake pkg-config git
+  # Boost 1.81 (Debian 12's default 1.74 has no Boost.JSON)
+  libboost1.81-dev libboost-json1.81-dev libboost-log1.81-dev
+  libboost-program-options1.81-dev libboost-test1.81-dev libboost-filesystem1.81-dev
+  lxc lxc-dev libseccomp-dev libcap-dev libarchive-dev
+  # tests: a reference runtime, a static busybox for test rootfs, archive tools
+  runc busybox-static tar gzip xz-utils zstd attr
+)
+
+lxcri_install_deps() {
+  local missing=()
+  for p in "${lxcri_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo ">> installing: ${missing[*]}"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# Configure and build into $1 (default build/), extra cmake args after it.
+lxcri_build() {
+  local dir=${1:-build}
+  shift || true
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLXCRI_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$(nproc)"
+}

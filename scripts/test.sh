@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test through ctest:
+# the normal build, then an ASan+UBSan build of the unit tests.
+# Tests labelled `root` need root (CI is root); as a non-root developer run
+# `ctest --test-dir build -LE root`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+umask 022  # plugin files must not be group/other-writable, or the core refuses them
+. scripts/deps.sh
+lxcri_install_deps
+
+lxcri_build build
+ctest --test-dir build --output-on-failure -j2
+
+lxcri_build build-asan -DLXCRI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j2 -L unit

@@ -1,0 +1,323 @@
+#define BOOST_TEST_MODULE cli
+#include <boost/test/unit_test.hpp>
+
+#include "support/test_support.hpp"
+#include "util/json.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <thread>
+
+// The built proxmox-lxcri binary, run as a user (or podman) runs it, with the
+// dry-run backend and private --root / --state-dir.
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using lxcri::test::RunResult;
+using lxcri::test::TempDir;
+
+namespace {
+
+const char* const minimal_config = R"({
+  "ociVersion": "1.2.0",
+  "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["/bin/sh"],
+              "env": ["PATH=/bin"], "cwd": "/"},
+  "root": {"path": "rootfs"},
+  "hostname": "box",
+  "annotations": {"org.example/team": "ci"},
+  "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}
+})";
+
+struct Env {
+    TempDir tmp;
+    fs::path root = tmp / "run";
+    fs::path state = tmp / "state";
+    fs::path bundle = tmp / "bundle";
+    fs::path config = tmp / "config";
+    std::vector<std::string> extra;  // more global flags
+
+    Env() {
+        fs::create_directories(bundle / "rootfs");
+        lxcri::test::write_text(bundle / "config.json", minimal_config);
+        lxcri::test::write_text(config, "backend = dry-run\n");
+    }
+
+    RunResult cli(const std::vector<std::string>& args, const lxcri::test::RunOptions& options = {}) const {
+        std::vector<std::string> argv{LXCRI_BINARY, "--root", root.string(), "--state-dir", state.string()};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.insert(argv.end(), args.begin(), args.end());
+        lxcri::test::RunOptions o = options;
+        o.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
+        return lxcri::test::run(argv, o);
+    }
+
+    RunResult create(const std::string& id, const fs::path& b) const { return cli({"create", "--bundle", b.string(), id}); }
+    RunResult create(const std::string& id) const { return create(id, bundle); }
+
+    json::object state_of(const std::string& id) const {
+        auto r = cli({"state", id});
+        BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+        return lxcri::parse_json(r.out, "state").as_object();
+    }
+
+    json::object mapping() const {
+        if (!fs::exists(state / "mapping.json")) return {};
+        return lxcri::read_json_file(state / "mapping.json").as_object().at("containers").as_object();
+    }
+
+    // Every file under root and state with its content: "changes nothing" means this is equal.
+    std::map<std::string, std::string> snapshot() const {
+        std::map<std::string, std::string> files;
+        for (const fs::path& dir : {root, state}) {
+            if (!fs::exists(dir)) continue;
+            for (const auto& e : fs::recursive_directory_iterator(dir)) {
+                std::string key = e.path().string();
+                files[key] = e.is_regular_file() ? lxcri::test::read_text(e.path()) : "<dir>";
+            }
+        }
+        return files;
+    }
+};
+
+// The single-line, single-cause error contract: non-zero exit, one line on stderr.
+void check_failure(const RunResult& r, int exit_code, const std::string& text) {
+    BOOST_CHECK_EQUAL(r.exit_code, exit_code);
+    BOOST_CHECK_MESSAGE(r.err.find(text) != std::string::npos, "stderr '" << r.err << "' lacks '" << text << "'");
+    BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(version_has_runc_line_format) {
+    auto r = lxcri::test::run({LXCRI_BINARY, "--version"});
+    BOOST_CHECK_EQUAL(r.exit_code, 0);
+    BOOST_CHECK(r.out.rfind("proxmox-lxcri version ", 0) == 0);
+    BOOST_CHECK(r.out.find("\ncommit: ") != std::string::npos);
+    BOOST_CHECK(r.out.find("\nspec: 1.2.0") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(plugins_lists_every_installed_plugin) {
+    Env env;
+    auto table = env.cli({"plugins"});
+    BOOST_REQUIRE_EQUAL(table.exit_code, 0);
+    for (const char* name : {"dry-run", "hash", "incremental"}) BOOST_CHECK(table.out.find(name) != std::string::npos);
+    auto r = env.cli({"plugins", "--format", "json"});
+    BOOST_REQUIRE_EQUAL(r.exit_code, 0);
+    std::set<std::string> found;
+    auto plugins = lxcri::parse_json(r.out, "plugins");
+    for (const auto& p : plugins.as_array()) {
+        const auto& o = p.as_object();
+        found.insert(std::string(o.at("kind").as_string()) + ":" + std::string(o.at("name").as_string()));
+        BOOST_CHECK(!o.at("version").as_string().empty());
+        BOOST_CHECK(!o.at("description").as_string().empty());
+    }
+    BOOST_CHECK(found.count("backend:dry-run") && found.count("mapping:hash") && found.count("mapping:incremental"));
+}
+
+BOOST_AUTO_TEST_CASE(create_state_list_delete_with_dry_run) {
+    Env env;
+    auto created = env.create("c1");
+    BOOST_REQUIRE_MESSAGE(created.exit_code == 0, created.err);
+    BOOST_CHECK(created.out.find("would create container c1 as VMID") != std::string::npos);
+
+    auto state = env.state_of("c1");
+    BOOST_CHECK_EQUAL(state.at("ociVersion").as_string(), "1.2.0");
+    BOOST_CHECK_EQUAL(state.at("id").as_string(), "c1");
+    BOOST_CHECK_EQUAL(state.at("status").as_string(), "created");
+    BOOST_CHECK(state.at("pid").is_int64());
+    BOOST_CHECK_EQUAL(state.at("bundle").as_string(), env.bundle.string());
+    BOOST_CHECK_EQUAL(state.at("annotations").at("org.example/team").as_string(), "ci");
+    BOOST_CHECK_EQUAL(state.at("backend").as_string(), "dry-run");
+    BOOST_CHECK(state.at("created").as_string().size() >= 20);
+    auto vmid = state.at("vmid").as_int64();
+    BOOST_CHECK(vmid >= 100 && vmid <= 999999);
+    BOOST_CHECK_EQUAL(env.mapping().at("c1").at("vmid").as_int64(), vmid);
+
+    // A new process sees the same VMID.
+    BOOST_CHECK_EQUAL(env.state_of("c1").at("vmid").as_int64(), vmid);
+
+    auto list = env.cli({"list", "--format", "json"});
+    BOOST_REQUIRE_EQUAL(list.exit_code, 0);
+    auto array = lxcri::parse_json(list.out, "list").as_array();
+    BOOST_REQUIRE_EQUAL(array.size(), 1u);
+    BOOST_CHECK_EQUAL(array[0].at("id").as_string(), "c1");
+    BOOST_CHECK(env.cli({"list"}).out.find("c1") != std::string::npos);
+
+    auto deleted = env.cli({"delete", "c1"});
+    BOOST_CHECK_MESSAGE(deleted.exit_code == 0, deleted.err);
+    BOOST_CHECK(!fs::exists(env.root / "c1"));
+    BOOST_CHECK(!env.mapping().contains("c1"));
+    check_failure(env.cli({"state", "c1"}), 4, "container does not exist");
+}
+
+BOOST_AUTO_TEST_CASE(simulated_lifecycle) {
+    Env env;
+    BOOST_REQUIRE_EQUAL(env.create("life").exit_code, 0);
+    BOOST_CHECK_EQUAL(env.cli({"start", "life"}).exit_code, 0);
+    BOOST_CHECK_EQUAL(env.state_of("life").at("status").as_string(), "running");
+    check_failure(env.cli({"start", "life"}), 6, "cannot start a container that is running");
+    check_failure(env.cli({"delete", "life"}), 6, "use --force");
+    BOOST_CHECK_EQUAL(env.cli({"kill", "life", "KILL"}).exit_code, 0);
+    BOOST_CHECK_EQUAL(env.state_of("life").at("status").as_string(), "stopped");
+    check_failure(env.cli({"kill", "life", "TERM"}), 6, "container not running");
+    check_failure(env.cli({"kill", "life", "NOTASIGNAL"}), 3, "invalid signal");
+    BOOST_CHECK_EQUAL(env.cli({"delete", "life"}).exit_code, 0);
+
+    BOOST_REQUIRE_EQUAL(env.create("forced").exit_code, 0);
+    BOOST_CHECK_EQUAL(env.cli({"start", "forced"}).exit_code, 0);
+    BOOST_CHECK_EQUAL(env.cli({"delete", "--force", "forced"}).exit_code, 0);
+    BOOST_CHECK(env.snapshot().size() <= 3);  // root dir, state dir files only
+}
+
+// mapping.json outlives <root> (a tmpfs, emptied by a reboot): the same id
+// gets its VMID back even though a lower one became free meanwhile.
+BOOST_AUTO_TEST_CASE(mapping_survives_process_restarts_and_reboots) {
+    Env env;
+    env.extra = {"--mapping", "incremental", "--vmid-min", "500"};
+    BOOST_REQUIRE_EQUAL(env.create("a").exit_code, 0);
+    BOOST_REQUIRE_EQUAL(env.create("b").exit_code, 0);
+    BOOST_CHECK_EQUAL(env.state_of("a").at("vmid").as_int64(), 500);
+    BOOST_CHECK_EQUAL(env.state_of("b").at("vmid").as_int64(), 501);
+    BOOST_REQUIRE_EQUAL(env.cli({"delete", "a"}).exit_code, 0);
+    fs::remove_all(env.root);  // the reboot
+    BOOST_REQUIRE_EQUAL(env.create("b").exit_code, 0);
+    BOOST_CHECK_EQUAL(env.state_of("b").at("vmid").as_int64(), 501);
+    BOOST_REQUIRE_EQUAL(env.create("c").exit_code, 0);
+    BOOST_CHECK_EQUAL(env.state_of("c").at("vmid").as_int64(), 500);
+}
+
+BOOST_AUTO_TEST_CASE(backend_inventory_is_avoided) {
+    Env env;
+    lxcri::test::write_text(env.config, "backend = dry-run\nmapping = incremental\n[dry-run]\nvmids-in-use = 100-104\n");
+    BOOST_REQUIRE_EQUAL(env.create("x").exit_code, 0);
+    BOOST_CHECK_EQUAL(env.state_of("x").at("vmid").as_int64(), 105);
+}
+
+BOOST_AUTO_TEST_CASE(fifty_parallel_creates_get_fifty_distinct_vmids) {
+    Env env;
+    env.extra = {"--mapping", "incremental"};
+    std::vector<RunResult> results(50);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 50; ++i)
+        threads.emplace_back([&, i] { results[i] = env.create("p" + std::to_string(i)); });
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) BOOST_CHECK_MESSAGE(r.exit_code == 0, r.err);
+    auto mapping = env.mapping();
+    BOOST_CHECK_EQUAL(mapping.size(), 50u);
+    std::set<std::int64_t> vmids;
+    for (const auto& [id, entry] : mapping) vmids.insert(entry.at("vmid").as_int64());
+    BOOST_CHECK_EQUAL(vmids.size(), 50u);
+    BOOST_CHECK_EQUAL(*vmids.begin(), 100);
+    BOOST_CHECK_EQUAL(*vmids.rbegin(), 149);
+    for (int i = 0; i < 50; ++i)
+        BOOST_CHECK_EQUAL(env.state_of("p" + std::to_string(i)).at("vmid").as_int64(),
+                          mapping.at("p" + std::to_string(i)).at("vmid").as_int64());
+}
+
+BOOST_AUTO_TEST_CASE(racing_creates_of_one_id_have_one_winner) {
+    Env env;
+    std::vector<RunResult> results(10);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 10; ++i) threads.emplace_back([&, i] { results[i] = env.create("same"); });
+    for (auto& t : threads) t.join();
+    int winners = 0;
+    for (const auto& r : results) {
+        if (r.exit_code == 0) {
+            ++winners;
+        } else {
+            check_failure(r, 5, "container with given ID already exists");
+        }
+    }
+    BOOST_CHECK_EQUAL(winners, 1);
+    BOOST_CHECK_EQUAL(env.mapping().size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_fails_cleanly_and_changes_nothing) {
+    Env env;
+    BOOST_REQUIRE_EQUAL(env.create("existing").exit_code, 0);
+    auto before = env.snapshot();
+
+    auto bundle_with = [&](const std::string& name, const std::optional<std::string>& config) {
+        fs::path b = env.tmp / name;
+        fs::create_directories(b / "rootfs");
+        if (config) lxcri::test::write_text(b / "config.json", *config);
+        return b;
+    };
+    struct Case {
+        std::string what;
+        RunResult result;
+        int exit_code;
+        std::string message;
+    };
+    std::string long_id(200, 'a');
+    std::vector<Case> cases = {
+        {"../x", env.create("../x"), 3, "invalid container id '../x'"},
+        {"empty id", env.create(""), 3, "invalid container id ''"},
+        {"long id", env.create(long_id), 3, "longer than 128 characters"},
+        {"a/b", env.create("a/b"), 3, "invalid container id 'a/b'"},
+        {"existing id", env.create("existing"), 5, "container with given ID already exists"},
+        {"missing bundle", env.create("n1", env.tmp / "nowhere"), 4, "config.json"},
+        {"no config.json", env.create("n2", bundle_with("noconfig", std::nullopt)), 4, "config.json"},
+        {"malformed", env.create("n3", bundle_with("malformed", "{\"ociVersion\": ")), 3, "invalid JSON at line 1"},
+        {"wrong type", env.create("n4", bundle_with("wrongtype", R"({"ociVersion": "1.2.0", "root": {"path": 5}})")),
+         3, "root.path"},
+        {"out of range",
+         env.create("n5", bundle_with("range", R"({"ociVersion": "1.2.0", "root": {"path": "rootfs"},
+            "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "oomScoreAdj": 5000}})")),
+         3, "process.oomScoreAdj"},
+        {"no rootfs dir", env.create("n6", [&] {
+             fs::path b = bundle_with("norootfs", minimal_config);
+             fs::remove(b / "rootfs");
+             return b;
+         }()), 3, "root.path"},
+        {"unknown backend", env.cli({"--backend", "nope", "create", "--bundle", env.bundle.string(), "n7"}), 7,
+         "unknown backend 'nope'"},
+        {"unknown mapping", env.cli({"--mapping", "nope", "create", "--bundle", env.bundle.string(), "n8"}), 7,
+         "unknown mapping 'nope'"},
+        {"wrong api", env.cli({"--plugin-dir", LXCRI_TEST_PLUGIN_DIR, "--backend", "badapi", "create", "--bundle",
+                               env.bundle.string(), "n9"}),
+         7, "built for plugin API 999"},
+        {"unknown flag", env.cli({"create", "--frobnicate", "n11"}), 2, "frobnicate"},
+        {"unknown global flag", env.cli({"--frobnicate", "create", "n12"}), 2, "frobnicate"},
+        {"missing id", env.cli({"create"}), 2, "id"},
+        {"unknown command", env.cli({"explode"}), 2, "unknown command 'explode'"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.what) {
+            check_failure(c.result, c.exit_code, c.message);
+        }
+    }
+    BOOST_CHECK(env.snapshot() == before);
+}
+
+BOOST_AUTO_TEST_CASE(exhausted_range_is_reported) {
+    Env env;
+    env.extra = {"--vmid-min", "200", "--vmid-max", "201", "--mapping", "hash"};
+    BOOST_REQUIRE_EQUAL(env.create("a").exit_code, 0);
+    BOOST_REQUIRE_EQUAL(env.create("b").exit_code, 0);
+    auto before = env.snapshot();
+    check_failure(env.create("c"), 8, "no free VMID in the range 200..201");
+    BOOST_CHECK(env.snapshot() == before);
+}
+
+BOOST_AUTO_TEST_CASE(json_log_holds_exactly_one_error_object) {
+    Env env;
+    fs::path log = env.tmp / "log.json";
+    auto r = env.cli({"--log", log.string(), "--log-format", "json", "state", "ghost"});
+    BOOST_CHECK_EQUAL(r.exit_code, 4);
+    std::string content = lxcri::test::read_text(log);
+    BOOST_REQUIRE_EQUAL(std::count(content.begin(), content.end(), '\n'), 1);
+    auto object = lxcri::parse_json(content, "log").as_object();  // the whole file is one object
+    BOOST_CHECK_EQUAL(object.at("level").as_string(), "error");
+    BOOST_CHECK(std::string(object.at("msg").as_string()).find("container does not exist") != std::string::npos);
+    BOOST_CHECK(object.at("time").as_string().size() >= 20);
+
+    // A bad config file is reported in the log too.
+    lxcri::test::write_text(env.config, "vmid-min = 5\n");
+    fs::path log2 = env.tmp / "log2.json";
+    auto r2 = env.cli({"--log", log2.string(), "--log-format", "json", "list"});
+    BOOST_CHECK_EQUAL(r2.exit_code, 3);
+    std::string content2 = lxcri::test::read_text(log2);
+    BOOST_CHECK_EQUAL(std::count(content2.begin(), content2.end(), '\n'), 1);
+    BOOST_CHECK(content2.find("vmid-min") != std::string::npos);
+}

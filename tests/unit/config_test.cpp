@@ -1,0 +1,117 @@
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+
+#include "config/config_loader.hpp"
+#include "support/test_support.hpp"
+
+#include <lxcri/error.hpp>
+
+#include <cstdlib>
+
+namespace po = boost::program_options;
+using lxcri::test::TempDir;
+
+namespace {
+
+const char* const variables[] = {"PROXMOX_LXCRI_CONFIG", "PROXMOX_LXCRI_BACKEND",  "PROXMOX_LXCRI_STATE_DIR",
+                                 "PROXMOX_LXCRI_MAPPING", "PROXMOX_LXCRI_VMID_MIN", "PROXMOX_LXCRI_ROOT"};
+
+// Each test starts from an empty config file and no PROXMOX_LXCRI_* variables.
+struct Fixture {
+    TempDir tmp;
+    std::filesystem::path file = tmp / "config";
+    Fixture() {
+        for (const char* v : variables) ::unsetenv(v);
+        lxcri::test::write_text(file, "");
+        ::setenv("PROXMOX_LXCRI_CONFIG", file.c_str(), 1);
+    }
+    ~Fixture() {
+        for (const char* v : variables) ::unsetenv(v);
+    }
+};
+
+// Loads the config as main does, from flags (and the process environment).
+lxcri::Config load(std::vector<std::string> flags) {
+    po::options_description options = lxcri::config_keys(true);
+    options.add_options()("config", po::value<std::string>());
+    return lxcri::load_config(po::command_line_parser(flags).options(options).run());
+}
+
+bool invalid_input(const lxcri::Error& e) { return e.code() == lxcri::Errc::invalid_input; }
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(config, Fixture)
+
+BOOST_AUTO_TEST_CASE(defaults) {
+    auto c = load({});
+    BOOST_CHECK_EQUAL(c.backend, "auto");
+    BOOST_CHECK_EQUAL(c.mapping, "hash");
+    BOOST_CHECK_EQUAL(c.root, "/run/proxmox-lxcri");
+    BOOST_CHECK_EQUAL(c.state_dir, "/var/lib/proxmox-lxcri");
+    BOOST_CHECK_EQUAL(c.log_format, "text");
+    BOOST_CHECK(!c.debug);
+    BOOST_CHECK_EQUAL(c.vmid_range.min, 100u);
+    BOOST_CHECK_EQUAL(c.vmid_range.max, 999999u);
+}
+
+BOOST_AUTO_TEST_CASE(flag_beats_environment_beats_file) {
+    lxcri::test::write_text(file,
+                            "backend = lxc\nmapping = incremental\nstate-dir = /srv/file\nvmid-min = 300\n"
+                            "debug = true\n\n[pct]\nstorage = local-zfs\n[dry-run]\nvmids-in-use = 100-105\n");
+    auto from_file = load({});
+    BOOST_CHECK_EQUAL(from_file.backend, "lxc");
+    BOOST_CHECK_EQUAL(from_file.mapping, "incremental");
+    BOOST_CHECK_EQUAL(from_file.state_dir, "/srv/file");
+    BOOST_CHECK_EQUAL(from_file.vmid_range.min, 300u);
+    BOOST_CHECK(from_file.debug);
+    BOOST_CHECK_EQUAL(from_file.plugin_options("pct").at("storage"), "local-zfs");
+    BOOST_CHECK_EQUAL(from_file.plugin_options("dry-run").at("vmids-in-use"), "100-105");
+    BOOST_CHECK(from_file.plugin_options("lxc").empty());
+
+    ::setenv("PROXMOX_LXCRI_BACKEND", "pct", 1);
+    ::setenv("PROXMOX_LXCRI_STATE_DIR", "/srv/env", 1);
+    auto from_env = load({});
+    BOOST_CHECK_EQUAL(from_env.backend, "pct");
+    BOOST_CHECK_EQUAL(from_env.state_dir, "/srv/env");
+    BOOST_CHECK_EQUAL(from_env.mapping, "incremental");
+
+    auto from_flags = load({"--backend", "dry-run", "--state-dir", "/srv/flag"});
+    BOOST_CHECK_EQUAL(from_flags.backend, "dry-run");
+    BOOST_CHECK_EQUAL(from_flags.state_dir, "/srv/flag");
+    BOOST_CHECK_EQUAL(from_flags.vmid_range.min, 300u);
+}
+
+BOOST_AUTO_TEST_CASE(explicit_config_flag_wins_over_variable) {
+    lxcri::test::write_text(tmp / "other", "mapping = incremental\n");
+    BOOST_CHECK_EQUAL(load({"--config", (tmp / "other").string()}).mapping, "incremental");
+    BOOST_CHECK_EXCEPTION(load({"--config", (tmp / "missing").string()}), lxcri::Error,
+                          [](const lxcri::Error& e) { return e.code() == lxcri::Errc::not_found; });
+}
+
+BOOST_AUTO_TEST_CASE(bad_values_name_the_key) {
+    auto check = [&](const std::string& content, const std::string& key) {
+        lxcri::test::write_text(file, content);
+        BOOST_TEST_CONTEXT(content) {
+            BOOST_CHECK_EXCEPTION(load({}), lxcri::Error, [&](const lxcri::Error& e) {
+                return invalid_input(e) && std::string(e.what()).find(key) != std::string::npos;
+            });
+        }
+    };
+    check("vmid-min = 99\n", "vmid-min");
+    check("vmid-max = 1000000000\n", "vmid-max");
+    check("vmid-min = 500\nvmid-max = 400\n", "vmid-min");
+    check("vmid-min = lots\n", "vmid-min");
+    check("log-format = xml\n", "log-format");
+    check("backend = ../../tmp/evil\n", "backend");
+    check("mapping = Hash!\n", "mapping");
+    check("nonsense = 1\n", "nonsense");
+    check("debug = maybe\n", "debug");
+}
+
+BOOST_AUTO_TEST_CASE(relative_paths_become_absolute) {
+    auto c = load({"--root", "relative/root"});
+    BOOST_CHECK(c.root.is_absolute());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
