@@ -1,0 +1,34 @@
+#pragma once
+
+// How a backend and the init helper (proxmox-lxcri-init) talk. The backend
+// makes <root>/<id>/rt/ on the host and bind-mounts it at /.lxcri in the
+// container (owned by the container's root), with the helper binary bind-
+// mounted read-only at /.lxcri/init, and runs /.lxcri/init as the container's
+// init. See docs/ARCHITECTURE.md, "create/start".
+//
+//   1. The backend writes rt/config.json (the bundle's config.json) and makes
+//      the fifo rt/exec.fifo, then starts the container.
+//   2. The helper parses /.lxcri/config.json, then writes its pid to
+//      /.lxcri/ready (temp + rename) and opens /.lxcri/exec.fifo for writing,
+//      which blocks: the container is "created".
+//   3. `start` opens the fifo for reading and reads one byte; the helper's open
+//      returns, it writes that byte, applies the process settings of
+//      config.json (terminal, rlimits, oom score, user and groups, cwd, env,
+//      capabilities, no_new_privileges, apparmor, seccomp) and execs
+//      process.args. The backend removes the fifo: the container is "running".
+//   4. Any failure before the exec is written to /.lxcri/error as one line
+//      ("exec: sh: executable file not found in $PATH") and the helper exits
+//      with 127 (not found), 126 (not executable / permission denied) or 1.
+
+namespace lxcri::init_protocol {
+
+inline constexpr const char* host_subdir = "rt";          // <root>/<id>/rt
+inline constexpr const char* mount_point = "/.lxcri";     // rt/ inside the container
+inline constexpr const char* helper = "/.lxcri/init";     // the helper, read-only
+inline constexpr const char* config_file = "config.json";
+inline constexpr const char* exec_fifo = "exec.fifo";
+inline constexpr const char* ready_file = "ready";
+inline constexpr const char* error_file = "error";
+inline constexpr const char* helper_name = "proxmox-lxcri-init";  // file name in the libexec dir
+
+}  // namespace lxcri::init_protocol
