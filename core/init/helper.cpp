@@ -1,0 +1,207 @@
+#include "init/helper.hpp"
+
+#include "init/capabilities.hpp"
+#include "init/exec.hpp"
+#include "init/seccomp_filter.hpp"
+#include "init/settings.hpp"
+#include "oci/parser.hpp"
+
+#include <lxcri/error.hpp>
+#include <lxcri/files.hpp>
+#include <lxcri/init_protocol.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace fs = std::filesystem;
+namespace proto = lxcri::init_protocol;
+
+namespace lxcri::init {
+namespace {
+
+// What the start phase applies, resolved while still in `create`, so that a
+// spec that cannot be applied fails `create` as it does with runc.
+struct Plan {
+    Process process;
+    std::optional<Personality> personality;
+    int last_cap = 0;
+    std::optional<CapabilityMasks> capabilities;
+    std::unique_ptr<SeccompFilter> seccomp;
+};
+
+[[noreturn]] void fail(const fs::path& dir, const std::string& message, int exit_code) {
+    // After the uid change the directory may not be writable any more;
+    // stderr and the exit code still tell.
+    try {
+        write_file_atomic(dir / proto::error_file, message + "\n", 0644);
+    } catch (...) {
+    }
+    std::string line = message + "\n";
+    if (::write(STDERR_FILENO, line.data(), line.size()) < 0) {
+        // Nowhere left to report to.
+    }
+    ::_exit(exit_code);
+}
+
+// The kernel drops the signals a namespace's init has no handler for, so as
+// pid 1 the waiting helper would outlive `kill <id> TERM`; runc's (Go) init
+// does not. These handlers end it instead.
+void exit_on_signal(int signal) { ::_exit(128 + signal); }
+
+void handle_signals_as_init() {
+    if (::getpid() != 1) return;
+    struct sigaction action {};
+    action.sa_handler = exit_on_signal;
+    for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM}) ::sigaction(signal, &action, nullptr);
+}
+
+// The program starts with default dispositions and nothing blocked, whatever
+// the helper or its parent set.
+void reset_signals() {
+    struct sigaction action {};
+    action.sa_handler = SIG_DFL;
+    for (int signal = 1; signal < NSIG; ++signal) {
+        if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &action, nullptr);  // glibc refuses its own: fine
+    }
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+Plan prepare(const fs::path& dir) {
+    ContainerSpec spec = oci::load_bundle_config(dir);
+    if (!spec.process) throw Error(Errc::invalid_input, "config.json: process: is required to start a container");
+    Plan plan;
+    plan.process = std::move(*spec.process);
+    plan.personality = spec.linux_spec.personality;
+    plan.last_cap = last_capability();
+    if (plan.process.capabilities) plan.capabilities = capability_masks(*plan.process.capabilities, plan.last_cap);
+    if (spec.linux_spec.seccomp) plan.seccomp = std::make_unique<SeccompFilter>(*spec.linux_spec.seccomp);
+    return plan;
+}
+
+// runc fails `create` for a missing cwd or program; so does the helper. It
+// checks as root, with the cwd and PATH the process will have: what root
+// cannot find or execute, the process cannot either.
+std::optional<ExecFailure> check_before_start(const Plan& plan) {
+    const Process& p = plan.process;
+    struct stat st {};
+    if (::stat(p.cwd.c_str(), &st) != 0) {
+        if (errno != EACCES) throw_errno("process.cwd: " + p.cwd, errno);  // EACCES: maybe the user may
+    } else if (!S_ISDIR(st.st_mode)) {
+        throw Error(Errc::invalid_input, "process.cwd: " + p.cwd + " is not a directory");
+    }
+    auto in_cwd = [&](const std::string& path) {
+        return check_executable(path.front() == '/' ? path : p.cwd + "/" + path);
+    };
+    const std::string& arg0 = p.args.front();
+    auto found = look_path(arg0, env_value(p.env, "PATH").value_or(""), in_cwd);
+    if (found.error) return exec_failure(arg0, found.error, found.searched);
+    return std::nullopt;
+}
+
+void wait_for_start(const fs::path& dir) {
+    fs::path fifo = dir / proto::exec_fifo;
+    int fd;
+    do {
+        fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);  // blocks until `start` opens it
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) throw_errno("open " + fifo.string(), errno);
+    ::signal(SIGPIPE, SIG_IGN);  // a reader that went away is an error, not a death
+    ssize_t n = ::write(fd, "0", 1);
+    int err = errno;
+    ::close(fd);
+    if (n != 1) throw_errno("write " + fifo.string(), n < 0 ? err : EIO);
+}
+
+// cwd, user, groups, umask and capabilities, in runc's order: the bounding
+// set needs CAP_SETPCAP, so it goes before the uid change; PR_SET_KEEPCAPS
+// keeps the permitted set across it; then the sets are made exact.
+void become_user(const Plan& plan) {
+    const Process& p = plan.process;
+    // First with root's rights, again as the user if root was refused (a
+    // directory only the user may enter).
+    bool chdir_as_user = false;
+    if (::chdir(p.cwd.c_str()) != 0) {
+        if (errno != EACCES && errno != EPERM) throw_errno("process.cwd: chdir " + p.cwd, errno);
+        chdir_as_user = true;
+    }
+    if (plan.capabilities) {
+        drop_bounding_set(plan.capabilities->bounding, plan.last_cap);
+        if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw_errno("process.capabilities: PR_SET_KEEPCAPS", errno);
+    }
+    set_user(p.user);
+    if (p.user.umask) ::umask(static_cast<mode_t>(*p.user.umask));
+    if (chdir_as_user && ::chdir(p.cwd.c_str()) != 0) throw_errno("process.cwd: chdir " + p.cwd, errno);
+    if (plan.capabilities) {
+        if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) throw_errno("process.capabilities: PR_SET_KEEPCAPS", errno);
+        set_capabilities(*plan.capabilities, plan.last_cap);
+    }
+}
+
+[[noreturn]] void start(const fs::path& dir, const Plan& plan) {
+    const Process& p = plan.process;
+    try {
+        if (p.terminal) set_controlling_terminal(p);
+        set_rlimits(p.rlimits);
+        if (p.oom_score_adj) set_oom_score_adj(*p.oom_score_adj);
+        if (p.exec_cpu_affinity) set_cpu_affinity(*p.exec_cpu_affinity);
+        if (p.io_priority) set_io_priority(*p.io_priority);
+        if (p.scheduler) set_scheduler(*p.scheduler);
+        if (plan.personality) set_personality(*plan.personality);
+        set_environment(p);
+        set_exec_labels(p);
+        if (p.no_new_privileges) set_no_new_privileges();
+        // Without no_new_privileges loading a filter needs CAP_SYS_ADMIN,
+        // so it must precede the capability change (as in runc).
+        if (plan.seccomp && !p.no_new_privileges) plan.seccomp->load();
+        become_user(plan);
+    } catch (const std::exception& e) {
+        fail(dir, e.what(), 1);
+    }
+    // Looked up again as the user, in the new cwd, with process.env's PATH.
+    const std::string& arg0 = p.args.front();
+    const char* path = std::getenv("PATH");
+    auto found = look_path(arg0, path ? path : "", check_executable);
+    if (found.error) {
+        auto failure = exec_failure(arg0, found.error, found.searched);
+        fail(dir, failure.message, failure.exit_code);
+    }
+    reset_signals();
+    // As late as possible: the fewer syscalls after it, the fewer a profile must allow.
+    try {
+        if (plan.seccomp && p.no_new_privileges) plan.seccomp->load();
+    } catch (const std::exception& e) {
+        fail(dir, e.what(), 1);
+    }
+    int err = exec_program(found.path, p.args);
+    auto failure = exec_failure(arg0, err, false);
+    fail(dir, failure.message, failure.exit_code);
+}
+
+}  // namespace
+
+int run_helper(const fs::path& dir) {
+    handle_signals_as_init();
+    Plan plan;
+    try {
+        plan = prepare(dir);
+        if (auto failure = check_before_start(plan)) fail(dir, failure->message, failure->exit_code);
+        write_file_atomic(dir / proto::ready_file, std::to_string(::getpid()), 0644);
+        wait_for_start(dir);
+    } catch (const std::exception& e) {
+        fail(dir, e.what(), 1);
+    }
+    start(dir, plan);
+}
+
+}  // namespace lxcri::init

@@ -1,0 +1,16 @@
+#pragma once
+
+// proxmox-lxcri-init's steps, the helper side of include/lxcri/init_protocol.hpp.
+
+#include <filesystem>
+
+namespace lxcri::init {
+
+// Runs the protocol in `dir` (/.lxcri in a container): parse config.json,
+// check what runc checks at create, write `ready`, wait on `exec.fifo`,
+// apply the process settings and exec process.args. Returns only on
+// failure, after writing the one-line message to <dir>/error and stderr:
+// 127 (not found), 126 (not executable) or 1 (anything else).
+int run_helper(const std::filesystem::path& dir);
+
+}  // namespace lxcri::init

@@ -1,0 +1,18 @@
+// proxmox-lxcri-init: the container's first process. It waits on the exec
+// fifo until `start`, then becomes process.args (include/lxcri/init_protocol.hpp).
+// Statically linked: it runs in any rootfs.
+//
+// It works in /.lxcri. The environment variable LXCRI_INIT_DIR names another
+// directory; it exists for tests that run the helper on the host, and
+// backends must not set it.
+
+#include "init/helper.hpp"
+
+#include <lxcri/init_protocol.hpp>
+
+#include <cstdlib>
+
+int main() {
+    const char* dir = std::getenv("LXCRI_INIT_DIR");
+    return lxcri::init::run_helper(dir && *dir ? dir : lxcri::init_protocol::mount_point);
+}
