@@ -1,0 +1,293 @@
+// ContainerSpec -> LxcConfig: one function per part of the spec, in the
+// order the keys are written. Mounts are in mounts.cpp, cgroups in
+// cgroups.cpp.
+
+#include "lxc/translation.hpp"
+
+#include "oci/json_reader.hpp"
+#include "util/fs.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <limits>
+
+namespace fs = std::filesystem;
+
+namespace lxcri::lxc {
+namespace {
+
+using oci::detail::index_path;
+using oci::detail::key_path;
+
+std::string_view lxc_name(NamespaceType type) {
+    switch (type) {
+    case NamespaceType::network: return "net";
+    case NamespaceType::mount: return "mnt";
+    default: return to_string(type);
+    }
+}
+
+std::string namespace_field(const ContainerSpec& spec, NamespaceType type) {
+    const auto& list = spec.linux_spec.namespaces;
+    for (std::size_t i = 0; i < list.size(); ++i)
+        if (list[i].type == type) return index_path("linux.namespaces", i);
+    return "linux.namespaces";
+}
+
+void check_unsupported(const Translation& t) {
+    if (t.spec.linux_spec.intel_rdt) fail("linux.intelRdt", "LXC has no Intel RDT support");
+    if (!t.spec.linux_spec.mount_label.empty()) fail("linux.mountLabel", "LXC cannot label mounts");
+}
+
+void check_single_line(std::string_view path, std::string_view value) {
+    if (value.find_first_of("\n\r") != std::string_view::npos) fail(path, "must be a single line");
+}
+
+fs::path rootfs_of(const ContainerSpec& spec, const fs::path& bundle) {
+    fs::path root = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : bundle / spec.root.path;
+    root = root.lexically_normal();
+    if (!root.has_filename() && root != root.root_path()) root = root.parent_path();
+    check_single_line("root.path", root.string());
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) fail("root.path", errno_message(root.string(), errno));
+    if (!S_ISDIR(st.st_mode)) fail("root.path", root.string() + " is not a directory");
+    return root;
+}
+
+void translate_rootfs(Translation& t) {
+    std::vector<std::string> options;
+    if (t.spec.root.readonly) options.push_back("ro");
+    const std::string& propagation = t.spec.linux_spec.rootfs_propagation;
+    // LXC makes the container's copy of the host tree rslave before it
+    // mounts the rootfs, and the whole tree shared (in a peer group of its
+    // own) after pivot_root: slave is its default, private takes an option.
+    if (propagation == "private" || propagation == "rprivate") {
+        if (t.for_pct()) fail("linux.rootfsPropagation", "pct sets the rootfs mount options itself");
+        options.push_back(propagation);
+    } else if (!propagation.empty() && propagation != "slave" && propagation != "rslave") {
+        fail("linux.rootfsPropagation", "\"" + propagation + "\" cannot be applied: LXC makes the rootfs a slave of "
+                                        "the host's mounts, then shared within the container");
+    }
+    // pct makes the rootfs itself, read-only with --rootfs ...,ro=1.
+    if (t.for_pct()) return;
+    t.add("lxc.rootfs.path", "dir:" + t.rootfs.string());
+    if (!options.empty()) {
+        std::string joined;
+        for (const auto& o : options) joined += (joined.empty() ? "" : ",") + o;
+        t.add("lxc.rootfs.options", joined);
+    }
+}
+
+// hostname and domainname need a UTS namespace of the container's own:
+// LXC would set them in the host's (or not at all in a joined one).
+void check_uts(const Translation& t, std::string_view field) {
+    if (creates_namespace(t.spec, NamespaceType::uts)) return;
+    if (lists_namespace(t.spec, NamespaceType::uts))
+        fail(field, "LXC sets it only in a new UTS namespace, not in one joined by path");
+    fail(field, "needs a new UTS namespace in linux.namespaces; without one the host's would change");
+}
+
+void translate_hostname(Translation& t) {
+    const auto& spec = t.spec;
+    if (!spec.hostname.empty()) {
+        check_uts(t, "hostname");
+        check_single_line("hostname", spec.hostname);
+        if (spec.hostname.size() > 64) fail("hostname", "is longer than 64 bytes");
+        t.add("lxc.uts.name", spec.hostname);
+    }
+    if (!spec.domainname.empty()) {
+        check_uts(t, "domainname");
+        check_single_line("domainname", spec.domainname);
+        if (t.for_pct()) fail("domainname", "LXC sets it only as a sysctl, and Proxmox allows only IPC sysctls");
+        t.add("lxc.sysctl.kernel.domainname", spec.domainname);
+    }
+}
+
+void check_pct_namespaces(Translation& t) {
+    const auto& spec = t.spec;
+    for (std::size_t i = 0; i < spec.linux_spec.namespaces.size(); ++i) {
+        const auto& ns = spec.linux_spec.namespaces[i];
+        auto field = index_path("linux.namespaces", i);
+        if (!ns.path.empty()) fail(field + ".path", "Proxmox does not allow joining a namespace (lxc.namespace.share)");
+        if (ns.type == NamespaceType::time) fail(field + ".type", "Proxmox does not allow a time namespace");
+    }
+    for (auto type : {NamespaceType::mount, NamespaceType::pid, NamespaceType::uts, NamespaceType::ipc})
+        if (!lists_namespace(spec, type))
+            fail("linux.namespaces", "pct always creates a new " + std::string(to_string(type)) +
+                                         " namespace; sharing the host's cannot be expressed");
+    t.add("lxc.net.0.type", creates_namespace(spec, NamespaceType::network) ? "empty" : "none");
+}
+
+void translate_namespaces(Translation& t) {
+    const auto& spec = t.spec;
+    if (!creates_namespace(spec, NamespaceType::mount))
+        fail(namespace_field(spec, NamespaceType::mount),
+             "LXC needs a new mount namespace (it sets up the rootfs in one)");
+    if (t.for_pct()) {
+        check_pct_namespaces(t);
+        return;
+    }
+
+    // lxc.namespace.clone lists what is new; whatever it omits is kept
+    // (LXC refuses clone and keep together).
+    std::string clone;
+    for (const auto& ns : spec.linux_spec.namespaces)
+        if (ns.path.empty()) clone += (clone.empty() ? "" : " ") + std::string(lxc_name(ns.type));
+    t.add("lxc.namespace.clone", clone);
+    for (std::size_t i = 0; i < spec.linux_spec.namespaces.size(); ++i) {
+        const auto& ns = spec.linux_spec.namespaces[i];
+        if (ns.path.empty()) continue;
+        auto field = index_path("linux.namespaces", i) + ".path";
+        check_single_line(field, ns.path);
+        struct stat st {};
+        if (::stat(ns.path.c_str(), &st) != 0) fail(field, errno_message(ns.path, errno));
+        t.add("lxc.namespace.share." + std::string(lxc_name(ns.type)), ns.path);
+    }
+    // A network namespace with no interfaces but loopback, as runc makes.
+    if (creates_namespace(spec, NamespaceType::network)) t.add("lxc.net.0.type", "empty");
+}
+
+void translate_time_offsets(Translation& t) {
+    const auto& offsets = t.spec.linux_spec.time_offsets;
+    if (!offsets) return;
+    if (!creates_namespace(t.spec, NamespaceType::time))
+        fail("linux.timeOffsets", "needs a new time namespace in linux.namespaces");
+    auto add = [&](const char* key, const std::optional<TimeOffset>& offset) {
+        if (!offset) return;
+        // LXC takes one unit per line: seconds and nanoseconds add up.
+        t.add(key, std::to_string(offset->secs) + "s");
+        if (offset->nanosecs) t.add(key, std::to_string(offset->nanosecs) + "ns");
+    };
+    add("lxc.time.offset.boot", offsets->boottime);
+    add("lxc.time.offset.monotonic", offsets->monotonic);
+}
+
+void translate_id_mappings(Translation& t) {
+    const auto& linux_spec = t.spec.linux_spec;
+    bool mapped = !linux_spec.uid_mappings.empty() || !linux_spec.gid_mappings.empty();
+    if (creates_namespace(t.spec, NamespaceType::user)) {
+        if (linux_spec.uid_mappings.empty() || linux_spec.gid_mappings.empty())
+            fail(linux_spec.uid_mappings.empty() ? "linux.uidMappings" : "linux.gidMappings",
+                 "a new user namespace needs both uid and gid mappings");
+    } else if (mapped) {
+        fail(linux_spec.uid_mappings.empty() ? "linux.gidMappings" : "linux.uidMappings",
+             lists_namespace(t.spec, NamespaceType::user) ? "cannot be applied to a user namespace joined by path"
+                                                          : "needs a new user namespace in linux.namespaces");
+    }
+    auto add = [&](char kind, const std::vector<IdMapping>& mappings) {
+        for (const auto& m : mappings)
+            t.add("lxc.idmap", std::string(1, kind) + " " + std::to_string(m.container_id) + " " +
+                                   std::to_string(m.host_id) + " " + std::to_string(m.size));
+    };
+    add('u', linux_spec.uid_mappings);
+    add('g', linux_spec.gid_mappings);
+}
+
+// The sysctls of the IPC namespace; the only ones Proxmox lets through.
+constexpr std::array<std::string_view, 8> ipc_sysctls = {
+    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+    "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+
+// As runc's validator: a sysctl is set only inside the namespace it
+// belongs to, never on the host.
+void check_sysctl_namespace(const Translation& t, const std::string& path, const std::string& key) {
+    bool ipc = std::ranges::find(ipc_sysctls, key) != ipc_sysctls.end() || key.starts_with("fs.mqueue.");
+    if (ipc) {
+        if (!lists_namespace(t.spec, NamespaceType::ipc))
+            fail(path, "needs an IPC namespace; it would change the host's");
+    } else if (key.starts_with("net.")) {
+        if (!lists_namespace(t.spec, NamespaceType::network))
+            fail(path, "needs a network namespace; it would change the host's");
+    } else if (key == "kernel.hostname") {
+        fail(path, "conflicts with the hostname field; set that instead");
+    } else if (key == "kernel.domainname") {
+        check_uts(t, path);
+    } else {
+        fail(path, "is not namespaced: setting it would change the host's value");
+    }
+    if (t.for_pct() && std::ranges::find(ipc_sysctls, key) == ipc_sysctls.end())
+        fail(path, "Proxmox allows only the IPC sysctls (kernel.msg*, kernel.sem, kernel.shm*) in raw keys");
+}
+
+void translate_sysctl(Translation& t) {
+    for (const auto& [key, value] : t.spec.linux_spec.sysctl) {
+        auto path = key_path("linux.sysctl", key);
+        constexpr std::string_view name_chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/";
+        if (key.empty() || key.find_first_not_of(name_chars) != std::string::npos) fail(path, "is not a sysctl name");
+        check_single_line(path, value);
+        check_sysctl_namespace(t, path, key);
+        t.add("lxc.sysctl." + key, value);
+    }
+}
+
+// What LXC sets on the container's init; the helper keeps it through exec.
+void translate_process_limits(Translation& t) {
+    const auto& process = t.spec.process;
+    if (!process) return;
+    // The helper sets the score too (init_protocol.hpp); Proxmox forbids lxc.proc.*.
+    if (process->oom_score_adj && !t.for_pct())
+        t.add("lxc.proc.oom_score_adj", std::to_string(*process->oom_score_adj));
+    auto limit = [](std::uint64_t value) {
+        return value == std::numeric_limits<std::uint64_t>::max() ? std::string("unlimited") : std::to_string(value);
+    };
+    for (const auto& rlimit : process->rlimits) {
+        std::string name = rlimit.type.substr(std::string_view("RLIMIT_").size());
+        std::ranges::transform(name, name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        t.add("lxc.prlimit." + name, limit(rlimit.soft) + ":" + limit(rlimit.hard));
+    }
+}
+
+void translate_personality(Translation& t) {
+    const auto& personality = t.spec.linux_spec.personality;
+    if (!personality) return;
+    if (!personality->flags.empty())
+        fail("linux.personality.flags", "LXC sets only the execution domain (lxc.arch)");
+    if (personality->domain == "LINUX32") t.add("lxc.arch", "linux32");
+}
+
+}  // namespace
+
+void fail(std::string_view path, std::string_view why) {
+    throw Error(Errc::invalid_input, std::string(path) + ": " + std::string(why));
+}
+
+bool creates_namespace(const ContainerSpec& spec, NamespaceType type) {
+    return std::ranges::any_of(spec.linux_spec.namespaces,
+                               [&](const Namespace& ns) { return ns.type == type && ns.path.empty(); });
+}
+
+bool lists_namespace(const ContainerSpec& spec, NamespaceType type) {
+    return std::ranges::any_of(spec.linux_spec.namespaces, [&](const Namespace& ns) { return ns.type == type; });
+}
+
+}  // namespace lxcri::lxc
+
+namespace lxcri {
+
+LxcConfig translate(const ContainerSpec& spec, const TranslateOptions& options) {
+    TranslateOptions absolute = options;
+    absolute.bundle = absolute_path(options.bundle);
+    lxc::Translation t{spec, absolute, options.for_pct ? CgroupVersion::v2 : options.cgroup_version,
+                       lxc::rootfs_of(spec, absolute.bundle), {}};
+    lxc::check_unsupported(t);
+    lxc::translate_rootfs(t);
+    lxc::translate_hostname(t);
+    lxc::translate_namespaces(t);
+    lxc::translate_time_offsets(t);
+    lxc::translate_id_mappings(t);
+    lxc::translate_mounts(t);
+    lxc::translate_cgroup_path(t);
+    lxc::translate_resources(t);
+    lxc::translate_device_rules(t);
+    lxc::translate_sysctl(t);
+    lxc::translate_process_limits(t);
+    lxc::translate_personality(t);
+    return std::move(t.config);
+}
+
+}  // namespace lxcri
