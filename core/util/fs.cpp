@@ -1,6 +1,7 @@
 #include "util/fs.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -16,21 +17,6 @@ namespace fs = std::filesystem;
 namespace lxcri {
 namespace {
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
-
 void write_all(int fd, std::string_view data, const fs::path& path) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
@@ -43,7 +29,7 @@ void write_all(int fd, std::string_view data, const fs::path& path) {
 }
 
 void fsync_dir(const fs::path& dir) {
-    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() >= 0) ::fsync(fd.get());
 }
 
@@ -52,7 +38,7 @@ void fsync_dir(const fs::path& dir) {
 void write_file_atomic(const fs::path& path, std::string_view content, mode_t mode) {
     fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
-    Fd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
+    UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
     if (fd.get() < 0) throw_errno("create temporary file in " + dir.string(), errno);
     try {
         if (::fchmod(fd.get(), mode) != 0) throw_errno("chmod " + tmpl, errno);
@@ -68,7 +54,7 @@ void write_file_atomic(const fs::path& path, std::string_view content, mode_t mo
 }
 
 std::string read_file(const fs::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) throw_errno("open " + path.string(), errno);
     std::string content;
     char buffer[65536];

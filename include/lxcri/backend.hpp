@@ -1,6 +1,7 @@
 #pragma once
 
 #include <lxcri/container_spec.hpp>
+#include <lxcri/error.hpp>
 #include <lxcri/plugin.hpp>
 #include <lxcri/types.hpp>
 
@@ -12,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace lxcri {
 
@@ -46,6 +48,21 @@ struct CreateResult {
     std::optional<pid_t> pid_file_pid;
 };
 
+// A process to run in a running container (`exec`).
+struct ExecRequest {
+    // The process, already validated; the container's seccomp profile and
+    // other container-level settings still apply, as with runc.
+    const Process& process;
+    std::string process_json;  // the same process as a runtime-spec JSON object
+    std::optional<std::filesystem::path> console_socket;  // for process.terminal
+    bool detach = false;
+};
+
+struct ExecResult {
+    pid_t pid = 0;                 // the process on the host, a child of the caller
+    std::optional<int> exit_code;  // set when not detached: its exit status (128 + signal)
+};
+
 // How a container is realised (pct, liblxc, dry-run ...). One object serves
 // one command in one process; calls come from one thread. Every method throws
 // lxcri::Error on failure and must leave behind nothing it made in that call.
@@ -70,8 +87,32 @@ public:
     virtual void kill(const ContainerRef& container, int signal, bool all) = 0;
 
     // Remove everything create made for this container, and nothing else.
-    // force: kill a running container first.
+    // The core calls it for stopped and created containers, and for running
+    // ones only with force (kill it first).
     virtual void remove(const ContainerRef& container, bool force) = 0;
+
+    // Optional operations: a backend that cannot do one keeps the default,
+    // which says so.
+
+    // Runs a process in the running container (namespaces, cgroup, seccomp).
+    virtual ExecResult exec(const ContainerRef& container, const ExecRequest& request) {
+        (void)request;
+        throw unsupported(container, "exec");
+    }
+    // Host pids of every process in the container.
+    virtual std::vector<pid_t> processes(const ContainerRef& container) { throw unsupported(container, "ps"); }
+    virtual void pause(const ContainerRef& container) { throw unsupported(container, "pause"); }
+    virtual void resume(const ContainerRef& container) { throw unsupported(container, "resume"); }
+    // Applies new limits to the live container (`update --resources`).
+    virtual void update(const ContainerRef& container, const Resources& resources) {
+        (void)resources;
+        throw unsupported(container, "update");
+    }
+
+protected:
+    static Error unsupported(const ContainerRef& container, const char* operation) {
+        return Error(Errc::failed, container.id + ": this backend does not support " + operation);
+    }
 };
 
 }  // namespace lxcri

@@ -9,3 +9,4 @@
 #include <lxcri/mapping.hpp>
 #include <lxcri/plugin.hpp>
 #include <lxcri/types.hpp>
+#include <lxcri/unique_fd.hpp>

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,16 +53,26 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     for (auto& s : argv_copy) args.push_back(s.data());
     args.push_back(nullptr);
 
+    auto open_output = [](const std::optional<fs::path>& path) {
+        if (!path) return -1;
+        int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0) throw std::runtime_error("cannot open " + path->string());
+        return fd;
+    };
+    int out_file = open_output(options.stdout_file);
+    int err_file = open_output(options.stderr_file);
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
         ::dup2(in_pipe[0], 0);
-        ::dup2(out_pipe[1], 1);
-        ::dup2(err_pipe[1], 2);
+        ::dup2(out_file >= 0 ? out_file : out_pipe[1], 1);
+        ::dup2(err_file >= 0 ? err_file : err_pipe[1], 2);
         if (options.cwd && ::chdir(options.cwd->c_str()) != 0) _exit(126);
         ::execvpe(args[0], args.data(), envp.data());
         _exit(127);
     }
+    if (out_file >= 0) ::close(out_file);
+    if (err_file >= 0) ::close(err_file);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
@@ -121,5 +132,20 @@ std::string read_text(const fs::path& path) {
 }
 
 bool is_root() { return ::geteuid() == 0; }
+
+void become_subreaper() {
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) throw std::runtime_error("PR_SET_CHILD_SUBREAPER failed");
+}
+
+int wait_child(int pid, int timeout_ms) {
+    for (int waited = 0;; waited += 5) {
+        int status = 0;
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r < 0) return -2;
+        if (waited >= timeout_ms) return -1;
+        ::usleep(5000);
+    }
+}
 
 }  // namespace lxcri::test

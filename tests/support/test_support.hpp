@@ -35,6 +35,10 @@ struct RunOptions {
     std::vector<std::string> unset_env;
     std::optional<std::string> input;         // standard input; /dev/null when unset
     std::optional<std::filesystem::path> cwd;
+    // Standard output goes to this file (appended) instead of a pipe: for
+    // commands that leave a process behind holding it (create's monitor).
+    std::optional<std::filesystem::path> stdout_file;
+    std::optional<std::filesystem::path> stderr_file;  // likewise for standard error
 };
 
 // Runs argv[0] (a path, or a name looked up in PATH) with argv, no shell.
@@ -43,6 +47,13 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options = 
 // Writes a file, making parent directories.
 void write_text(const std::filesystem::path& path, const std::string& content);
 std::string read_text(const std::filesystem::path& path);
+
+// Makes this process a child subreaper, as conmon and the containerd shim
+// are, so that orphaned descendants (a container's monitor) become our children.
+void become_subreaper();
+
+// waitpid for a child, as an exit code (128 + signal when killed); -1 on timeout.
+int wait_child(int pid, int timeout_ms);
 
 // True when the tests run as root.
 bool is_root();

@@ -1,0 +1,427 @@
+// The `lxc` backend: real LXC containers through liblxc.
+//
+// A container is named by its VMID in the lxcpath (default /var/lib/lxc), as
+// Proxmox names its containers. create writes <lxcpath>/<vmid>/config from the
+// shared translation (core/lxc) plus the keys that run proxmox-lxcri-init as
+// the container's init, forks the monitor (monitor.cpp) and returns once the
+// init waits on the exec fifo. See include/lxcri/init_protocol.hpp.
+//
+// Options ([lxc] in the config file):
+//   lxcpath = /var/lib/lxc      where container configs are written
+//   log-level = WARN            liblxc's log level (TRACE .. FATAL); the log is <root>/<id>/lxc.log
+//   start-timeout = 30          seconds create waits for the init to be ready
+
+#include "lxc_container.hpp"
+#include "monitor.hpp"
+
+#include <lxcri/init_protocol.hpp>
+#include <lxcri/lxc_config.hpp>
+#include <lxcri/lxcri.hpp>
+#include <lxcri/unique_fd.hpp>
+
+#include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+namespace proto = lxcri::init_protocol;
+
+namespace lxcri {
+namespace {
+
+constexpr const char* managed_marker = "# managed by proxmox-lxcri: ";
+
+// The host uid/gid that container id 0 maps to (0 without a user namespace).
+std::pair<uid_t, gid_t> container_root(const ContainerSpec& spec) {
+    auto map = [](const std::vector<IdMapping>& mappings) -> std::uint32_t {
+        for (const auto& m : mappings)
+            if (m.container_id == 0) return m.host_id;
+        return 0;
+    };
+    return {map(spec.linux_spec.uid_mappings), map(spec.linux_spec.gid_mappings)};
+}
+
+void chown_or_throw(const fs::path& path, std::pair<uid_t, gid_t> owner) {
+    if (::lchown(path.c_str(), owner.first, owner.second) != 0) throw_errno("chown " + path.string(), errno);
+}
+
+// Sends the pty master to the caller's console socket (runc's protocol).
+void send_console(const fs::path& socket_path, int master) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (sock.get() < 0) throw_errno("console socket", errno);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.string().size() >= sizeof addr.sun_path)
+        throw Error(Errc::invalid_input, "console socket path too long: " + socket_path.string());
+    std::strcpy(addr.sun_path, socket_path.c_str());
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        throw_errno("connect to console socket " + socket_path.string(), errno);
+    char name[] = "/dev/ptmx";
+    iovec iov{name, sizeof name - 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+    if (::sendmsg(sock.get(), &msg, 0) < 0) throw_errno("send the pty to " + socket_path.string(), errno);
+}
+
+std::string first_line(const fs::path& file) {
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+// The last error lines liblxc logged, for a message that says why.
+std::string lxc_log_tail(const fs::path& log) {
+    std::ifstream in(log);
+    std::string line, last;
+    while (std::getline(in, line))
+        if (line.find(" ERROR ") != std::string::npos) last = line.substr(line.find(" ERROR ") + 1);
+    return last;
+}
+
+class LxcBackend final : public Backend {
+public:
+    explicit LxcBackend(const PluginContext& context)
+        : lxcpath_(context.option("lxcpath", "/var/lib/lxc")),
+          log_level_(context.option("log-level", "WARN")),
+          helper_(context.libexec_dir / proto::helper_name) {
+        std::string timeout = context.option("start-timeout", "30");
+        try {
+            start_timeout_ = std::chrono::seconds(std::stoi(timeout));
+        } catch (const std::exception&) {
+            throw Error(Errc::invalid_input, "lxc.start-timeout: '" + timeout + "' is not a number of seconds");
+        }
+        if (!lxcpath_.is_absolute())
+            throw Error(Errc::invalid_input, "lxc.lxcpath: must be an absolute path, not '" + lxcpath_.string() + "'");
+    }
+
+    std::set<Vmid> vmids_in_use() override {
+        std::set<Vmid> vmids;
+        std::error_code ec;
+        for (fs::directory_iterator it(lxcpath_, ec), end; !ec && it != end; it.increment(ec)) {
+            std::string name = it->path().filename().string();
+            if (name.empty() || name.size() > 9 || name.find_first_not_of("0123456789") != std::string::npos) continue;
+            unsigned long vmid = std::stoul(name);
+            if (vmid >= vmid_hard_min && vmid <= vmid_hard_max) vmids.insert(static_cast<Vmid>(vmid));
+        }
+        return vmids;
+    }
+
+    CreateResult create(const CreateRequest& request) override {
+        const auto& c = request.container;
+        const auto& spec = request.spec;
+        if (!spec.process) throw Error(Errc::invalid_input, "config.json: process: required by the lxc backend");
+        if (::access(helper_.c_str(), X_OK) != 0)
+            throw Error(Errc::failed, "init helper " + helper_.string() + " is missing (broken installation)");
+        if (spec.process->terminal && !request.console_socket)
+            throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
+
+        // Everything before this line changed nothing; from here, undo on failure.
+        std::string name = std::to_string(c.vmid);
+        fs::path config_dir = lxcpath_ / name;
+        fs::path rt = c.dir / proto::host_subdir;
+        pid_t monitor = -1;
+        try {
+            prepare_runtime_dir(request, rt);
+            write_config(request, config_dir, rt);
+
+            UniqueFd master, slave;
+            if (spec.process->terminal) {
+                int m = -1, s = -1;
+                if (::openpty(&m, &s, nullptr, nullptr, nullptr) != 0) throw_errno("openpty", errno);
+                master = UniqueFd(m);
+                slave = UniqueFd(s);
+            }
+            monitor = lxc::spawn_monitor(name, lxcpath_, slave.get());
+            slave.reset();
+            wait_until_ready(c, rt, monitor);
+            if (master.get() >= 0) send_console(*request.console_socket, master.get());
+
+            lxc::Container container(name, lxcpath_);
+            pid_t init = container.init_pid();
+            if (init <= 0) throw Error(Errc::failed, "container " + c.id + ": liblxc reports no init pid");
+            return CreateResult{{Status::created, init}, monitor};
+        } catch (...) {
+            if (monitor > 0) stop_and_reap(name, monitor);
+            remove_config(config_dir);
+            std::error_code ec;
+            fs::remove_all(rt, ec);
+            throw;
+        }
+    }
+
+    void start(const ContainerRef& c) override {
+        fs::path fifo = c.dir / proto::host_subdir / proto::exec_fifo;
+        UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (fd.get() < 0) throw_errno("open exec fifo of " + c.id, errno);
+        pollfd p{fd.get(), POLLIN, 0};
+        int ready = ::poll(&p, 1, 10000);
+        char byte = 0;
+        if (ready <= 0 || ::read(fd.get(), &byte, 1) != 1)
+            throw Error(Errc::failed, c.id + ": the container's init did not take the start signal (" +
+                                          error_of(c, "it may have died") + ")");
+        ::unlink(fifo.c_str());
+    }
+
+    ContainerStatus state(const ContainerRef& c) override {
+        lxc::Container container(std::to_string(c.vmid), lxcpath_);
+        std::string s = container.state();
+        if (s == "STOPPED" || !container.is_defined()) return {Status::stopped, 0};
+        pid_t pid = container.init_pid();
+        if (pid <= 0) return {Status::stopped, 0};
+        if (s == "FROZEN" || s == "FREEZING") return {Status::paused, pid};
+        std::error_code ec;
+        bool waiting = fs::exists(c.dir / proto::host_subdir / proto::exec_fifo, ec);
+        return {waiting ? Status::created : Status::running, pid};
+    }
+
+    void kill(const ContainerRef& c, int signal, bool all) override {
+        lxc::Container container(std::to_string(c.vmid), lxcpath_);
+        pid_t init = container.init_pid();
+        if (init <= 0) throw Error(Errc::invalid_state, c.id + ": container not running");
+        if (all) {
+            for (pid_t pid : processes_of(init))
+                if (pid != init) ::kill(pid, signal);
+        }
+        if (::kill(init, signal) != 0 && errno != ESRCH) throw_errno("kill " + c.id, errno);
+    }
+
+    void remove(const ContainerRef& c, bool force) override {
+        std::string name = std::to_string(c.vmid);
+        fs::path config_dir = lxcpath_ / name;
+        {
+            lxc::Container container(name, lxcpath_);
+            // The core allows this for stopped and created containers, and
+            // for running ones with force; a created one still has its init.
+            if (container.is_running()) {
+                if (!force && state(c).status == Status::running)
+                    throw Error(Errc::invalid_state, c.id + ": container is running (use --force)");
+                container.stop();
+                wait_stopped(container);
+            }
+        }
+        remove_config(config_dir);
+    }
+
+    ExecResult exec(const ContainerRef& c, const ExecRequest& request) override {
+        std::string name = std::to_string(c.vmid);
+        lxc::Container container(name, lxcpath_);
+        if (!container.is_running()) throw Error(Errc::invalid_state, c.id + ": container not running");
+        if (request.process.terminal && !request.console_socket)
+            throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
+
+        // The helper applies the process exactly as for the init: the
+        // container's config.json with this process in it.
+        fs::path rt = c.dir / proto::host_subdir;
+        auto config = boost::json::parse(read_file(rt / proto::config_file));
+        config.as_object()["process"] = boost::json::parse(request.process_json);
+        std::string file_name = "exec-" + std::to_string(::getpid()) + ".json";
+        write_file_atomic(rt / file_name, boost::json::serialize(config), 0600);
+        struct stat st {};
+        if (::stat(rt.c_str(), &st) == 0) ::chown((rt / file_name).c_str(), st.st_uid, st.st_gid);
+
+        UniqueFd master, slave;
+        if (request.process.terminal) {
+            int m = -1, s = -1;
+            if (::openpty(&m, &s, nullptr, nullptr, nullptr) != 0) throw_errno("openpty", errno);
+            master = UniqueFd(m);
+            slave = UniqueFd(s);
+        }
+        std::string inside = std::string(proto::mount_point) + "/" + file_name;
+        int in = slave ? slave.get() : 0, out = slave ? slave.get() : 1, err = slave ? slave.get() : 2;
+        pid_t pid = 0;
+        try {
+            pid = container.attach({proto::helper, "--exec", inside}, in, out, err);
+        } catch (...) {
+            ::unlink((rt / file_name).c_str());
+            throw;
+        }
+        slave.reset();
+        if (master) send_console(*request.console_socket, master.get());
+        ExecResult result{pid, std::nullopt};
+        if (!request.detach) {
+            int status = 0;
+            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        return result;
+    }
+
+    std::vector<pid_t> processes(const ContainerRef& c) override {
+        lxc::Container container(std::to_string(c.vmid), lxcpath_);
+        pid_t init = container.init_pid();
+        if (init <= 0) return {};
+        return processes_of(init);
+    }
+
+    void pause(const ContainerRef& c) override {
+        lxc::Container container(std::to_string(c.vmid), lxcpath_);
+        if (!container.freeze()) throw Error(Errc::failed, c.id + ": liblxc could not freeze the container");
+    }
+
+    void resume(const ContainerRef& c) override {
+        lxc::Container container(std::to_string(c.vmid), lxcpath_);
+        if (!container.unfreeze()) throw Error(Errc::failed, c.id + ": liblxc could not thaw the container");
+    }
+
+private:
+    void prepare_runtime_dir(const CreateRequest& request, const fs::path& rt) {
+        auto owner = container_root(request.spec);
+        if (::mkdir(rt.c_str(), 0700) != 0) throw_errno("create " + rt.string(), errno);
+        chown_or_throw(rt, owner);
+        // The helper reads the spec inside the container: a private copy.
+        write_file_atomic(rt / proto::config_file, read_file(request.container.bundle / "config.json"), 0600);
+        chown_or_throw(rt / proto::config_file, owner);
+        if (::mkfifo((rt / proto::exec_fifo).c_str(), 0600) != 0) throw_errno("mkfifo", errno);
+        chown_or_throw(rt / proto::exec_fifo, owner);
+        // Mount point for the read-only helper binary.
+        write_file_atomic(rt / "init", "", 0600);
+        // ... and for rt/ itself in the rootfs, made here since a read-only
+        // rootfs cannot get it from liblxc (create=dir).
+        fs::path rootfs = fs::path(request.spec.root.path).is_absolute()
+                              ? fs::path(request.spec.root.path)
+                              : request.container.bundle / request.spec.root.path;
+        fs::path mount_point = rootfs / fs::path(proto::mount_point).relative_path();
+        struct stat st {};
+        if (::lstat(mount_point.c_str(), &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) throw Error(Errc::invalid_input, mount_point.string() + " exists and is not a directory");
+        } else if (::mkdir(mount_point.c_str(), 0755) != 0) {
+            throw_errno("create " + mount_point.string(), errno);
+        }
+    }
+
+    void write_config(const CreateRequest& request, const fs::path& config_dir, const fs::path& rt) {
+        const auto& c = request.container;
+        LxcConfig config = translate(request.spec, TranslateOptions{c.bundle, detect_cgroup_version(), false});
+        std::string rel_mount = fs::path(proto::mount_point).relative_path().string();
+        config.push_back({"lxc.mount.entry", rt.string() + " " + rel_mount + " none bind 0 0"});
+        config.push_back({"lxc.mount.entry", helper_.string() + " " + rel_mount + "/init none bind,ro 0 0"});
+        config.push_back({"lxc.init.cmd", proto::helper});
+        config.push_back({"lxc.console.path", "none"});
+        config.push_back({"lxc.tty.max", "0"});
+        config.push_back({"lxc.log.file", (c.dir / "lxc.log").string()});
+        config.push_back({"lxc.log.level", log_level_});
+
+        if (::mkdir(config_dir.c_str(), 0750) != 0) {
+            if (errno == EEXIST)
+                throw Error(Errc::already_exists, "LXC container " + config_dir.filename().string() + " already exists in " +
+                                                      lxcpath_.string());
+            throw_errno("create " + config_dir.string(), errno);
+        }
+        write_file_atomic(config_dir / "config",
+                          std::string(managed_marker) + "id=" + c.id + "\n" + to_config_text(config), 0640);
+    }
+
+    void wait_until_ready(const ContainerRef& c, const fs::path& rt, pid_t monitor) {
+        auto deadline = std::chrono::steady_clock::now() + start_timeout_;
+        auto delay = std::chrono::microseconds(200);
+        std::error_code ec;
+        while (!fs::exists(rt / proto::ready_file, ec)) {
+            int status = 0;
+            if (::waitpid(monitor, &status, WNOHANG) == monitor)
+                throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
+                                              error_of(c, "see " + (c.dir / "lxc.log").string()));
+            if (std::chrono::steady_clock::now() > deadline)
+                throw Error(Errc::failed, c.id + ": the container's init was not ready after " +
+                                              std::to_string(start_timeout_.count()) + " s");
+            std::this_thread::sleep_for(delay);
+            delay = std::min(delay * 2, std::chrono::microseconds(20000));
+        }
+    }
+
+    // What went wrong, from the helper's error file or liblxc's log.
+    std::string error_of(const ContainerRef& c, const std::string& fallback) {
+        std::string helper = first_line(c.dir / proto::host_subdir / proto::error_file);
+        if (!helper.empty()) return helper;
+        std::string lxc_error = lxc_log_tail(c.dir / "lxc.log");
+        return lxc_error.empty() ? fallback : lxc_error;
+    }
+
+    void stop_and_reap(const std::string& name, pid_t monitor) {
+        try {
+            lxc::Container container(name, lxcpath_);
+            if (container.is_running()) container.stop();
+        } catch (const Error&) {
+        }
+        ::kill(monitor, SIGKILL);
+        ::waitpid(monitor, nullptr, 0);
+    }
+
+    static void wait_stopped(lxc::Container& container) {
+        for (int i = 0; i < 1000 && container.is_running(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+
+    // Removes the config this backend wrote, never a directory it did not make.
+    void remove_config(const fs::path& config_dir) {
+        std::error_code ec;
+        fs::path config = config_dir / "config";
+        if (fs::exists(config, ec)) {
+            if (first_line(config).rfind(managed_marker, 0) != 0) {
+                log::warning(config.string() + " is not managed by proxmox-lxcri; left alone");
+                return;
+            }
+            fs::remove(config, ec);
+        }
+        fs::remove(config_dir, ec);  // only if empty
+        if (ec && ec != std::errc::no_such_file_or_directory)
+            log::warning("left " + config_dir.string() + " in place: " + ec.message());
+    }
+
+    // Processes in the init's pid namespace (all of the container's when it
+    // has its own), else in the init's cgroups.
+    static std::vector<pid_t> processes_of(pid_t init) {
+        auto key = [](pid_t pid) {
+            std::error_code ec;
+            auto ns = fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/pid", ec);
+            return ec ? std::string() : ns.string();
+        };
+        std::string init_ns = key(init);
+        std::string host_ns = key(::getpid());
+        bool own_ns = !init_ns.empty() && init_ns != host_ns;
+        std::string init_cgroup = first_line("/proc/" + std::to_string(init) + "/cgroup");
+        std::vector<pid_t> pids;
+        std::error_code ec;
+        for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+            std::string name = it->path().filename().string();
+            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+            pid_t pid = static_cast<pid_t>(std::stol(name));
+            bool member = own_ns ? key(pid) == init_ns : first_line(it->path() / "cgroup") == init_cgroup;
+            if (member) pids.push_back(pid);
+        }
+        return pids;
+    }
+
+    fs::path lxcpath_;
+    std::string log_level_;
+    fs::path helper_;
+    std::chrono::seconds start_timeout_{30};
+};
+
+}  // namespace
+}  // namespace lxcri
+
+LXCRI_BACKEND_PLUGIN(lxcri::LxcBackend, "lxc", "1.0.0", "real LXC containers through liblxc")

@@ -1,0 +1,61 @@
+#include "lxc_container.hpp"
+
+#include <lxcri/error.hpp>
+
+#include <lxc/lxccontainer.h>
+
+namespace lxcri::lxc {
+
+Container::Container(const std::string& name, const std::filesystem::path& lxcpath)
+    : c_(lxc_container_new(name.c_str(), lxcpath.c_str())), name_(name) {
+    if (!c_) throw Error(Errc::failed, "liblxc: cannot open container " + name + " in " + lxcpath.string());
+}
+
+Container::~Container() { lxc_container_put(c_); }
+
+bool Container::is_defined() const { return c_->is_defined(c_); }
+bool Container::is_running() const { return c_->is_running(c_); }
+
+std::string Container::state() const {
+    const char* s = c_->state(c_);
+    return s ? s : "STOPPED";
+}
+
+pid_t Container::init_pid() const { return c_->init_pid(c_); }
+
+int Container::run_in_foreground() {
+    c_->want_daemonize(c_, false);
+    c_->want_close_all_fds(c_, true);
+    bool started = c_->start(c_, 0, nullptr);
+    if (!started && c_->error_num == 0)
+        throw Error(Errc::failed, "liblxc: container " + name_ + " failed to start");
+    return c_->error_num;
+}
+
+pid_t Container::attach(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, int stderr_fd) {
+    std::vector<std::string> copy = argv;
+    std::vector<char*> args;
+    for (auto& a : copy) args.push_back(a.data());
+    args.push_back(nullptr);
+    lxc_attach_command_t command{args[0], args.data()};
+    lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
+    options.env_policy = LXC_ATTACH_CLEAR_ENV;
+    options.stdin_fd = stdin_fd;
+    options.stdout_fd = stdout_fd;
+    options.stderr_fd = stderr_fd;
+    pid_t pid = -1;
+    if (c_->attach(c_, lxc_attach_run_command, &command, &options, &pid) < 0 || pid <= 0)
+        throw Error(Errc::failed, "liblxc: cannot attach to container " + name_);
+    return pid;
+}
+
+void Container::set_cgroup_item(const std::string& key, const std::string& value) {
+    if (!c_->set_cgroup_item(c_, key.c_str(), value.c_str()))
+        throw Error(Errc::failed, "liblxc: cannot set " + key + " = " + value + " for container " + name_);
+}
+
+bool Container::stop() { return c_->stop(c_); }
+bool Container::freeze() { return c_->freeze(c_); }
+bool Container::unfreeze() { return c_->unfreeze(c_); }
+
+}  // namespace lxcri::lxc
