@@ -27,7 +27,7 @@ int run_plugins(Context& context, const std::vector<std::string>& args) {
     if (format == "table") std::printf("%-8s %-12s %-8s %s\n", "KIND", "NAME", "VERSION", "DESCRIPTION");
     for (const auto& file : loader.discover()) {
         boost::json::object entry{{"kind", to_string(file.kind)}, {"name", file.name}, {"path", file.path.string()}};
-        std::string version, description;
+        std::string version("-"), description;
         try {
             PluginDescription d = loader.describe(file);
             version = d.version;
@@ -38,8 +38,7 @@ int run_plugins(Context& context, const std::vector<std::string>& args) {
         } catch (const Error& e) {
             log::warning(e.what());
             entry["error"] = e.what();
-            version = "-";
-            description = std::string("ERROR: ") + e.what();
+            description.append("ERROR: ").append(e.what());
         }
         if (format == "table")
             std::printf("%-8s %-12s %-8s %s\n", std::string(to_string(file.kind)).c_str(), file.name.c_str(),

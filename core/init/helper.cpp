@@ -5,6 +5,7 @@
 #include "init/seccomp_filter.hpp"
 #include "init/settings.hpp"
 #include "oci/parser.hpp"
+#include "util/json.hpp"
 
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
@@ -40,9 +41,9 @@ struct Plan {
 
 [[noreturn]] void fail(const fs::path& dir, const std::string& message, int exit_code) {
     // After the uid change the directory may not be writable any more;
-    // stderr and the exit code still tell.
+    // stderr and the exit code still tell. An exec has no error file.
     try {
-        write_file_atomic(dir / proto::error_file, message + "\n", 0644);
+        if (!dir.empty()) write_file_atomic(dir / proto::error_file, message + "\n", 0644);
     } catch (...) {
     }
     std::string line = message + "\n";
@@ -77,8 +78,8 @@ void reset_signals() {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-Plan prepare(const fs::path& dir) {
-    ContainerSpec spec = oci::load_bundle_config(dir);
+Plan prepare(const ContainerSpec& loaded) {
+    ContainerSpec spec = loaded;
     if (!spec.process) throw Error(Errc::invalid_input, "config.json: process: is required to start a container");
     Plan plan;
     plan.process = std::move(*spec.process);
@@ -194,7 +195,7 @@ int run_helper(const fs::path& dir) {
     handle_signals_as_init();
     Plan plan;
     try {
-        plan = prepare(dir);
+        plan = prepare(oci::load_bundle_config(dir));
         if (auto failure = check_before_start(plan)) fail(dir, failure->message, failure->exit_code);
         write_file_atomic(dir / proto::ready_file, std::to_string(::getpid()), 0644);
         wait_for_start(dir);
@@ -202,6 +203,18 @@ int run_helper(const fs::path& dir) {
         fail(dir, e.what(), 1);
     }
     start(dir, plan);
+}
+
+int run_exec(const fs::path& config_file) {
+    Plan plan;
+    try {
+        plan = prepare(oci::parse_config(parse_json(read_file(config_file), config_file.filename().string())));
+        if (auto failure = check_before_start(plan)) fail({}, failure->message, failure->exit_code);
+    } catch (const std::exception& e) {
+        fail({}, e.what(), 1);
+    }
+    ::unlink(config_file.c_str());
+    start({}, plan);
 }
 
 }  // namespace lxcri::init

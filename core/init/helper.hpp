@@ -13,4 +13,9 @@ namespace lxcri::init {
 // 127 (not found), 126 (not executable) or 1 (anything else).
 int run_helper(const std::filesystem::path& dir);
 
+// `exec`: applies the process of `config_file` (a config.json whose process
+// is the one to run; the file is removed once read) and execs it, without
+// waiting. Returns only by exiting.
+[[noreturn]] int run_exec(const std::filesystem::path& config_file);
+
 }  // namespace lxcri::init

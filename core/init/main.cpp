@@ -1,6 +1,7 @@
 // proxmox-lxcri-init: the container's first process. It waits on the exec
 // fifo until `start`, then becomes process.args (include/lxcri/init_protocol.hpp).
-// Statically linked: it runs in any rootfs.
+// Statically linked: it runs in any rootfs. With `--exec FILE` it sets up
+// and runs an `exec` process instead (the same process-level code).
 //
 // It works in /.lxcri. The environment variable LXCRI_INIT_DIR names another
 // directory; it exists for tests that run the helper on the host, and
@@ -12,7 +13,11 @@
 
 #include <cstdlib>
 
-int main() {
+#include <cstring>
+
+int main(int argc, char** argv) {
+    // `/.lxcri/init --exec FILE`: a process joining the running container.
+    if (argc == 3 && std::strcmp(argv[1], "--exec") == 0) lxcri::init::run_exec(argv[2]);
     const char* dir = std::getenv("LXCRI_INIT_DIR");
     return lxcri::init::run_helper(dir && *dir ? dir : lxcri::init_protocol::mount_point);
 }

@@ -1,0 +1,149 @@
+#include <lxcri/error.hpp>
+#include <lxcri/process.hpp>
+#include <lxcri/unique_fd.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace lxcri {
+namespace {
+
+struct Pipe {
+    UniqueFd read, write;
+    Pipe() {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe", errno);
+        read.reset(fds[0]);
+        write.reset(fds[1]);
+    }
+};
+
+// In the child, before exec: only async-signal-safe calls.
+void join_namespaces(pid_t pid) {
+    static const char* const names[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
+    char path[64];
+    for (const char* name : names) {
+        std::snprintf(path, sizeof path, "/proc/%d/ns/%s", static_cast<int>(pid), name);
+        int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ::setns(fd, 0);  // the same namespace as ours: a harmless no-op failure
+        ::close(fd);
+    }
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::string& path, const std::vector<std::string>& argv,
+                          const ProcessOptions& options) {
+    if (argv.empty()) throw Error(Errc::failed, "run " + path + ": empty argv");
+    std::vector<std::string> args_copy = argv;
+    std::vector<char*> args;
+    for (auto& a : args_copy) args.push_back(a.data());
+    args.push_back(nullptr);
+    std::vector<std::string> env_copy;
+    std::vector<char*> envp;
+    if (options.env) {
+        env_copy = *options.env;
+        for (auto& e : env_copy) envp.push_back(e.data());
+        envp.push_back(nullptr);
+    }
+
+    Pipe in, out, err, exec_error;
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork for " + path, errno);
+    if (pid == 0) {
+        ::dup2(in.read.get(), 0);
+        ::dup2(out.write.get(), 1);
+        ::dup2(err.write.get(), 2);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        if (options.join_namespaces_of > 0) join_namespaces(options.join_namespaces_of);
+        char** env = options.env ? envp.data() : environ;
+        if (path.find('/') == std::string::npos)
+            ::execvpe(path.c_str(), args.data(), env);
+        else
+            ::execve(path.c_str(), args.data(), env);
+        int e = errno;
+        ssize_t ignored = ::write(exec_error.write.get(), &e, sizeof e);
+        (void)ignored;
+        _exit(127);
+    }
+    in.read.reset();
+    out.write.reset();
+    err.write.reset();
+    exec_error.write.reset();
+
+    int exec_errno = 0;
+    if (::read(exec_error.read.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
+        ::waitpid(pid, nullptr, 0);
+        throw_errno("run " + path, exec_errno);
+    }
+
+    ProcessResult result;
+    const std::string input = options.input.value_or("");
+    size_t written = 0;
+    if (input.empty()) in.write.reset();
+    ::fcntl(in.write.get(), F_SETFL, O_NONBLOCK);
+    auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    std::string* sinks[] = {&result.out, &result.err};
+    int fds[] = {out.read.get(), err.read.get()};
+    bool open[] = {true, true};
+    while (open[0] || open[1] || in.write) {
+        pollfd p[3];
+        int n = 0;
+        int index[3];
+        for (int i = 0; i < 2; ++i)
+            if (open[i]) {
+                p[n] = {fds[i], POLLIN, 0};
+                index[n++] = i;
+            }
+        if (in.write) {
+            p[n] = {in.write.get(), POLLOUT, 0};
+            index[n++] = 2;
+        }
+        int wait_ms = -1;
+        if (options.timeout.count() > 0) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                ::kill(pid, SIGKILL);
+                result.timed_out = true;
+                break;
+            }
+            wait_ms = static_cast<int>(left.count());
+        }
+        int ready = ::poll(p, static_cast<nfds_t>(n), wait_ms);
+        if (ready < 0 && errno != EINTR) break;
+        for (int k = 0; k < n && ready > 0; ++k) {
+            if (!p[k].revents) continue;
+            if (index[k] == 2) {
+                ssize_t w = ::write(in.write.get(), input.data() + written, input.size() - written);
+                if (w > 0) written += static_cast<size_t>(w);
+                if (w < 0 || written == input.size()) in.write.reset();
+                continue;
+            }
+            char buffer[4096];
+            ssize_t r = ::read(p[k].fd, buffer, sizeof buffer);
+            if (r > 0)
+                sinks[index[k]]->append(buffer, static_cast<size_t>(r));
+            else
+                open[index[k]] = false;
+        }
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return result;
+}
+
+}  // namespace lxcri

@@ -1,0 +1,37 @@
+#pragma once
+
+// The one way proxmox-lxcri runs another program: an argv vector, never a
+// shell string, with a timeout and its output captured.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lxcri {
+
+struct ProcessOptions {
+    std::optional<std::string> input;              // standard input; empty when unset
+    std::optional<std::vector<std::string>> env;   // "NAME=value"; unset: this process's environment
+    std::chrono::milliseconds timeout{0};          // 0: none; else SIGKILL and timed_out when exceeded
+    // Before exec, enter the mount, uts, ipc, net, pid and cgroup namespaces
+    // of this process (OCI createContainer/startContainer hooks); 0: none.
+    pid_t join_namespaces_of = 0;
+};
+
+struct ProcessResult {
+    int exit_code = -1;  // 128 + signal when killed by a signal
+    bool timed_out = false;
+    std::string out;
+    std::string err;
+};
+
+// Runs `path` (absolute; or looked up in PATH when it has no '/') with `argv`
+// (argv[0] included) and waits for it. Throws Error only when it could not be
+// started; a non-zero exit is the caller's to judge.
+ProcessResult run_process(const std::string& path, const std::vector<std::string>& argv,
+                          const ProcessOptions& options = {});
+
+}  // namespace lxcri
