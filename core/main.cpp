@@ -9,6 +9,7 @@
 
 #include <lxcri/error.hpp>
 
+#include <csignal>
 #include <iostream>
 
 namespace po = boost::program_options;
@@ -64,6 +65,8 @@ int find_command(int argc, char** argv, const po::options_description& options) 
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A hook or helper that exits before reading its stdin must not kill us.
+    ::signal(SIGPIPE, SIG_IGN);
     try {
         po::options_description options = global_options();
         int command_index = find_command(argc, argv, options);

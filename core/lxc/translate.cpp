@@ -291,3 +291,17 @@ LxcConfig translate(const ContainerSpec& spec, const TranslateOptions& options) 
 }
 
 }  // namespace lxcri
+
+namespace lxcri {
+
+LxcConfig translate_resources(const Resources& resources, CgroupVersion version) {
+    ContainerSpec spec;
+    spec.linux_spec.resources = resources;
+    TranslateOptions options;
+    options.cgroup_version = version;
+    lxc::Translation t{spec, options, version, {}, {}};
+    lxc::translate_resources(t);
+    return t.config;
+}
+
+}  // namespace lxcri

@@ -1,9 +1,11 @@
 #include "runtime/runtime.hpp"
 
 #include "oci/parser.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/vmid_allocator.hpp"
 #include "state/container_id.hpp"
 #include "util/fs.hpp"
+#include "util/json.hpp"
 #include "util/time.hpp"
 
 #include <lxcri/error.hpp>
@@ -11,6 +13,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <functional>
 
 namespace fs = std::filesystem;
@@ -47,6 +51,20 @@ fs::path resolve_rootfs(const fs::path& bundle, const std::string& root_path) {
 
 void write_pid_file(const fs::path& path, pid_t pid) {
     write_file_atomic(path, std::to_string(pid), 0644);
+}
+
+constexpr const char* stored_config_file = "config.json";
+
+// "1000" or "1000:1000" -> process.user.uid / gid.
+void apply_user(boost::json::object& user, const std::string& text) {
+    auto number = [&](const std::string& part) {
+        if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 10)
+            throw Error(Errc::invalid_input, "exec --user: '" + text + "' is not uid[:gid]");
+        return std::stoull(part);
+    };
+    auto colon = text.find(':');
+    user["uid"] = number(text.substr(0, colon));
+    if (colon != std::string::npos) user["gid"] = number(text.substr(colon + 1));
 }
 
 }  // namespace
@@ -100,7 +118,7 @@ ContainerState Runtime::with_live_status(ContainerState state, Backend& backend)
     return state;
 }
 
-ContainerState Runtime::create(const std::string& id, const CreateOptions& options) {
+ContainerState Runtime::create(const std::string& id, const CreateOptions& options, pid_t* wait_pid) {
     validate_container_id(id);
     if (states_.exists(id)) throw Error(Errc::already_exists, id + ": container with given ID already exists");
 
@@ -147,12 +165,23 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
     state.backend = backend_id;
     state.created = rfc3339_now();
 
+    // The core's own copy: exec, hooks and poststop must not depend on the
+    // bundle still being there (or unchanged).
+    write_file_atomic(states_.container_dir(id) / stored_config_file, read_file(bundle / "config.json"));
+
     CreateResult result = backend->create(CreateRequest{ref(state), spec, options.console_socket});
     rollback.add([&] { backend->remove(ref(state), true); });
     state.status = result.status.status;
     state.pid = result.status.pid;
+
+    ContainerState creating = state;
+    creating.status = Status::creating;
+    run_hooks(spec.hooks.prestart, "prestart", creating);
+    run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
+    run_hooks(spec.hooks.create_container, "createContainer", creating, state.pid);
     states_.write(state);
 
+    if (wait_pid) *wait_pid = result.pid_file_pid.value_or(result.status.pid);
     if (options.pid_file) {
         pid_t pid = result.pid_file_pid.value_or(result.status.pid);
         if (pid > 0)
@@ -171,9 +200,18 @@ void Runtime::start(const std::string& id) {
     state = with_live_status(state, *backend);
     if (state.status != Status::created)
         throw Error(Errc::invalid_state, id + ": cannot start a container that is " + std::string(to_string(state.status)));
+    ContainerSpec spec = stored_spec(id);
+    try {
+        run_hooks(spec.hooks.start_container, "startContainer", state, state.pid);
+    } catch (const Error&) {
+        // The spec: a failed startContainer hook stops the container.
+        backend->kill(ref(state), SIGKILL, true);
+        throw;
+    }
     backend->start(ref(state));
     state = with_live_status(state, *backend);
     states_.write(state);
+    run_hooks_warn(spec.hooks.poststart, "poststart", state);
 }
 
 ContainerState Runtime::state(const std::string& id) {
@@ -203,7 +241,15 @@ void Runtime::remove(const std::string& id, bool force) {
         if (!force && state.status != Status::stopped && state.status != Status::created)
             throw Error(Errc::invalid_state, id + ": cannot delete a container that is " +
                                                  std::string(to_string(state.status)) + " (use --force)");
+        std::optional<ContainerSpec> spec;
+        try {
+            spec = stored_spec(id);
+        } catch (const Error& e) {
+            log::warning(e.what());
+        }
         backend->remove(ref(state), force);
+        state.status = Status::stopped;
+        if (spec) run_hooks_warn(spec->hooks.poststop, "poststop", state);
     } else if (!force) {
         throw Error(Errc::invalid_state, id + ": container is still being created (delete --force removes a failed create)");
     }
@@ -213,6 +259,108 @@ void Runtime::remove(const std::string& id, bool force) {
         transaction.commit();
     }
     states_.remove(id);
+}
+
+boost::json::object Runtime::stored_config(const std::string& id) const {
+    fs::path file = states_.container_dir(id) / stored_config_file;
+    return read_json_file(file).as_object();
+}
+
+ContainerSpec Runtime::stored_spec(const std::string& id) const {
+    return oci::parse_config(stored_config(id));
+}
+
+int Runtime::exec(const std::string& id, const ExecOptions& options) {
+    ContainerState state = require_state(id);
+    auto backend = load_backend(state.backend);
+    state = with_live_status(state, *backend);
+    if (state.status != Status::running && state.status != Status::created)
+        throw Error(Errc::invalid_state, id + ": cannot exec in a container that is " + std::string(to_string(state.status)));
+
+    boost::json::object config = stored_config(id);
+    boost::json::object process;
+    if (options.process_file) {
+        std::string text = *options.process_file == "-" ? read_file("/dev/stdin") : read_file(*options.process_file);
+        auto value = parse_json(text, "process");
+        if (!value.is_object()) throw Error(Errc::invalid_input, "process: must be a JSON object");
+        process = value.as_object();
+    } else {
+        if (options.args.empty()) throw Error(Errc::usage, "exec: a command or --process is required");
+        if (auto* base = config.if_contains("process"); base && base->is_object()) process = base->as_object();
+        boost::json::array args;
+        for (const auto& a : options.args) args.push_back(boost::json::value(a));
+        process["args"] = std::move(args);
+        process["terminal"] = options.tty;
+        if (options.cwd) process["cwd"] = *options.cwd;
+        if (options.user) apply_user(process["user"].is_object() ? process["user"].as_object() : process["user"].emplace_object(), *options.user);
+        if (!options.additional_gids.empty()) {
+            boost::json::array gids;
+            for (auto g : options.additional_gids) gids.push_back(g);
+            if (!process["user"].is_object()) process["user"].emplace_object();
+            process["user"].as_object()["additionalGids"] = std::move(gids);
+        }
+        if (options.no_new_privileges) process["noNewPrivileges"] = true;
+        if (!options.env.empty()) {
+            boost::json::array env = process["env"].is_array() ? process["env"].as_array() : boost::json::array{};
+            for (const auto& e : options.env) {
+                std::string name = e.substr(0, e.find('='));
+                auto same = std::find_if(env.begin(), env.end(), [&](const boost::json::value& v) {
+                    return v.is_string() && std::string(v.as_string()).rfind(name + "=", 0) == 0;
+                });
+                if (same != env.end()) *same = boost::json::value(e);
+                else env.push_back(boost::json::value(e));
+            }
+            process["env"] = std::move(env);
+        }
+        if (!options.capabilities.empty() && process["capabilities"].is_object())
+            for (auto& [set, caps] : process["capabilities"].as_object())
+                if (caps.is_array())
+                    for (const auto& cap : options.capabilities) caps.as_array().push_back(boost::json::value(cap));
+    }
+    config["process"] = process;
+    ContainerSpec spec = oci::parse_config(config);  // the same rules as config.json
+    ExecRequest request{*spec.process, boost::json::serialize(process), options.console_socket, options.detach};
+    ExecResult result = backend->exec(ref(state), request);
+    if (options.pid_file) write_pid_file(absolute_path(*options.pid_file), result.pid);
+    return result.exit_code.value_or(0);
+}
+
+std::vector<pid_t> Runtime::processes(const std::string& id) {
+    ContainerState state = require_state(id);
+    auto backend = load_backend(state.backend);
+    return backend->processes(ref(state));
+}
+
+void Runtime::pause(const std::string& id) {
+    FileLock lock = states_.lock(id);
+    ContainerState state = require_state(id);
+    auto backend = load_backend(state.backend);
+    if (with_live_status(state, *backend).status != Status::running)
+        throw Error(Errc::invalid_state, id + ": container not running");
+    backend->pause(ref(state));
+}
+
+void Runtime::resume(const std::string& id) {
+    FileLock lock = states_.lock(id);
+    ContainerState state = require_state(id);
+    auto backend = load_backend(state.backend);
+    if (with_live_status(state, *backend).status != Status::paused)
+        throw Error(Errc::invalid_state, id + ": container not paused");
+    backend->resume(ref(state));
+}
+
+void Runtime::update(const std::string& id, const std::string& resources_json) {
+    FileLock lock = states_.lock(id);
+    ContainerState state = require_state(id);
+    boost::json::object config = stored_config(id);
+    auto resources = parse_json(resources_json, "resources");
+    if (!config["linux"].is_object()) config["linux"].emplace_object();
+    config["linux"].as_object()["resources"] = resources;
+    ContainerSpec spec = oci::parse_config(config);
+    auto backend = load_backend(state.backend);
+    backend->update(ref(state), spec.linux_spec.resources);
+    // Later execs and hooks see the new limits too.
+    write_file_atomic(states_.container_dir(id) / stored_config_file, boost::json::serialize(config));
 }
 
 std::vector<ContainerState> Runtime::list() {

@@ -67,4 +67,8 @@ LxcConfig translate(const ContainerSpec& spec, const TranslateOptions& options);
 // Error(invalid_input) for a key or value with a line break.
 std::string to_config_text(const LxcConfig& config);
 
+// Only the cgroup limits of `resources` (lxc.cgroup.* or lxc.cgroup2.* keys),
+// for `update` on a live container. Device rules are not included.
+LxcConfig translate_resources(const Resources& resources, CgroupVersion version);
+
 }  // namespace lxcri

@@ -287,6 +287,16 @@ public:
         if (!container.unfreeze()) throw Error(Errc::failed, c.id + ": liblxc could not thaw the container");
     }
 
+    void update(const ContainerRef& c, const Resources& resources) override {
+        lxc::Container container(std::to_string(c.vmid), lxcpath_);
+        if (!container.is_running()) throw Error(Errc::invalid_state, c.id + ": container not running");
+        for (const auto& [key, value] : translate_resources(resources, detect_cgroup_version())) {
+            // lxc.cgroup.memory.limit_in_bytes -> memory.limit_in_bytes
+            std::string file = key.substr(key.find('.', std::string("lxc.").size()) + 1);
+            container.set_cgroup_item(file, value);
+        }
+    }
+
 private:
     void prepare_runtime_dir(const CreateRequest& request, const fs::path& rt) {
         auto owner = container_root(request.spec);

@@ -40,6 +40,10 @@ pid_t Container::attach(const std::vector<std::string>& argv, int stdin_fd, int 
     lxc_attach_command_t command{args[0], args.data()};
     lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
     options.env_policy = LXC_ATTACH_CLEAR_ENV;
+    // liblxc would shrink the capabilities to the init's bounding set; the
+    // helper sets the exec process's own sets exactly, and needs
+    // CAP_SETUID/SETGID to get there.
+    options.attach_flags &= ~LXC_ATTACH_DROP_CAPABILITIES;
     options.stdin_fd = stdin_fd;
     options.stdout_fd = stdout_fd;
     options.stderr_fd = stderr_fd;

@@ -1,0 +1,76 @@
+#include "cli/command.hpp"
+#include "runtime/runtime.hpp"
+
+namespace po = boost::program_options;
+
+namespace lxcri::cli {
+namespace {
+
+int run_exec(Context& context, const std::vector<std::string>& args) {
+    po::options_description options("exec options");
+    options.add_options()
+        ("process,p", po::value<std::string>(), "runtime-spec process JSON file ('-': stdin); replaces the command")
+        ("pid-file", po::value<std::string>(), "write the process's pid to this file")
+        ("detach,d", po::bool_switch(), "do not wait for the process")
+        ("tty,t", po::bool_switch(), "allocate a pty (needs --console-socket)")
+        ("console-socket", po::value<std::string>(), "unix socket that receives the pty master")
+        ("cwd", po::value<std::string>(), "working directory in the container")
+        ("env,e", po::value<std::vector<std::string>>(), "NAME=value (repeatable)")
+        ("user,u", po::value<std::string>(), "uid[:gid]")
+        ("additional-gids,g", po::value<std::vector<std::uint32_t>>(), "additional group (repeatable)")
+        ("cap,c", po::value<std::vector<std::string>>(), "add a capability (repeatable)")
+        ("no-new-privs", po::bool_switch(), "set no_new_privileges")
+        ("preserve-fds", po::value<unsigned>()->default_value(0), "accepted for runc compatibility")
+        ("process-label", po::value<std::string>(), "accepted for runc compatibility; no effect")
+        ("apparmor", po::value<std::string>(), "accepted for runc compatibility; no effect")
+        ("ignore-paused", po::bool_switch(), "accepted for runc compatibility; no effect")
+        ("id", po::value<std::string>()->required(), "container id")
+        ("command", po::value<std::vector<std::string>>(), "command and arguments");
+    po::positional_options_description positional;
+    positional.add("id", 1).add("command", -1);
+    // Everything after the id belongs to the command, flags included.
+    std::vector<std::string> own;
+    std::vector<std::string> command_args;
+    bool seen_id = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (seen_id) {
+            command_args.push_back(a);
+            continue;
+        }
+        own.push_back(a);
+        if (a == "--") continue;
+        if (a.rfind("-", 0) == 0) {
+            std::string name = a.substr(a.rfind("--", 0) == 0 ? 2 : 1);
+            if (name.find('=') != std::string::npos) continue;
+            auto* option = options.find_nothrow(name, false, false, a.rfind("--", 0) != 0);
+            if (option && option->semantic()->max_tokens() > 0 && i + 1 < args.size()) own.push_back(args[++i]);
+            continue;
+        }
+        seen_id = true;
+    }
+    auto vm = parse_command_args(command("exec"), own, options, positional);
+    if (!vm) return 0;
+
+    ExecOptions exec;
+    if (vm->count("process")) exec.process_file = (*vm)["process"].as<std::string>();
+    exec.args = command_args;
+    if (vm->count("env")) exec.env = (*vm)["env"].as<std::vector<std::string>>();
+    if (vm->count("cwd")) exec.cwd = (*vm)["cwd"].as<std::string>();
+    if (vm->count("user")) exec.user = (*vm)["user"].as<std::string>();
+    if (vm->count("additional-gids")) exec.additional_gids = (*vm)["additional-gids"].as<std::vector<std::uint32_t>>();
+    if (vm->count("cap")) exec.capabilities = (*vm)["cap"].as<std::vector<std::string>>();
+    exec.no_new_privileges = (*vm)["no-new-privs"].as<bool>();
+    exec.tty = (*vm)["tty"].as<bool>();
+    if (vm->count("console-socket")) exec.console_socket = (*vm)["console-socket"].as<std::string>();
+    exec.detach = (*vm)["detach"].as<bool>();
+    if (vm->count("pid-file")) exec.pid_file = (*vm)["pid-file"].as<std::string>();
+    return context.runtime().exec((*vm)["id"].as<std::string>(), exec);
+}
+
+const CommandRegistration registration{
+    {"exec", "run a process in a running container; exits with its status",
+     "exec [options] <id> <command> [args...] | exec --process FILE <id>", run_exec}};
+
+}  // namespace
+}  // namespace lxcri::cli

@@ -1,0 +1,33 @@
+#include "cli/command.hpp"
+#include "runtime/runtime.hpp"
+
+namespace po = boost::program_options;
+
+namespace lxcri::cli {
+namespace {
+
+// pause and resume: the same flags, one runtime call each.
+int run_freeze(Context& context, const std::vector<std::string>& args, const std::string& name) {
+    po::options_description options(name + " options");
+    options.add_options()("id", po::value<std::string>()->required(), "container id");
+    po::positional_options_description positional;
+    positional.add("id", 1);
+    auto vm = parse_command_args(command(name), args, options, positional);
+    if (!vm) return 0;
+    std::string id = (*vm)["id"].as<std::string>();
+    if (name == "pause")
+        context.runtime().pause(id);
+    else
+        context.runtime().resume(id);
+    return 0;
+}
+
+const CommandRegistration pause_registration{
+    {"pause", "freeze every process of a running container", "pause <id>",
+     [](Context& c, const std::vector<std::string>& a) { return run_freeze(c, a, "pause"); }}};
+const CommandRegistration resume_registration{
+    {"resume", "thaw a paused container", "resume <id>",
+     [](Context& c, const std::vector<std::string>& a) { return run_freeze(c, a, "resume"); }}};
+
+}  // namespace
+}  // namespace lxcri::cli

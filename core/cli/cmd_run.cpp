@@ -1,0 +1,86 @@
+#include "cli/command.hpp"
+#include "runtime/runtime.hpp"
+
+#include <lxcri/log.hpp>
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <ctime>
+
+namespace po = boost::program_options;
+
+namespace lxcri::cli {
+namespace {
+
+// Waits for the container's pid-file process, forwarding the signals a
+// terminal sends to the container, as runc run does.
+int wait_forwarding_signals(Runtime& runtime, const std::string& id, pid_t pid) {
+    sigset_t forwarded;
+    sigemptyset(&forwarded);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(&forwarded, sig);
+    sigprocmask(SIG_BLOCK, &forwarded, nullptr);
+    for (;;) {
+        int status = 0;
+        pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (done < 0 && errno != EINTR) return 1;
+        timespec tick{0, 50 * 1000 * 1000};
+        int sig = ::sigtimedwait(&forwarded, nullptr, &tick);
+        if (sig > 0 && sig != SIGWINCH) {
+            try {
+                runtime.kill(id, sig, false);
+            } catch (const Error& e) {
+                log::debug(e.what());
+            }
+        }
+    }
+}
+
+int run_run(Context& context, const std::vector<std::string>& args) {
+    po::options_description options("run options");
+    options.add_options()
+        ("bundle,b", po::value<std::string>()->default_value("."), "OCI bundle directory (default: current directory)")
+        ("pid-file", po::value<std::string>(), "write the pid of the container process to this file")
+        ("console-socket", po::value<std::string>(), "unix socket that receives the pty master (process.terminal)")
+        ("detach,d", po::bool_switch(), "start and return; do not wait or delete")
+        ("keep", po::bool_switch(), "do not delete the container after it exits")
+        ("no-pivot", po::bool_switch(), "accepted for runc compatibility; no effect")
+        ("no-new-keyring", po::bool_switch(), "accepted for runc compatibility; no effect")
+        ("preserve-fds", po::value<unsigned>()->default_value(0), "accepted for runc compatibility")
+        ("id", po::value<std::string>()->required(), "container id");
+    po::positional_options_description positional;
+    positional.add("id", 1);
+    auto vm = parse_command_args(command("run"), args, options, positional);
+    if (!vm) return 0;
+
+    std::string id = (*vm)["id"].as<std::string>();
+    CreateOptions create;
+    create.bundle = (*vm)["bundle"].as<std::string>();
+    if (vm->count("pid-file")) create.pid_file = (*vm)["pid-file"].as<std::string>();
+    if (vm->count("console-socket")) create.console_socket = (*vm)["console-socket"].as<std::string>();
+    Runtime& runtime = context.runtime();
+    pid_t wait_pid = 0;
+    runtime.create(id, create, &wait_pid);
+    try {
+        runtime.start(id);
+    } catch (...) {
+        try {
+            runtime.remove(id, true);
+        } catch (const Error& e) {
+            log::warning(e.what());
+        }
+        throw;
+    }
+    if ((*vm)["detach"].as<bool>() || wait_pid <= 0) return 0;
+    int code = wait_forwarding_signals(runtime, id, wait_pid);
+    if (!(*vm)["keep"].as<bool>()) runtime.remove(id, true);
+    return code;
+}
+
+const CommandRegistration registration{
+    {"run", "create and start a container, wait for it and delete it (runc run)",
+     "run [--bundle DIR] [--detach] [--keep] [--pid-file FILE] [--console-socket S] <id>", run_run}};
+
+}  // namespace
+}  // namespace lxcri::cli
