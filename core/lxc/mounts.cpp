@@ -325,7 +325,27 @@ void MountTable::bind_entry(const Mount& mount, std::string_view field, const Co
     entries_.push_back(entry(source.string(), target.relative, "none", options));
 }
 
-void MountTable::filesystem_entry(const Mount& mount, std::string_view field, const ContainerPath& target) {
+// crun's and runc's "tmpcopyup" fills a new tmpfs with what the rootfs has
+// at that path. LXC cannot copy, so it is accepted where there is nothing to
+// copy (podman --read-only puts it on /tmp, /var/tmp and /run, empty in most
+// images) and an error where there is.
+Mount without_tmpcopyup(const Mount& mount, std::string_view field, const fs::path& rootfs,
+                        const ContainerPath& target) {
+    auto it = std::find(mount.options.begin(), mount.options.end(), "tmpcopyup");
+    if (it == mount.options.end()) return mount;
+    if (mount.type != "tmpfs") fail(field, "\"tmpcopyup\" applies to tmpfs mounts only");
+    std::error_code ec;
+    if (!target.covered && target.exists && !fs::is_empty(rootfs / target.relative, ec))
+        fail(index_path(std::string(field) + ".options", static_cast<std::size_t>(it - mount.options.begin())),
+             "\"tmpcopyup\" cannot be applied: " + ("/" + target.relative) +
+                 " is not empty in the rootfs and LXC cannot copy it into the tmpfs");
+    Mount copy = mount;
+    copy.options.erase(copy.options.begin() + (it - mount.options.begin()));
+    return copy;
+}
+
+void MountTable::filesystem_entry(const Mount& spec_mount, std::string_view field, const ContainerPath& target) {
+    Mount mount = without_tmpcopyup(spec_mount, field, t_.rootfs, target);
     if (mount.type.empty()) fail(std::string(field) + ".type", "is required for a mount that is not a bind mount");
     auto options = entry_options(mount, field);
     options.push_back("create=dir");

@@ -233,6 +233,9 @@ void Runtime::kill(const std::string& id, int signal, bool all) {
 
 void Runtime::remove(const std::string& id, bool force) {
     validate_container_id(id);
+    // As runc: --force on a container that is already gone succeeds (podman
+    // cleans up a failed create this way).
+    if (force && !states_.exists(id)) return;
     FileLock lock = states_.lock(id);
     auto stored = states_.read(id);
     if (stored) {

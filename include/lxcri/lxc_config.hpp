@@ -67,6 +67,11 @@ LxcConfig translate(const ContainerSpec& spec, const TranslateOptions& options);
 // Error(invalid_input) for a key or value with a line break.
 std::string to_config_text(const LxcConfig& config);
 
+// With root.readonly, makes the missing mount targets of spec.mounts in the
+// rootfs (LXC mounts it read-only before anything else and cannot create
+// them then). Symlinks in the rootfs cannot lead the creation outside it.
+void prepare_mount_points(const ContainerSpec& spec, const std::filesystem::path& bundle);
+
 // Only the cgroup limits of `resources` (lxc.cgroup.* or lxc.cgroup2.* keys),
 // for `update` on a live container. Device rules are not included.
 LxcConfig translate_resources(const Resources& resources, CgroupVersion version);

@@ -145,6 +145,7 @@ public:
         pid_t monitor = -1;
         try {
             prepare_runtime_dir(request, rt);
+            prepare_mount_points(spec, c.bundle);
             write_config(request, config_dir, rt);
 
             UniqueFd master, slave;
