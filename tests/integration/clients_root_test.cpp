@@ -1,0 +1,250 @@
+#define BOOST_TEST_MODULE clients
+#include <boost/test/unit_test.hpp>
+
+#include "support/test_support.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <stdexcept>
+#include <sstream>
+#include <thread>
+
+// The real clients: podman (through conmon) and containerd (through its runc
+// shim) drive proxmox-lxcri with the lxc backend. Every scenario runs with
+// Debian's runc too, as the control: a failure runc shares is the test's.
+// Needs root, podman, containerd and real LXC.
+namespace fs = std::filesystem;
+using lxcri::test::RunResult;
+using lxcri::test::TempDir;
+
+namespace {
+
+const char* const image = "localhost/busybox:test";
+// This machine's hard limits are below podman's default ulimits.
+const std::vector<std::string> ulimits{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"};
+
+// Boost.Test does not report a failed check inside a global fixture: throw.
+void require(bool ok, const std::string& what) {
+    if (!ok) throw std::runtime_error("setup: " + what);
+}
+
+struct Clients {
+    TempDir tmp;
+    fs::path config = tmp / "lxcri.conf";
+    fs::path state_dir = tmp / "lxcri-state";
+    fs::path socket = tmp / "containerd" / "containerd.sock";
+    pid_t containerd = -1;
+
+    Clients() {
+        ::chmod(tmp.path().c_str(), 0755);
+        fs::create_directories(tmp / "lxc");
+        lxcri::test::write_text(config, "backend = lxc\nstate-dir = " + state_dir.string() + "\n[lxc]\nlxcpath = " +
+                                            (tmp / "lxc").string() + "\n");
+        make_image();
+        auto imported = podman_raw({"import", (tmp / "busybox.tar").string(), image});
+        require(imported.exit_code == 0, "podman import: " + imported.err);
+        auto saved = podman_raw({"save", "--format", "oci-archive", "-o", (tmp / "busybox-oci.tar").string(), image});
+        require(saved.exit_code == 0, "podman save: " + saved.err);
+        start_containerd();
+        auto ctr_import = ctr({"images", "import", "--base-name", "localhost/busybox", (tmp / "busybox-oci.tar").string()});
+        require(ctr_import.exit_code == 0, "ctr images import: " + ctr_import.err);
+    }
+
+    ~Clients() {
+        if (containerd > 0) {
+            ::kill(containerd, SIGTERM);
+            lxcri::test::wait_child(containerd, 10000);
+        }
+        podman_raw({"rm", "--all", "--force"});
+        // vfs layers are plain directories; containerd's snapshots may stay mounted.
+        lxcri::test::run({"sh", "-c", "grep -o ' " + tmp.path().string() + "[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l"});
+    }
+
+    void make_image() {
+        fs::path rootfs = tmp / "image";
+        fs::create_directories(rootfs / "bin");
+        for (const char* dir : {"tmp", "etc", "proc", "sys", "dev", "mnt"}) fs::create_directories(rootfs / dir);
+        ::chmod((rootfs / "tmp").c_str(), 01777);
+        fs::copy_file("/bin/busybox", rootfs / "bin" / "busybox");
+        std::istringstream applets(lxcri::test::run({"/bin/busybox", "--list"}).out);
+        for (std::string applet; std::getline(applets, applet);)
+            if (!applet.empty() && applet != "busybox") fs::create_symlink("busybox", rootfs / "bin" / applet);
+        lxcri::test::write_text(rootfs / "etc" / "passwd", "root:x:0:0:root:/root:/bin/sh\n");
+        lxcri::test::write_text(rootfs / "etc" / "group", "root:x:0:\n");
+        auto tar = lxcri::test::run({"tar", "-C", rootfs.string(), "-cf", (tmp / "busybox.tar").string(), "."});
+        require(tar.exit_code == 0, "tar: " + tar.err);
+    }
+
+    std::vector<std::string> podman_base() const {
+        return {"podman",        "--root",          (tmp / "storage").string(), "--runroot", (tmp / "runroot").string(),
+                "--storage-driver", "vfs",          "--cgroup-manager",         "cgroupfs",  "--events-backend",
+                "file"};
+    }
+
+    RunResult podman_raw(const std::vector<std::string>& args, const lxcri::test::RunOptions& options = {}) const {
+        auto argv = podman_base();
+        argv.insert(argv.end(), args.begin(), args.end());
+        return lxcri::test::run(argv, options);
+    }
+
+    // podman with `runtime` ("runc" or proxmox-lxcri).
+    RunResult podman(const std::string& runtime, std::vector<std::string> args) const {
+        auto argv = podman_base();
+        if (runtime != "runc") argv.insert(argv.end(), {"--runtime", LXCRI_BINARY, "--runtime-flag", "config=" + config.string()});
+        argv.insert(argv.end(), args.begin(), args.end());
+        return lxcri::test::run(argv);
+    }
+
+    RunResult podman_run(const std::string& runtime, std::vector<std::string> flags, std::vector<std::string> command) const {
+        std::vector<std::string> args{"run", "--rm"};
+        args.insert(args.end(), ulimits.begin(), ulimits.end());
+        args.insert(args.end(), flags.begin(), flags.end());
+        args.push_back(image);
+        args.insert(args.end(), command.begin(), command.end());
+        return podman(runtime, args);
+    }
+
+    void start_containerd() {
+        fs::create_directories(socket.parent_path());
+        lxcri::test::write_text(tmp / "containerd" / "config.toml",
+                                "version = 2\nroot = \"" + (tmp / "containerd" / "root").string() + "\"\nstate = \"" +
+                                    (tmp / "containerd" / "state").string() + "\"\n[grpc]\n  address = \"" +
+                                    socket.string() + "\"\n");
+        containerd = ::fork();
+        if (containerd == 0) {
+            ::setenv("PROXMOX_LXCRI_CONFIG", config.c_str(), 1);
+            int log = ::open((tmp / "containerd" / "log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+            ::dup2(log, 1);
+            ::dup2(log, 2);
+            ::execlp("containerd", "containerd", "--config", (tmp / "containerd" / "config.toml").c_str(), nullptr);
+            _exit(127);
+        }
+        for (int i = 0; i < 200 && ctr({"version"}).exit_code != 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+
+    RunResult ctr(const std::vector<std::string>& args) const {
+        std::vector<std::string> argv{"ctr", "-a", socket.string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return lxcri::test::run(argv);
+    }
+
+    RunResult ctr_run(const std::string& runtime, const std::string& id, std::vector<std::string> command) const {
+        std::vector<std::string> args{"run", "--rm"};
+        if (runtime != "runc") args.insert(args.end(), {"--runc-binary", LXCRI_BINARY});
+        args.insert(args.end(), {image, id});
+        args.insert(args.end(), command.begin(), command.end());
+        return ctr(args);
+    }
+};
+
+Clients* clients = nullptr;
+
+struct Setup {
+    Setup() {
+        lxcri::test::become_subreaper();
+        clients = new Clients();
+    }
+    ~Setup() { delete clients; }
+};
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+const std::vector<std::string> runtimes{"runc", "proxmox-lxcri"};
+
+}  // namespace
+
+BOOST_GLOBAL_FIXTURE(Setup);
+
+BOOST_AUTO_TEST_CASE(podman_run_output_and_exit_codes) {
+    for (const auto& runtime : runtimes) {
+        BOOST_TEST_CONTEXT(runtime) {
+            auto hello = clients->podman_run(runtime, {}, {"echo", "hello"});
+            BOOST_CHECK_MESSAGE(hello.exit_code == 0 && contains(hello.out, "hello"), hello.out + hello.err);
+            BOOST_CHECK_EQUAL(clients->podman_run(runtime, {}, {"sh", "-c", "exit 7"}).exit_code, 7);
+            auto missing = clients->podman_run(runtime, {}, {"no-such-command"});
+            BOOST_CHECK_MESSAGE(missing.exit_code == 127, missing.exit_code << " " << missing.err);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(podman_detached_ps_exec_stop_rm) {
+    for (const auto& runtime : runtimes) {
+        BOOST_TEST_CONTEXT(runtime) {
+            std::string name = "detached-" + std::string(runtime == "runc" ? "runc" : "lxcri");
+            std::vector<std::string> args{"run", "-d", "--name", name};
+            args.insert(args.end(), ulimits.begin(), ulimits.end());
+            args.insert(args.end(), {image, "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"});
+            auto started = clients->podman(runtime, args);
+            BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
+            auto ps = clients->podman(runtime, {"ps", "--format", "{{.Names}} {{.Status}}"});
+            BOOST_CHECK_MESSAGE(contains(ps.out, name + " Up"), ps.out);
+            auto exec = clients->podman(runtime, {"exec", name, "sh", "-c", "echo from-exec; exit 3"});
+            BOOST_CHECK_EQUAL(exec.exit_code, 3);
+            BOOST_CHECK(contains(exec.out, "from-exec"));
+            auto stop = clients->podman(runtime, {"stop", "-t", "10", name});
+            BOOST_CHECK_MESSAGE(stop.exit_code == 0, stop.err);
+            auto inspect = clients->podman(runtime, {"inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name});
+            BOOST_CHECK_MESSAGE(contains(inspect.out, "exited 0"), inspect.out);
+            BOOST_CHECK_EQUAL(clients->podman(runtime, {"rm", name}).exit_code, 0);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(podman_settings_visible_inside) {
+    fs::path host_dir = clients->tmp / "hostdir";
+    fs::create_directories(host_dir);
+    lxcri::test::write_text(host_dir / "f", "from-the-host\n");
+    for (const auto& runtime : runtimes) {
+        BOOST_TEST_CONTEXT(runtime) {
+            auto r = clients->podman_run(
+                runtime,
+                {"-e", "FOO=bar baz", "-w", "/tmp", "-u", "1000:1000", "--hostname", "box", "-v",
+                 host_dir.string() + ":/mnt", "--read-only"},
+                {"sh", "-c", "echo foo=$FOO; echo cwd=$(pwd); echo id=$(id -u):$(id -g); echo host=$(hostname);"
+                             "cat /mnt/f; touch /x 2>/dev/null && echo root=rw || echo root=ro"});
+            BOOST_CHECK_MESSAGE(r.exit_code == 0, r.err);
+            for (const char* expected : {"foo=bar baz", "cwd=/tmp", "id=1000:1000", "host=box", "from-the-host", "root=ro"})
+                BOOST_CHECK_MESSAGE(contains(r.out, expected), expected << " not in " << r.out);
+            auto memory = clients->podman_run(
+                runtime, {"--memory", "64m"},
+                {"sh", "-c", "cat $(find /sys/fs/cgroup -name memory.limit_in_bytes -o -name memory.max | head -n 1)"});
+            BOOST_CHECK_MESSAGE(contains(memory.out, "67108864"), memory.out + memory.err);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(podman_interactive_terminal) {
+    for (const auto& runtime : runtimes) {
+        BOOST_TEST_CONTEXT(runtime) {
+            std::string command;
+            for (const auto& word : clients->podman_base()) command += word + " ";
+            if (runtime != "runc")
+                command += std::string("--runtime ") + LXCRI_BINARY + " --runtime-flag config=" + clients->config.string() + " ";
+            command += "run --rm -it --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 " + std::string(image) +
+                       " sh -c 'test -t 0 && test -t 1 && echo is-a-tty'";
+            // script(1) gives podman the terminal that -it needs.
+            auto r = lxcri::test::run({"script", "-qec", command, "/dev/null"});
+            BOOST_CHECK_MESSAGE(r.exit_code == 0 && contains(r.out, "is-a-tty"), r.out + r.err);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(containerd_ctr_run) {
+    for (const auto& runtime : runtimes) {
+        BOOST_TEST_CONTEXT(runtime) {
+            std::string suffix = runtime == "runc" ? "runc" : "lxcri";
+            auto hi = clients->ctr_run(runtime, "hi-" + suffix, {"echo", "hi"});
+            BOOST_CHECK_MESSAGE(hi.exit_code == 0 && contains(hi.out, "hi"), hi.out + hi.err);
+            auto failing = clients->ctr_run(runtime, "fail-" + suffix, {"sh", "-c", "exit 4"});
+            BOOST_CHECK_EQUAL(failing.exit_code, 4);
+        }
+    }
+}
