@@ -10,7 +10,11 @@ lxcri_packages=(
   libboost-program-options1.81-dev libboost-test1.81-dev libboost-filesystem1.81-dev
   lxc lxc-dev libseccomp-dev libcap-dev libarchive-dev
   # tests: a reference runtime, a static busybox for test rootfs, archive tools
-  runc busybox-static tar gzip xz-utils zstd attr
+  runc busybox-static tar gzip xz-utils zstd attr procps
+  # tests: the real clients (podman with conmon, containerd with ctr)
+  podman containerd
+  # tests: the .deb checks and the pct test double
+  lintian bash-completion dpkg-dev python3
 )
 
 lxcri_install_deps() {
