@@ -170,7 +170,8 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
     write_file_atomic(states_.container_dir(id) / stored_config_file, read_file(bundle / "config.json"));
 
     CreateResult result = backend->create(CreateRequest{ref(state), spec, options.console_socket});
-    rollback.add([&] { backend->remove(ref(state), true); });
+    // By value: `state` is gone by the time the rollback runs.
+    rollback.add([&backend, container = ref(state)] { backend->remove(container, true); });
     state.status = result.status.status;
     state.pid = result.status.pid;
 
