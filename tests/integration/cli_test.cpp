@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <sstream>
 #include <set>
 #include <thread>
 
@@ -83,7 +84,9 @@ struct Env {
 void check_failure(const RunResult& r, int exit_code, const std::string& text) {
     BOOST_CHECK_EQUAL(r.exit_code, exit_code);
     BOOST_CHECK_MESSAGE(r.err.find(text) != std::string::npos, "stderr '" << r.err << "' lacks '" << text << "'");
-    BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+    size_t errors = 0;
+    for (size_t at = r.err.find("error: "); at != std::string::npos; at = r.err.find("error: ", at + 1)) ++errors;
+    BOOST_CHECK_EQUAL(errors, 1u);
 }
 
 }  // namespace
@@ -320,4 +323,51 @@ BOOST_AUTO_TEST_CASE(json_log_holds_exactly_one_error_object) {
     std::string content2 = lxcri::test::read_text(log2);
     BOOST_CHECK_EQUAL(std::count(content2.begin(), content2.end(), '\n'), 1);
     BOOST_CHECK(content2.find("vmid-min") != std::string::npos);
+}
+
+// OCI hooks around a dry-run container: state JSON on stdin, args and env as
+// given, in order; a failing createRuntime hook fails create and leaves nothing.
+BOOST_AUTO_TEST_CASE(hooks_run_with_state_on_stdin) {
+    Env env;
+    fs::path log = env.tmp / "hooks.log";
+    auto hook = [&](const std::string& name) {
+        return json::object{{"path", "/bin/sh"},
+                            {"args", json::array{"sh", "-c", "read state; echo \"" + name + " $HOOK_ENV $state\" >> " +
+                                                               log.string()}},
+                            {"env", json::array{"HOOK_ENV=" + name + "-env"}},
+                            {"timeout", 5}};
+    };
+    auto config = lxcri::parse_json(minimal_config, "config").as_object();
+    config["hooks"] = json::object{{"prestart", json::array{hook("prestart")}},
+                                   {"createRuntime", json::array{hook("createRuntime")}},
+                                   {"poststart", json::array{hook("poststart")}},
+                                   {"poststop", json::array{hook("poststop")}}};
+    lxcri::test::write_text(env.bundle / "config.json", json::serialize(config));
+    BOOST_REQUIRE_EQUAL(env.create("hooked").exit_code, 0);
+    BOOST_REQUIRE_EQUAL(env.cli({"start", "hooked"}).exit_code, 0);
+    BOOST_REQUIRE_EQUAL(env.cli({"delete", "--force", "hooked"}).exit_code, 0);
+    std::string lines = lxcri::test::read_text(log);
+    std::vector<std::string> order;
+    std::istringstream in(lines);
+    for (std::string line; std::getline(in, line);) {
+        order.push_back(line.substr(0, line.find(' ')));
+        BOOST_CHECK(line.find(order.back() + "-env") != std::string::npos);
+        auto state = lxcri::parse_json(line.substr(line.find('{')), "hook state").as_object();
+        BOOST_CHECK_EQUAL(state.at("id").as_string(), "hooked");
+        BOOST_CHECK_EQUAL(state.at("bundle").as_string(), env.bundle.string());
+    }
+    BOOST_CHECK((order == std::vector<std::string>{"prestart", "createRuntime", "poststart", "poststop"}));
+
+    config["hooks"] = json::object{
+        {"createRuntime", json::array{json::object{{"path", "/bin/false"}}}}};
+    lxcri::test::write_text(env.bundle / "config.json", json::serialize(config));
+    auto before = env.snapshot();
+    check_failure(env.create("failing"), 1, "hooks.createRuntime[0]: /bin/false exited with 1");
+    BOOST_CHECK(env.snapshot() == before);
+
+    config["hooks"] = json::object{{"createRuntime", json::array{json::object{
+                                                         {"path", "/bin/sleep"}, {"args", json::array{"sleep", "10"}}, {"timeout", 1}}}}};
+    lxcri::test::write_text(env.bundle / "config.json", json::serialize(config));
+    check_failure(env.create("slow"), 1, "timed out after 1 s");
+    BOOST_CHECK(env.snapshot() == before);
 }

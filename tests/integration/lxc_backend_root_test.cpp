@@ -308,6 +308,54 @@ BOOST_AUTO_TEST_CASE(memory_limit_in_the_containers_cgroup) {
     BOOST_CHECK_MESSAGE(contains(out, "limit=67108864"), out);
 }
 
+BOOST_AUTO_TEST_CASE(exec_pause_resume_update_ps) {
+    Lxc lxc;
+    int monitor = lxc.create("ops", lxc.bundle("ops", "while :; do sleep 0.1; done", {"--memory", "64m"}));
+    BOOST_REQUIRE_EQUAL(lxc.cli({"start", "ops"}).exit_code, 0);
+
+    auto exec = lxc.cli({"exec", "--env", "X=y z", "--cwd", "/tmp", "ops", "/bin/sh", "-c", "echo $X $(pwd); exit 6"});
+    BOOST_CHECK_EQUAL(exec.exit_code, 6);
+    BOOST_CHECK_MESSAGE(contains(exec.out, "y z /tmp"), exec.out + exec.err);
+    auto as_user = lxc.cli({"exec", "--user", "1000:1000", "ops", "id"});
+    BOOST_CHECK(contains(as_user.out, "uid=1000 gid=1000"));
+    auto missing = lxc.cli({"exec", "ops", "no-such-program"});
+    BOOST_CHECK_EQUAL(missing.exit_code, 127);
+    BOOST_CHECK(contains(missing.err, "executable file not found"));
+    fs::path pid_file = lxc.tmp / "exec.pid";
+    auto detached = lxc.cli({"exec", "--detach", "--pid-file", pid_file.string(), "ops", "sleep", "0.2"});
+    BOOST_CHECK_EQUAL(detached.exit_code, 0);
+    // Like conmon, we are the subreaper that must reap it: an unreaped
+    // zombie in the container's pid namespace would keep the container alive.
+    int exec_pid = std::stoi(lxcri::test::read_text(pid_file));
+    BOOST_CHECK_EQUAL(lxcri::test::wait_child(exec_pid, 10000), 0);
+
+    auto ps = lxc.cli({"ps", "--format", "json", "ops"});
+    BOOST_CHECK_EQUAL(ps.exit_code, 0);
+    auto pids = lxcri::parse_json(ps.out, "ps");
+    BOOST_CHECK(pids.as_array().size() >= 1);
+
+    BOOST_CHECK_EQUAL(lxc.cli({"pause", "ops"}).exit_code, 0);
+    BOOST_CHECK_EQUAL(lxc.status("ops"), "paused");
+    BOOST_CHECK_EQUAL(lxc.cli({"pause", "ops"}).exit_code, 6);
+    BOOST_CHECK_EQUAL(lxc.cli({"resume", "ops"}).exit_code, 0);
+    BOOST_CHECK_EQUAL(lxc.status("ops"), "running");
+
+    lxcri::test::RunOptions input;
+    input.input = R"({"memory": {"limit": 134217728}})";
+    auto update = lxc.cli({"update", "--resources", "-", "ops"}, input);
+    BOOST_CHECK_MESSAGE(update.exit_code == 0, update.err);
+    // CAP_DAC_OVERRIDE: LXC's cgroup tree above the container's is mode 0000.
+    auto limit = lxc.cli({"exec", "--cap", "CAP_DAC_OVERRIDE", "ops", "sh", "-c",
+                          "cat $(find /sys/fs/cgroup -name memory.limit_in_bytes -o -name memory.max | head -n 1)"});
+    BOOST_CHECK_MESSAGE(contains(limit.out, "134217728"), limit.out + limit.err);
+
+    auto killed = lxc.cli({"kill", "ops", "KILL"});
+    BOOST_CHECK_MESSAGE(killed.exit_code == 0, killed.err);
+    BOOST_CHECK_EQUAL(lxcri::test::wait_child(monitor, 30000), 128 + SIGKILL);
+    auto deleted = lxc.cli({"delete", "ops"});
+    BOOST_CHECK_MESSAGE(deleted.exit_code == 0, deleted.err);
+}
+
 BOOST_AUTO_TEST_CASE(twenty_containers_in_parallel) {
     Lxc lxc;
     const int n = 20;

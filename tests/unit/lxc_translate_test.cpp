@@ -367,8 +367,19 @@ BOOST_AUTO_TEST_CASE(read_only_rootfs_needs_existing_destinations) {
     BOOST_TEST(b.error() == "");
 }
 
+// podman --read-only asks for tmpcopyup on /tmp, /var/tmp and /run.
+BOOST_AUTO_TEST_CASE(tmpcopyup_only_where_there_is_nothing_to_copy) {
+    Bundle b;
+    b.mounts().push_back(mount("/scratch", "tmpfs", "tmpfs", {"nosuid", "tmpcopyup"}));
+    BOOST_TEST(b.error() == "");
+    fs::create_directories(b.path() / "rootfs/scratch");
+    BOOST_TEST(b.error() == "");
+    std::ofstream(b.path() / "rootfs/scratch/file") << "x";
+    EXPECT_ERROR(b.error(), "mounts[7].options[1]: \"tmpcopyup\" cannot be applied: /scratch is not empty");
+}
+
 BOOST_AUTO_TEST_CASE(mount_options_lxc_would_ignore) {
-    for (const char* option : {"tmpcopyup", "rro", "nosymfollow", "sync", "rshared", "runbindable", "create=dir",
+    for (const char* option : {"rro", "nosymfollow", "sync", "rshared", "runbindable", "create=dir",
                                "optional"}) {
         Bundle b;
         b.mounts().push_back(mount("/dev/x", "tmpfs", "tmpfs", {"nosuid", option}));
