@@ -50,7 +50,7 @@ fs::path resolve_rootfs(const fs::path& bundle, const std::string& root_path) {
 }
 
 void write_pid_file(const fs::path& path, pid_t pid) {
-    write_file_atomic(path, std::to_string(pid), 0644);
+    write_file_atomic(path, std::to_string(pid), 0644, Durability::process);
 }
 
 constexpr const char* stored_config_file = "config.json";
@@ -167,7 +167,8 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
 
     // The core's own copy: exec, hooks and poststop must not depend on the
     // bundle still being there (or unchanged).
-    write_file_atomic(states_.container_dir(id) / stored_config_file, read_file(bundle / "config.json"));
+    write_file_atomic(states_.container_dir(id) / stored_config_file, read_file(bundle / "config.json"), 0600,
+                      Durability::process);
 
     CreateResult result = backend->create(CreateRequest{ref(state), spec, options.console_socket});
     // By value: `state` is gone by the time the rollback runs.
@@ -210,7 +211,9 @@ void Runtime::start(const std::string& id) {
         throw;
     }
     backend->start(ref(state));
-    state = with_live_status(state, *backend);
+    // Not asked again: the process may already be gone, and `state` derives
+    // the live status anyway.
+    state.status = Status::running;
     states_.write(state);
     run_hooks_warn(spec.hooks.poststart, "poststart", state);
 }
@@ -364,7 +367,8 @@ void Runtime::update(const std::string& id, const std::string& resources_json) {
     auto backend = load_backend(state.backend);
     backend->update(ref(state), spec.linux_spec.resources);
     // Later execs and hooks see the new limits too.
-    write_file_atomic(states_.container_dir(id) / stored_config_file, boost::json::serialize(config));
+    write_file_atomic(states_.container_dir(id) / stored_config_file, boost::json::serialize(config), 0600,
+                      Durability::process);
 }
 
 std::vector<ContainerState> Runtime::list() {

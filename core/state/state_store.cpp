@@ -91,7 +91,9 @@ FileLock StateStore::lock(const std::string& id) const {
 }
 
 void StateStore::write(const ContainerState& state) const {
-    write_file_atomic(container_dir(state.id) / "state.json", json::serialize(state.to_json()) + "\n");
+    // <root> is a tmpfs by default and gone after a reboot: no fsync needed.
+    write_file_atomic(container_dir(state.id) / "state.json", json::serialize(state.to_json()) + "\n", 0600,
+                      Durability::process);
 }
 
 std::optional<ContainerState> StateStore::read(const std::string& id) const {

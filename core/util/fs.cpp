@@ -35,7 +35,7 @@ void fsync_dir(const fs::path& dir) {
 
 }  // namespace
 
-void write_file_atomic(const fs::path& path, std::string_view content, mode_t mode) {
+void write_file_atomic(const fs::path& path, std::string_view content, mode_t mode, Durability durability) {
     fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
     UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
@@ -43,14 +43,14 @@ void write_file_atomic(const fs::path& path, std::string_view content, mode_t mo
     try {
         if (::fchmod(fd.get(), mode) != 0) throw_errno("chmod " + tmpl, errno);
         write_all(fd.get(), content, tmpl);
-        if (::fsync(fd.get()) != 0) throw_errno("fsync " + tmpl, errno);
+        if (durability == Durability::crash && ::fsync(fd.get()) != 0) throw_errno("fsync " + tmpl, errno);
         if (::close(fd.release()) != 0) throw_errno("close " + tmpl, errno);
         if (::rename(tmpl.c_str(), path.c_str()) != 0) throw_errno("rename to " + path.string(), errno);
     } catch (...) {
         ::unlink(tmpl.c_str());
         throw;
     }
-    fsync_dir(dir);
+    if (durability == Durability::crash) fsync_dir(dir);
 }
 
 std::string read_file(const fs::path& path) {

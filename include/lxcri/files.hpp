@@ -8,9 +8,16 @@
 
 namespace lxcri {
 
+// How much a write must survive.
+enum class Durability {
+    crash,   // fsync the file and its directory: survives a power loss (mapping.json)
+    process  // rename only: survives our own crash, not the machine's (files under /run)
+};
+
 // Writes `content` to `path` so that readers see the old file or the new one,
-// never a part: temp file in the same directory, fsync, rename, fsync dir.
-void write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode = 0600);
+// never a part: temp file in the same directory, rename (fsyncs per `durability`).
+void write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode = 0600,
+                       Durability durability = Durability::crash);
 
 // The whole file. Throws Error(not_found) when it does not exist.
 std::string read_file(const std::filesystem::path& path);

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -239,7 +240,7 @@ public:
         auto config = boost::json::parse(read_file(rt / proto::config_file));
         config.as_object()["process"] = boost::json::parse(request.process_json);
         std::string file_name = "exec-" + std::to_string(::getpid()) + ".json";
-        write_file_atomic(rt / file_name, boost::json::serialize(config), 0600);
+        write_file_atomic(rt / file_name, boost::json::serialize(config), 0600, Durability::process);
         struct stat st {};
         if (::stat(rt.c_str(), &st) == 0) ::chown((rt / file_name).c_str(), st.st_uid, st.st_gid);
 
@@ -304,12 +305,13 @@ private:
         if (::mkdir(rt.c_str(), 0700) != 0) throw_errno("create " + rt.string(), errno);
         chown_or_throw(rt, owner);
         // The helper reads the spec inside the container: a private copy.
-        write_file_atomic(rt / proto::config_file, read_file(request.container.bundle / "config.json"), 0600);
+        write_file_atomic(rt / proto::config_file, read_file(request.container.bundle / "config.json"), 0600,
+                          Durability::process);
         chown_or_throw(rt / proto::config_file, owner);
         if (::mkfifo((rt / proto::exec_fifo).c_str(), 0600) != 0) throw_errno("mkfifo", errno);
         chown_or_throw(rt / proto::exec_fifo, owner);
         // Mount point for the read-only helper binary.
-        write_file_atomic(rt / "init", "", 0600);
+        write_file_atomic(rt / "init", "", 0600, Durability::process);
         // ... and for rt/ itself in the rootfs, made here since a read-only
         // rootfs cannot get it from liblxc (create=dir).
         fs::path rootfs = fs::path(request.spec.root.path).is_absolute()
@@ -346,9 +348,13 @@ private:
                           std::string(managed_marker) + "id=" + c.id + "\n" + to_config_text(config), 0640);
     }
 
+    // Blocks (inotify) until the helper renames its ready file into rt/,
+    // the monitor dies, or the timeout passes.
     void wait_until_ready(const ContainerRef& c, const fs::path& rt, pid_t monitor) {
         auto deadline = std::chrono::steady_clock::now() + start_timeout_;
-        auto delay = std::chrono::microseconds(200);
+        UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+        if (!watch || ::inotify_add_watch(watch.get(), rt.c_str(), IN_MOVED_TO | IN_CREATE) < 0)
+            throw_errno("watch " + rt.string(), errno);
         std::error_code ec;
         while (!fs::exists(rt / proto::ready_file, ec)) {
             int status = 0;
@@ -358,8 +364,13 @@ private:
             if (std::chrono::steady_clock::now() > deadline)
                 throw Error(Errc::failed, c.id + ": the container's init was not ready after " +
                                               std::to_string(start_timeout_.count()) + " s");
-            std::this_thread::sleep_for(delay);
-            delay = std::min(delay * 2, std::chrono::microseconds(20000));
+            // Woken by any change in rt/; the timeout only re-checks the monitor.
+            pollfd p{watch.get(), POLLIN, 0};
+            if (::poll(&p, 1, 20) > 0) {
+                char events[4096];
+                while (::read(watch.get(), events, sizeof events) > 0) {
+                }
+            }
         }
     }
 
