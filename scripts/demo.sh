@@ -29,7 +29,12 @@ echo ">> create, state, list"
 "$bin" "${flags[@]}" create --bundle "$work/bundle" demo
 "$bin" "${flags[@]}" state demo
 "$bin" "${flags[@]}" list
-echo ">> start"
+echo ">> start: the container's output appears here"
 "$bin" "${flags[@]}" start demo
-"$bin" "${flags[@]}" delete --force demo
+for _ in $(seq 100); do
+  "$bin" "${flags[@]}" state demo | grep -q '"status": "stopped"' && break
+  sleep 0.1
+done
+"$bin" "${flags[@]}" state demo | grep '"status"'
+"$bin" "${flags[@]}" delete demo
 echo ">> done: the VMID mapping lived in $work/state/mapping.json until delete"
