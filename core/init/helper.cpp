@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -203,6 +204,62 @@ int run_helper(const fs::path& dir) {
         fail(dir, e.what(), 1);
     }
     start(dir, plan);
+}
+
+namespace {
+
+// A handler, not SIG_DFL: the kernel drops signals with the default action
+// that are sent to a pid namespace's init, even blocked ones it would queue.
+void queue_signal(int) {}
+
+[[noreturn]] void exit_like_child(const fs::path& dir, int status) {
+    bool signaled = WIFSIGNALED(status);
+    int number = signaled ? WTERMSIG(status) : WEXITSTATUS(status);
+    try {
+        write_file_atomic(dir / proto::exit_status_file,
+                          std::string(signaled ? "signal " : "exit ") + std::to_string(number) + "\n", 0644);
+    } catch (const std::exception& e) {
+        std::string line = std::string("supervise: ") + e.what() + "\n";
+        if (::write(STDERR_FILENO, line.data(), line.size()) < 0) {
+            // Nowhere left to report to; the exit code still tells.
+        }
+    }
+    // pid 1 cannot die of its own signal: the code says which one it was.
+    ::_exit(signaled ? 128 + number : number);
+}
+
+}  // namespace
+
+int run_supervisor(const fs::path& dir) {
+    sigset_t all;
+    ::sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    struct sigaction action {};
+    action.sa_handler = queue_signal;
+    for (int signal = 1; signal < NSIG; ++signal)
+        if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &action, nullptr);  // glibc refuses its own
+
+    pid_t child = ::fork();
+    if (child < 0) fail(dir, errno_message("supervise: fork", errno), 1);
+    if (child == 0) {
+        reset_signals();
+        return run_helper(dir);
+    }
+    ::prctl(PR_SET_NAME, "lxcri-init", 0, 0, 0);
+    for (;;) {
+        siginfo_t info{};
+        int signal = ::sigwaitinfo(&all, &info);
+        if (signal < 0) continue;
+        if (signal != SIGCHLD) {
+            ::kill(child, signal);
+            continue;
+        }
+        // Orphans of the container are ours to reap too.
+        int status = 0;
+        pid_t pid;
+        while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
+            if (pid == child) exit_like_child(dir, status);
+    }
 }
 
 int run_exec(const fs::path& config_file) {

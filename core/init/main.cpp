@@ -1,7 +1,9 @@
 // proxmox-lxcri-init: the container's first process. It waits on the exec
 // fifo until `start`, then becomes process.args (include/lxcri/init_protocol.hpp).
 // Statically linked: it runs in any rootfs. With `--exec FILE` it sets up
-// and runs an `exec` process instead (the same process-level code).
+// and runs an `exec` process instead (the same process-level code). With
+// `--supervise` (the pct backend's entrypoint) it stays pid 1 and runs the
+// protocol in a child whose exit status it records.
 //
 // It works in /.lxcri. The environment variable LXCRI_INIT_DIR names another
 // directory; it exists for tests that run the helper on the host, and
@@ -18,6 +20,9 @@
 int main(int argc, char** argv) {
     // `/.lxcri/init --exec FILE`: a process joining the running container.
     if (argc == 3 && std::strcmp(argv[1], "--exec") == 0) lxcri::init::run_exec(argv[2]);
-    const char* dir = std::getenv("LXCRI_INIT_DIR");
-    return lxcri::init::run_helper(dir && *dir ? dir : lxcri::init_protocol::mount_point);
+    const char* env_dir = std::getenv("LXCRI_INIT_DIR");
+    const char* dir = env_dir && *env_dir ? env_dir : lxcri::init_protocol::mount_point;
+    if (argc == 2 && std::strcmp(argv[1], lxcri::init_protocol::supervise_flag) == 0)
+        return lxcri::init::run_supervisor(dir);
+    return lxcri::init::run_helper(dir);
 }

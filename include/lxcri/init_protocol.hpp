@@ -19,6 +19,13 @@
 //   4. Any failure before the exec is written to /.lxcri/error as one line
 //      ("exec: sh: executable file not found in $PATH") and the helper exits
 //      with 127 (not found), 126 (not executable / permission denied) or 1.
+//   5. Under pct the container's init is `/.lxcri/init --supervise`: a
+//      minimal pid 1 that runs steps 2-4 in a child, forwards every signal
+//      it gets to that child and reaps orphans. When the child ends it writes
+//      /.lxcri/exit-status ("exit N" or "signal N", one line) and exits with
+//      the same code (128 + N for a signal), which stops the container. The
+//      host cannot wait for a process that pct started, so this file is how
+//      the pid-file process learns the container process's status.
 
 namespace lxcri::init_protocol {
 
@@ -29,6 +36,8 @@ inline constexpr const char* config_file = "config.json";
 inline constexpr const char* exec_fifo = "exec.fifo";
 inline constexpr const char* ready_file = "ready";
 inline constexpr const char* error_file = "error";
+inline constexpr const char* exit_status_file = "exit-status";  // written by --supervise
+inline constexpr const char* supervise_flag = "--supervise";     // helper argument for pct
 inline constexpr const char* helper_name = "proxmox-lxcri-init";  // file name in the libexec dir
 
 }  // namespace lxcri::init_protocol
