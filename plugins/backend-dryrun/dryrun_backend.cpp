@@ -6,8 +6,15 @@
 //
 // Options ([dry-run] in the config file):
 //   vmids-in-use = 100,105,200-210   VMIDs to report as taken on the "host"
+//   target = pct                     also print the pct backend's plan (the
+//                                    `pct create` argv and the raw config
+//                                    lines), built by the same code; the
+//                                    [pct] keys (storage, bridge, ...) may
+//                                    be set in this section too
 
+#include <lxcri/init_protocol.hpp>
 #include <lxcri/lxcri.hpp>
+#include <lxcri/pct_plan.hpp>
 
 #include <csignal>
 #include <iostream>
@@ -44,10 +51,29 @@ std::string quote_list(const std::vector<std::string>& items) {
     return out + "]";
 }
 
+// An argv as a shell would need it, for reading.
+std::string quote_argv(const std::vector<std::string>& argv) {
+    std::string out;
+    for (const auto& arg : argv) {
+        bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                         "0123456789_-./:,=+@%") == std::string::npos;
+        std::string quoted = "'";
+        for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        out += (out.empty() ? "" : " ") + (plain ? arg : quoted + "'");
+    }
+    return out;
+}
+
 class DryRunBackend final : public lxcri::Backend {
 public:
     explicit DryRunBackend(const lxcri::PluginContext& context)
-        : in_use_(parse_vmid_list(context.option("vmids-in-use"))) {}
+        : in_use_(parse_vmid_list(context.option("vmids-in-use"))),
+          target_(context.option("target")),
+          helper_(context.libexec_dir / lxcri::init_protocol::helper_name) {
+        if (!target_.empty() && target_ != "pct")
+            throw lxcri::Error(lxcri::Errc::invalid_input, "dry-run.target: '" + target_ + "' is not pct");
+        if (target_ == "pct") pct_ = lxcri::parse_pct_settings(context.options, "dry-run", {"target", "vmids-in-use"});
+    }
 
     std::set<lxcri::Vmid> vmids_in_use() override { return in_use_; }
 
@@ -65,6 +91,7 @@ public:
                  << "  env:      " << quote_list(spec.process->env) << "\n"
                  << "  terminal: " << (spec.process->terminal ? "yes" : "no") << "\n";
         }
+        if (pct_) plan << pct_plan(request);
         std::cout << plan.str() << std::flush;
         lxcri::log::info("dry-run: container " + c.id + " would be VMID " + std::to_string(c.vmid));
         set_status(c, lxcri::Status::created);
@@ -105,6 +132,24 @@ public:
     }
 
 private:
+    // What the pct backend would run, from the same plan builder.
+    std::string pct_plan(const lxcri::CreateRequest& request) const {
+        const auto& c = request.container;
+        fs::path rootfs = fs::path(request.spec.root.path).is_absolute() ? fs::path(request.spec.root.path)
+                                                                          : c.bundle / request.spec.root.path;
+        std::string name = lxcri::pct_template_name(lxcri::rootfs_digest(rootfs));
+        auto plan = lxcri::build_pct_plan(request.spec, *pct_,
+                                          {c.id, c.vmid, c.bundle, lxcri::pct_ostemplate(*pct_, name),
+                                           c.dir / lxcri::init_protocol::host_subdir, helper_});
+        std::vector<std::string> argv{pct_->path.string()};
+        argv.insert(argv.end(), plan.create_args.begin(), plan.create_args.end());
+        std::string out = "  template: " + (pct_->template_dir / name).string() + " (the rootfs, packed)\n" +
+                          "  pct:      " + quote_argv(argv) + "\n" + "  then appended to " +
+                          (pct_->pve_dir / "lxc" / (std::to_string(c.vmid) + ".conf")).string() + ":\n";
+        for (const auto& [key, value] : plan.raw_keys) out += "    " + key + ": " + value + "\n";
+        return out + "  then:     " + quote_argv({pct_->path.string(), "start", std::to_string(c.vmid)}) + "\n";
+    }
+
     static fs::path status_file(const lxcri::ContainerRef& c) { return c.dir / "dry-run.status"; }
 
     static void set_status(const lxcri::ContainerRef& c, lxcri::Status status) {
@@ -112,6 +157,9 @@ private:
     }
 
     std::set<lxcri::Vmid> in_use_;
+    std::string target_;
+    fs::path helper_;
+    std::optional<lxcri::PctSettings> pct_;
 };
 
 }  // namespace

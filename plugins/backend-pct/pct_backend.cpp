@@ -1,0 +1,298 @@
+// The `pct` backend: Proxmox-managed containers through Proxmox's own CLI.
+//
+// create packs the rootfs as a CT template (template_cache.cpp), runs the
+// plan of include/lxcri/pct_plan.hpp (`pct create`, then the raw lxc.* keys
+// appended to <pve-dir>/lxc/<vmid>.conf), starts the CT, whose init is
+// `proxmox-lxcri-init --supervise` waiting on the exec fifo, and forks the
+// pid-file process (waiter.cpp). Every pct call goes through pct_cli.cpp.
+// docs/PROXMOX.md has the whole story; docs/CONFIG.md the [pct] keys.
+
+#include "pct_cli.hpp"
+#include "template_cache.hpp"
+#include "waiter.hpp"
+
+#include <lxcri/init_protocol.hpp>
+#include <lxcri/lxcri.hpp>
+#include <lxcri/pct_plan.hpp>
+#include <lxcri/unique_fd.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <functional>
+
+namespace fs = std::filesystem;
+namespace proto = lxcri::init_protocol;
+
+namespace lxcri {
+namespace {
+
+// Undoes the steps of a create that has not finished, newest first.
+class Undo {
+public:
+    ~Undo() {
+        for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+            try {
+                (*it)();
+            } catch (const std::exception& e) {
+                log::warning(std::string("pct: undo after a failed create: ") + e.what());
+            }
+        }
+    }
+    void add(std::function<void()> step) { steps_.push_back(std::move(step)); }
+    void commit() { steps_.clear(); }
+
+private:
+    std::vector<std::function<void()>> steps_;
+};
+
+std::string first_line(const fs::path& file) {
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+void chown_or_throw(const fs::path& path, std::uint32_t uid, std::uint32_t gid) {
+    if (::lchown(path.c_str(), uid, gid) != 0) throw_errno("chown " + path.string(), errno);
+}
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+class PctBackend final : public Backend {
+public:
+    explicit PctBackend(const PluginContext& context)
+        : settings_(parse_pct_settings(context.options)),
+          cli_(settings_),
+          cache_(settings_.template_dir),
+          helper_(context.libexec_dir / proto::helper_name) {}
+
+    std::set<Vmid> vmids_in_use() override {
+        std::set<Vmid> used = cli_.list();
+        // Every node's guests, when this node is in a cluster (pmxcfs).
+        used.merge(pct::read_vmlist(settings_.pve_dir / ".vmlist"));
+        if (settings_.vmid_source == VmidSource::pvesh) {
+            // nextid is the lowest free VMID: everything below it is taken.
+            Vmid next = *cli_.next_id();
+            for (Vmid vmid = vmid_hard_min; vmid < next; ++vmid) used.insert(vmid);
+        }
+        return used;
+    }
+
+    CreateResult create(const CreateRequest& request) override {
+        const auto& c = request.container;
+        const auto& spec = request.spec;
+        if (::access(helper_.c_str(), X_OK) != 0)
+            throw Error(Errc::failed, "init helper " + helper_.string() + " is missing (broken installation)");
+        fs::path rootfs = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : c.bundle / spec.root.path;
+        fs::path rt = c.dir / proto::host_subdir;
+        std::string digest = rootfs_digest(rootfs);
+        PctPlan plan = build_pct_plan(
+            spec, settings_,
+            PctPlanInput{c.id, c.vmid, c.bundle, pct_ostemplate(settings_, pct_template_name(digest)), rt, helper_});
+        std::string vmid = std::to_string(c.vmid);
+
+        // Everything before this line changed nothing; from here, undo on failure.
+        Undo undo;
+        prepare_runtime_dir(c, plan, rt);
+        undo.add([rt] {
+            std::error_code ec;
+            fs::remove_all(rt, ec);
+        });
+        cache_.acquire(rootfs, digest, c.vmid);
+        undo.add([this, &c] { cache_.release(c.vmid); });
+        if (settings_.vmid_source == VmidSource::pvesh && !cli_.next_id(c.vmid))
+            throw Error(Errc::already_exists, "pvesh get /cluster/nextid --vmid " + vmid + ": VMID " + vmid +
+                                                  " is already used in the cluster");
+
+        auto created = cli_.try_pct(plan.create_args);
+        // A timed-out create may have made the CT; a failed one removed it.
+        if (created.exit_code == 0 || created.timed_out) undo.add([this, &c] { destroy_if_ours(c); });
+        cli_.check(plan.create_args, created);
+        append_raw_keys(c.vmid, plan.raw_keys);
+
+        try {
+            cli_.pct({"start", vmid});
+        } catch (const Error& e) {
+            throw e.with_context(c.id + ": " + error_of(rt, "CT " + vmid + " did not start"));
+        }
+        auto status = cli_.status(c.vmid);
+        UniqueFd pidfd(status.running && status.pid > 0 ? pidfd_open(status.pid) : -1);
+        if (!pidfd)
+            throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
+                                          error_of(rt, "see `pct start " + vmid + " --debug`"));
+        wait_until_ready(c, rt, pidfd.get());
+        pid_t waiter = pct::spawn_waiter(pidfd.get(), rt / proto::exit_status_file);
+        undo.commit();
+        return CreateResult{{Status::created, status.pid}, waiter};
+    }
+
+    void start(const ContainerRef& c) override {
+        fs::path fifo = c.dir / proto::host_subdir / proto::exec_fifo;
+        UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (fd.get() < 0) throw_errno("open exec fifo of " + c.id, errno);
+        pollfd p{fd.get(), POLLIN, 0};
+        int ready = ::poll(&p, 1, 10000);
+        char byte = 0;
+        if (ready <= 0 || ::read(fd.get(), &byte, 1) != 1)
+            throw Error(Errc::failed, c.id + ": the container's init did not take the start signal (" +
+                                          error_of(c.dir / proto::host_subdir, "it may have died") + ")");
+        ::unlink(fifo.c_str());
+    }
+
+    ContainerStatus state(const ContainerRef& c) override {
+        auto status = cli_.status(c.vmid);
+        if (!status.running || status.pid <= 0) return {Status::stopped, 0};
+        std::error_code ec;
+        bool waiting = fs::exists(c.dir / proto::host_subdir / proto::exec_fifo, ec);
+        return {waiting ? Status::created : Status::running, status.pid};
+    }
+
+    void kill(const ContainerRef& c, int signal, bool all) override {
+        auto status = cli_.status(c.vmid);
+        if (!status.running || status.pid <= 0) throw Error(Errc::invalid_state, c.id + ": container not running");
+        // The init (the supervising helper) passes the signal on to the
+        // container process; `all` reaches every other process directly.
+        if (all)
+            for (pid_t pid : processes_of(status.pid))
+                if (pid != status.pid) ::kill(pid, signal);
+        if (::kill(status.pid, signal) != 0 && errno != ESRCH) throw_errno("kill " + c.id, errno);
+    }
+
+    void remove(const ContainerRef& c, bool force) override {
+        std::string vmid = std::to_string(c.vmid);
+        auto status = cli_.status(c.vmid);
+        if (status.exists && !is_ours(c)) {
+            log::warning("pct: CT " + vmid + " is not the one proxmox-lxcri made for " + c.id +
+                         " (its description differs); left alone");
+        } else if (status.exists) {
+            if (status.running) {
+                std::error_code ec;
+                bool waiting = fs::exists(c.dir / proto::host_subdir / proto::exec_fifo, ec);
+                if (!force && !waiting) throw Error(Errc::invalid_state, c.id + ": container is running (use --force)");
+                auto stopped = cli_.try_pct({"stop", vmid});
+                if (stopped.err.find("not running") == std::string::npos) cli_.check({"stop", vmid}, stopped);
+            }
+            cli_.pct({"destroy", vmid, "--purge"});
+        }
+        cache_.release(c.vmid);
+        std::error_code ec;
+        fs::remove_all(c.dir / proto::host_subdir, ec);
+    }
+
+    std::vector<pid_t> processes(const ContainerRef& c) override {
+        auto status = cli_.status(c.vmid);
+        if (!status.running || status.pid <= 0) return {};
+        return processes_of(status.pid);
+    }
+
+private:
+    void prepare_runtime_dir(const ContainerRef& c, const PctPlan& plan, const fs::path& rt) {
+        if (::mkdir(rt.c_str(), 0700) != 0) throw_errno("create " + rt.string(), errno);
+        chown_or_throw(rt, plan.root_uid, plan.root_gid);
+        // The helper reads the spec inside the container: a private copy.
+        write_file_atomic(rt / proto::config_file, read_file(c.bundle / "config.json"), 0600);
+        chown_or_throw(rt / proto::config_file, plan.root_uid, plan.root_gid);
+        if (::mkfifo((rt / proto::exec_fifo).c_str(), 0600) != 0) throw_errno("mkfifo", errno);
+        chown_or_throw(rt / proto::exec_fifo, plan.root_uid, plan.root_gid);
+        write_file_atomic(rt / "init", "", 0600);  // mount point of the read-only helper
+    }
+
+    fs::path conf_file(Vmid vmid) const { return settings_.pve_dir / "lxc" / (std::to_string(vmid) + ".conf"); }
+
+    // After the keys pct wrote, before any snapshot or pending section, as
+    // Proxmox itself keeps them.
+    void append_raw_keys(Vmid vmid, const LxcConfig& keys) {
+        fs::path file = conf_file(vmid);
+        std::string text = read_file(file);
+        std::string lines;
+        for (const auto& [key, value] : keys) lines += key + ": " + value + "\n";
+        std::size_t section = text.starts_with("[") ? 0 : text.find("\n[");
+        if (section == std::string::npos) {
+            if (!text.empty() && text.back() != '\n') text += '\n';
+            text += lines;
+        } else {
+            text.insert(section == 0 ? 0 : section + 1, lines);
+        }
+        write_file_atomic(file, text, 0640);
+    }
+
+    // The CT's config carries pct_description(id) as its first comment lines.
+    bool is_ours(const ContainerRef& c) const {
+        std::ifstream in(conf_file(c.vmid));
+        std::string line;
+        while (std::getline(in, line) && line.starts_with("#"))
+            if (line == "#" + pct_description(c.id)) return true;
+        return false;
+    }
+
+    void destroy_if_ours(const ContainerRef& c) {
+        std::error_code ec;
+        if (!fs::exists(conf_file(c.vmid), ec)) return;
+        if (!is_ours(c)) {
+            log::warning("pct: CT " + std::to_string(c.vmid) + " is not the one this create made; left alone");
+            return;
+        }
+        cli_.pct({"destroy", std::to_string(c.vmid), "--force", "--purge"});
+    }
+
+    void wait_until_ready(const ContainerRef& c, const fs::path& rt, int pidfd) {
+        auto deadline = std::chrono::steady_clock::now() + settings_.timeout;
+        int delay_ms = 1;
+        std::error_code ec;
+        while (!fs::exists(rt / proto::ready_file, ec)) {
+            pollfd p{pidfd, POLLIN, 0};
+            if (::poll(&p, 1, delay_ms) > 0) {
+                std::string status = first_line(rt / proto::exit_status_file);
+                throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
+                                              error_of(rt, status.empty() ? "see `pct start --debug`" : status));
+            }
+            if (std::chrono::steady_clock::now() > deadline)
+                throw Error(Errc::failed, c.id + ": the container's init was not ready after " +
+                                              std::to_string(settings_.timeout.count()) + " s (pct.timeout)");
+            delay_ms = std::min(delay_ms * 2, 20);
+        }
+    }
+
+    // What went wrong, from the helper's error file.
+    static std::string error_of(const fs::path& rt, const std::string& fallback) {
+        std::string helper = first_line(rt / proto::error_file);
+        return helper.empty() ? fallback : helper;
+    }
+
+    // The processes in the init's pid namespace: every process of the CT
+    // (pct always gives a CT its own).
+    static std::vector<pid_t> processes_of(pid_t init) {
+        auto ns_of = [](const std::string& pid) {
+            std::error_code ec;
+            auto ns = fs::read_symlink("/proc/" + pid + "/ns/pid", ec);
+            return ec ? std::string() : ns.string();
+        };
+        std::string init_ns = ns_of(std::to_string(init));
+        std::vector<pid_t> pids;
+        if (init_ns.empty()) return pids;
+        std::error_code ec;
+        for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+            std::string name = it->path().filename().string();
+            if (name.find_first_not_of("0123456789") == std::string::npos && ns_of(name) == init_ns)
+                pids.push_back(static_cast<pid_t>(std::stol(name)));
+        }
+        return pids;
+    }
+
+    PctSettings settings_;
+    pct::Cli cli_;
+    pct::TemplateCache cache_;
+    fs::path helper_;
+};
+
+}  // namespace
+}  // namespace lxcri
+
+LXCRI_BACKEND_PLUGIN(lxcri::PctBackend, "pct", "1.0.0", "Proxmox VE containers through pct")

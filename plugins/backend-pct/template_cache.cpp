@@ -1,0 +1,143 @@
+#include "template_cache.hpp"
+
+#include <lxcri/error.hpp>
+#include <lxcri/log.hpp>
+#include <lxcri/pct_plan.hpp>
+#include <lxcri/process.hpp>
+#include <lxcri/unique_fd.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace lxcri::pct {
+namespace {
+
+constexpr std::string_view users_prefix = ".proxmox-lxcri-";
+constexpr std::string_view users_suffix = ".users";
+
+fs::path users_file(const fs::path& dir, const std::string& digest) {
+    return dir / (std::string(users_prefix) + digest + std::string(users_suffix));
+}
+
+// The users file, opened and locked. A releaser may unlink it while we wait
+// for the lock: then the locked inode is no longer the path's, so try again.
+UniqueFd lock_users(const fs::path& file) {
+    for (;;) {
+        UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (fd.get() < 0) throw_errno("open " + file.string(), errno);
+        if (::flock(fd.get(), LOCK_EX) != 0) throw_errno("lock " + file.string(), errno);
+        struct stat locked {}, current {};
+        if (::fstat(fd.get(), &locked) == 0 && ::stat(file.c_str(), &current) == 0 && locked.st_ino == current.st_ino &&
+            locked.st_dev == current.st_dev)
+            return fd;
+    }
+}
+
+std::set<Vmid> read_users(int fd) {
+    std::string text;
+    char buffer[4096];
+    ssize_t n;
+    ::lseek(fd, 0, SEEK_SET);
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
+    std::set<Vmid> users;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty() && line.size() < 10 && line.find_first_not_of("0123456789") == std::string::npos)
+            users.insert(static_cast<Vmid>(std::stoul(line)));
+    return users;
+}
+
+// In place: the file's inode is the lock.
+void write_users(int fd, const fs::path& file, const std::set<Vmid>& users) {
+    std::string text;
+    for (Vmid vmid : users) text += std::to_string(vmid) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
+        ::fsync(fd) != 0)
+        throw_errno("write " + file.string(), errno);
+}
+
+}  // namespace
+
+void TemplateCache::acquire(const fs::path& rootfs, const std::string& digest, Vmid vmid) {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) throw Error(Errc::failed, "pct.template-dir: cannot create " + dir_.string() + ": " + ec.message());
+    fs::path file = users_file(dir_, digest);
+    UniqueFd fd = lock_users(file);
+    if (fs::exists(dir_ / pct_template_name(digest), ec))
+        log::debug("pct: template " + pct_template_name(digest) + " is cached");
+    else
+        pack(rootfs, digest);
+    auto users = read_users(fd.get());
+    users.insert(vmid);
+    write_users(fd.get(), file, users);
+}
+
+void TemplateCache::release(Vmid vmid) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (!name.starts_with(users_prefix) || !name.ends_with(users_suffix)) continue;
+        std::string digest = name.substr(users_prefix.size(), name.size() - users_prefix.size() - users_suffix.size());
+        UniqueFd fd = lock_users(it->path());
+        auto users = read_users(fd.get());
+        if (!users.erase(vmid)) {
+            if (users.empty() && !fs::exists(dir_ / pct_template_name(digest))) ::unlink(it->path().c_str());
+            continue;
+        }
+        if (!users.empty()) {
+            write_users(fd.get(), it->path(), users);
+            continue;
+        }
+        std::error_code remove_ec;
+        fs::remove(dir_ / pct_template_name(digest), remove_ec);
+        if (remove_ec) log::warning("pct: cannot remove template " + pct_template_name(digest) + ": " + remove_ec.message());
+        ::unlink(it->path().c_str());  // still locked: a waiting acquirer sees the inode change
+    }
+}
+
+void TemplateCache::pack(const fs::path& rootfs, const std::string& digest) {
+    std::string name = pct_template_name(digest);
+    std::string pid = std::to_string(::getpid());
+    fs::path partial = dir_ / ("." + name + ".partial-" + pid);
+    // The helper's mount point, in every template: a read-only rootfs
+    // cannot get it later.
+    fs::path extra = dir_ / ("." + name + ".extra-" + pid);
+    auto cleanup = [&] {
+        std::error_code ec;
+        fs::remove(partial, ec);
+        fs::remove_all(extra, ec);
+    };
+    struct stat st {};
+    if (::lstat((rootfs / ".lxcri").c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+        throw Error(Errc::invalid_input, (rootfs / ".lxcri").string() + " exists and is not a directory");
+    try {
+        fs::create_directories(extra / ".lxcri");
+        fs::permissions(extra / ".lxcri", fs::perms(0755));
+        auto result = run_process("tar", {"tar", "--create", "--file", partial.string(), "--zstd", "--numeric-owner",
+                                          "--xattrs", "--acls", "--one-file-system", "--sort=name", "-C",
+                                          rootfs.string(), ".", "-C", extra.string(), "./.lxcri"});
+        if (result.exit_code != 0)
+            throw Error(Errc::failed, "pack " + rootfs.string() + " as a CT template: " + result.err);
+        fs::permissions(partial, fs::perms(0644));
+        fs::rename(partial, dir_ / name);
+    } catch (const fs::filesystem_error& e) {
+        cleanup();
+        throw Error(Errc::failed, "pack " + rootfs.string() + " as a CT template: " + e.what());
+    } catch (...) {
+        cleanup();
+        throw;
+    }
+    std::error_code ec;
+    fs::remove_all(extra, ec);
+    log::debug("pct: packed " + rootfs.string() + " as " + (dir_ / name).string());
+}
+
+}  // namespace lxcri::pct

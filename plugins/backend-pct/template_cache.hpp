@@ -1,0 +1,33 @@
+#pragma once
+
+// The rootfs as a CT template archive in template-dir, packed once per
+// content digest (rootfs_digest) and shared by every CT made from it. Each
+// archive has a users file (.proxmox-lxcri-<digest>.users, hidden from
+// Proxmox's template list) that lists the VMIDs using it, locked with flock;
+// the archive goes when its last user does.
+
+#include <lxcri/types.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace lxcri::pct {
+
+class TemplateCache {
+public:
+    explicit TemplateCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+    // <dir>/<name> holds `rootfs` packed (plus an empty /.lxcri directory,
+    // the helper's mount point); `vmid` is recorded as a user. Packs only
+    // when no archive of this digest exists.
+    void acquire(const std::filesystem::path& rootfs, const std::string& digest, Vmid vmid);
+
+    // `vmid` uses no template any more; archives nobody uses are removed.
+    void release(Vmid vmid);
+
+private:
+    void pack(const std::filesystem::path& rootfs, const std::string& digest);
+    std::filesystem::path dir_;
+};
+
+}  // namespace lxcri::pct

@@ -1,0 +1,87 @@
+#include "waiter.hpp"
+
+#include <lxcri/error.hpp>
+#include <lxcri/files.hpp>
+
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+namespace lxcri::pct {
+namespace {
+
+// "exit 3" -> {false, 3}; "signal 9" -> {true, 9}; anything else: SIGKILL.
+std::pair<bool, int> parse_exit_status(const std::string& text) {
+    auto number = [&](std::size_t from) {
+        std::string digits = text.substr(from);
+        while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' ')) digits.pop_back();
+        if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos)
+            return -1;
+        return std::stoi(digits);
+    };
+    if (text.rfind("exit ", 0) == 0 && number(5) >= 0 && number(5) <= 255) return {false, number(5)};
+    if (text.rfind("signal ", 0) == 0 && number(7) > 0 && number(7) < NSIG) return {true, number(7)};
+    return {true, SIGKILL};
+}
+
+[[noreturn]] void exit_as(const std::string& exit_status) {
+    auto [signaled, number] = parse_exit_status(exit_status);
+    if (signaled) {
+        // Die of the same signal, without a core dump of the waiter.
+        rlimit no_core{0, 0};
+        ::setrlimit(RLIMIT_CORE, &no_core);
+        ::signal(number, SIG_DFL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, number);
+        ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+        ::raise(number);
+        ::_exit(128 + number);
+    }
+    ::_exit(number);
+}
+
+[[noreturn]] void run_waiter(int pidfd, const std::filesystem::path& exit_status_file) {
+    // Locks and pipes of the create process must not live on in the waiter.
+    if (pidfd != 3 && ::dup2(pidfd, 3) < 0) ::_exit(1);
+    ::syscall(SYS_close_range, 4U, ~0U, 0U);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::prctl(PR_SET_NAME, "lxcri-pct-wait", 0, 0, 0);
+    pollfd p{3, POLLIN, 0};
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    std::string status;
+    try {
+        status = read_file(exit_status_file);
+    } catch (const std::exception&) {
+        // No file: the init did not end by itself.
+    }
+    exit_as(status);
+}
+
+}  // namespace
+
+int exit_code_of(const std::string& exit_status) {
+    auto [signaled, number] = parse_exit_status(exit_status);
+    return signaled ? 128 + number : number;
+}
+
+pid_t spawn_waiter(int init_pidfd, const std::filesystem::path& exit_status_file) {
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork the pid-file process", errno);
+    if (pid == 0) run_waiter(init_pidfd, exit_status_file);
+    return pid;
+}
+
+}  // namespace lxcri::pct

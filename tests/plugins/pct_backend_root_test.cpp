@@ -1,0 +1,323 @@
+#define BOOST_TEST_MODULE pct_backend
+#include <boost/test/unit_test.hpp>
+
+#include "fakes/fake_pve.hpp"
+#include "oci/parser.hpp"
+#include "plugin/plugin_loader.hpp"
+#include "runtime/vmid_allocator.hpp"
+#include "support/test_support.hpp"
+
+#include <lxcri/error.hpp>
+#include <lxcri/init_protocol.hpp>
+#include <lxcri/pct_plan.hpp>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+// The real pct plugin, loaded as the runtime loads it, against the pct and
+// pvesh doubles (tests/fakes/), which run each CT with real LXC. Needs root.
+namespace fs = std::filesystem;
+namespace fake = lxcri::test::pct;
+using lxcri::test::read_text;
+
+namespace {
+
+struct Host {
+    fake::FakePve pve;
+
+    lxcri::Plugin<lxcri::Backend> backend(std::map<std::string, std::string> extra = {}) const {
+        auto options = pve.options();
+        for (auto& [k, v] : extra) options[k] = v;
+        lxcri::PluginContext context{options, pve.root, pve.tmp / "state", fake::libexec_dir};
+        return lxcri::PluginLoader({LXCRI_PLUGIN_DIR}).load_backend("pct", context);
+    }
+
+    // What the core hands the backend: <root>/<id> made, the spec parsed.
+    lxcri::ContainerRef ref(const std::string& id, lxcri::Vmid vmid, const fs::path& bundle) const {
+        fs::path dir = pve.root / id;
+        fs::create_directories(dir);
+        ::chmod(dir.c_str(), 0700);
+        return lxcri::ContainerRef{id, vmid, bundle, dir};
+    }
+
+    struct Created {
+        lxcri::ContainerRef ref;
+        lxcri::CreateResult result;
+    };
+
+    Created create(lxcri::Backend& backend, const std::string& id, lxcri::Vmid vmid, const fs::path& bundle) const {
+        auto r = ref(id, vmid, bundle);
+        auto spec = lxcri::oci::load_bundle_config(bundle);
+        auto result = backend.create(lxcri::CreateRequest{r, spec, std::nullopt});
+        return {r, result};
+    }
+
+    std::string rejected() const { return pve.rejected_calls(); }
+};
+
+int wait_exit(pid_t pid) { return lxcri::test::wait_child(pid, 20000); }
+
+struct RootOnly {
+    RootOnly() {
+        BOOST_REQUIRE_MESSAGE(lxcri::test::is_root(), "pct_backend_root tests need root (real LXC)");
+        BOOST_REQUIRE_MESSAGE(fs::exists(fake::libexec_dir / lxcri::init_protocol::helper_name), "helper not built");
+    }
+};
+
+// The golden files name what varies per run: $BUNDLE, $RT, $HELPER, $DIGEST.
+void check_golden(const Host& host, const std::string& name, const lxcri::ContainerRef& ref) {
+    std::string digest = lxcri::rootfs_digest(ref.bundle / "rootfs");
+    std::vector<std::pair<std::string, std::string>> values = {
+        {"$BUNDLE", ref.bundle.string()},
+        {"$RT", (ref.dir / lxcri::init_protocol::host_subdir).string()},
+        {"$HELPER", (fake::libexec_dir / lxcri::init_protocol::helper_name).string()},
+        {"$DIGEST", digest}};
+    auto creates = host.pve.create_calls();
+    BOOST_REQUIRE_EQUAL(creates.size(), 1u);
+    std::string argv = fake::lines(creates[0]);
+    std::string conf = read_text(host.pve.dir / "lxc" / (std::to_string(ref.vmid) + ".conf"));
+    fs::path argv_file = fake::fixtures_dir / name / "expected-create.txt";
+    fs::path conf_file = fake::fixtures_dir / name / "expected.conf";
+    if (std::getenv("LXCRI_WRITE_GOLDEN")) {
+        // Regenerates the golden files; review the diff before committing it.
+        std::vector<std::pair<std::string, std::string>> back;
+        for (auto it = values.rbegin(); it != values.rend(); ++it) back.emplace_back(it->second, it->first);
+        lxcri::test::write_text(argv_file, fake::substitute(argv, back));
+        lxcri::test::write_text(conf_file, fake::substitute(conf, back));
+    }
+    BOOST_TEST(argv == fake::substitute(read_text(argv_file), values));
+    BOOST_TEST(conf == fake::substitute(read_text(conf_file), values));
+}
+
+}  // namespace
+
+BOOST_TEST_GLOBAL_FIXTURE(RootOnly);
+
+BOOST_AUTO_TEST_CASE(minimal_bundle_gives_the_golden_argv_and_config_and_runs) {
+    lxcri::test::become_subreaper();
+    Host host;
+    auto backend = host.backend();
+    fs::path bundle = fake::make_bundle(host.pve.tmp / "minimal", "minimal");
+    auto c = host.create(*backend, "minimal", 1001, bundle);
+    check_golden(host, "minimal", c.ref);
+
+    auto state = backend->state(c.ref);
+    BOOST_TEST((state.status == lxcri::Status::created));
+    BOOST_TEST(state.pid > 0);
+    BOOST_TEST(c.result.pid_file_pid.value_or(0) > 0);
+    backend->start(c.ref);
+    BOOST_TEST(wait_exit(*c.result.pid_file_pid) == 0);
+    BOOST_TEST((backend->state(c.ref).status == lxcri::Status::stopped));
+    backend->remove(c.ref, false);
+    BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
+
+BOOST_AUTO_TEST_CASE(rich_bundle_gives_the_golden_argv_and_config_and_runs) {
+    lxcri::test::become_subreaper();
+    Host host;
+    auto backend = host.backend();
+    fs::path bundle = fake::make_bundle(host.pve.tmp / "rich", "rich");
+    ::chmod((bundle / "logs").c_str(), 0777);  // the CT's root is uid 100000 on the host
+    auto c = host.create(*backend, "rich", 1002, bundle);
+    check_golden(host, "rich", c.ref);
+
+    backend->start(c.ref);
+    BOOST_TEST(wait_exit(*c.result.pid_file_pid) == 7);
+    BOOST_TEST(read_text(bundle / "logs" / "greeting") == "hello proxmox world\n");
+    backend->remove(c.ref, false);
+    BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
+
+BOOST_AUTO_TEST_CASE(lifecycle_kill_follows_the_container_process) {
+    lxcri::test::become_subreaper();
+    Host host;
+    auto backend = host.backend();
+    fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "minimal", [](boost::json::object& doc) {
+        doc["process"].as_object()["args"] = boost::json::array{"/bin/sh", "-c", "touch /started; exec sleep 60"};
+    });
+    auto c = host.create(*backend, "life", 1003, bundle);
+    auto created = backend->state(c.ref);
+    BOOST_TEST((created.status == lxcri::Status::created));
+    BOOST_TEST(::kill(created.pid, 0) == 0);
+
+    backend->start(c.ref);
+    auto running = backend->state(c.ref);
+    BOOST_TEST((running.status == lxcri::Status::running));
+    BOOST_TEST(running.pid == created.pid);
+    BOOST_TEST(!backend->processes(c.ref).empty());
+    BOOST_CHECK_THROW(backend->remove(c.ref, false), lxcri::Error);  // running, no force
+
+    // The init forwards SIGTERM to sleep, which dies of it; the pid-file
+    // process dies of the same signal.
+    backend->kill(c.ref, SIGTERM, false);
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(*c.result.pid_file_pid, &status, 0) == *c.result.pid_file_pid);
+    BOOST_TEST(WIFSIGNALED(status));
+    BOOST_TEST(WTERMSIG(status) == SIGTERM);
+    BOOST_TEST(read_text(c.ref.dir / "rt" / lxcri::init_protocol::exit_status_file) == "signal 15\n");
+    BOOST_TEST((backend->state(c.ref).status == lxcri::Status::stopped));
+    BOOST_CHECK_THROW(backend->kill(c.ref, SIGTERM, false), lxcri::Error);
+    backend->remove(c.ref, false);
+    BOOST_TEST(!fs::exists(c.ref.dir / "rt"));
+    BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
+
+BOOST_AUTO_TEST_CASE(delete_force_of_a_running_container_and_of_a_created_one) {
+    lxcri::test::become_subreaper();
+    Host host;
+    auto backend = host.backend();
+    fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "minimal", [](boost::json::object& doc) {
+        doc["process"].as_object()["args"] = boost::json::array{"/bin/sleep", "60"};
+    });
+    auto created = host.create(*backend, "created", 1004, bundle);
+    auto running = host.create(*backend, "running", 1005, bundle);
+    backend->start(running.ref);
+    backend->remove(created.ref, false);  // a created container may go without force
+    backend->remove(running.ref, true);
+    // `pct stop` kills the init: no exit status, so the waiters die of SIGKILL.
+    for (pid_t waiter : {*created.result.pid_file_pid, *running.result.pid_file_pid}) {
+        int status = 0;
+        BOOST_REQUIRE(::waitpid(waiter, &status, 0) == waiter);
+        BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+    }
+    BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_at_each_pct_call_leaves_nothing) {
+    lxcri::test::become_subreaper();
+    for (std::string fail : {"create", "start", "status#1"}) {
+        BOOST_TEST_CONTEXT("FAKE_PCT_FAIL=" << fail) {
+            Host host;
+            auto backend = host.backend();
+            fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "rich");
+            ::setenv("FAKE_PCT_FAIL", fail.c_str(), 1);
+            lxcri::ContainerRef ref = host.ref("c", 1006, bundle);
+            auto spec = lxcri::oci::load_bundle_config(bundle);
+            BOOST_CHECK_EXCEPTION(backend->create(lxcri::CreateRequest{ref, spec, std::nullopt}), lxcri::Error,
+                                  [&](const lxcri::Error& e) {
+                                      BOOST_TEST_MESSAGE(e.what());
+                                      return std::string(e.what()).find("injected failure") != std::string::npos;
+                                  });
+            ::unsetenv("FAKE_PCT_FAIL");
+            BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
+            BOOST_TEST(!fs::exists(ref.dir / "rt"));
+            BOOST_TEST(host.rejected().empty(), host.rejected());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_helper_that_fails_before_ready_fails_create_with_its_message) {
+    lxcri::test::become_subreaper();
+    Host host;
+    auto backend = host.backend();
+    fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "minimal", [](boost::json::object& doc) {
+        doc["process"].as_object()["args"] = boost::json::array{"/bin/no-such-program"};
+    });
+    BOOST_CHECK_EXCEPTION(host.create(*backend, "broken", 1007, bundle), lxcri::Error, [](const lxcri::Error& e) {
+        BOOST_TEST_MESSAGE(e.what());
+        return std::string(e.what()).find("no-such-program") != std::string::npos;
+    });
+    BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
+
+BOOST_AUTO_TEST_CASE(a_vmid_taken_by_another_node_meanwhile_is_reported_and_the_next_candidate_works) {
+    lxcri::test::become_subreaper();
+    Host host;
+    auto backend = host.backend();
+    auto strategy = lxcri::PluginLoader({LXCRI_PLUGIN_DIR}).load_mapping("incremental", {});
+    fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "minimal");
+    lxcri::VmidRange range{2000, 2010};
+    lxcri::Mapping mapping;
+
+    // Both this host and another node saw 2000 free; the other was faster.
+    auto first = lxcri::allocate_vmid(mapping, "c", "pct", *strategy, "incremental", range, backend->vmids_in_use());
+    BOOST_REQUIRE_EQUAL(first, 2000u);
+    ::setenv("FAKE_PCT_TAKEN_ON_OTHER_NODE", "2000", 1);
+    BOOST_CHECK_EXCEPTION(host.create(*backend, "c", first, bundle), lxcri::Error, [](const lxcri::Error& e) {
+        BOOST_TEST_MESSAGE(e.what());
+        return e.code() == lxcri::Errc::already_exists &&
+               std::string(e.what()).find("CT 2000 already exists on node 'pve2'") != std::string::npos;
+    });
+    ::unsetenv("FAKE_PCT_TAKEN_ON_OTHER_NODE");
+    BOOST_TEST(!fs::exists(host.pve.root / "c" / "rt"));
+    BOOST_TEST(fs::is_empty(host.pve.template_dir()));
+
+    // The retry: 2000 now shows in the cluster's .vmlist.
+    mapping.erase("c");
+    auto second = lxcri::allocate_vmid(mapping, "c", "pct", *strategy, "incremental", range, backend->vmids_in_use());
+    BOOST_TEST(second == 2001u);
+    auto c = host.create(*backend, "c", second, bundle);
+    backend->start(c.ref);
+    BOOST_TEST(wait_exit(*c.result.pid_file_pid) == 0);
+    backend->remove(c.ref, false);
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
+
+BOOST_AUTO_TEST_CASE(vmids_in_use_come_from_pct_list_the_vmlist_and_pvesh) {
+    Host host;
+    auto backend = host.backend();
+    // A CT someone made by hand on this node, and guests of another node.
+    fs::path archive = host.pve.template_dir() / "debian.tar.gz";
+    fake::make_busybox_rootfs(host.pve.tmp / "plain");
+    BOOST_REQUIRE(lxcri::test::run({"tar", "-czf", archive.string(), "-C", (host.pve.tmp / "plain").string(), "."})
+                      .exit_code == 0);
+    auto made = host.pve.pct({"create", "150", "local:vztmpl/debian.tar.gz", "--rootfs", "local-lvm:1",
+                              "--unprivileged", "0", "--hostname", "by-hand"});
+    BOOST_REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+    auto vmlist = lxcri::read_json_file(host.pve.dir / ".vmlist");
+    auto& ids = vmlist.as_object()["ids"].as_object();
+    ids["300"] = {{"node", "pve2"}, {"type", "lxc"}, {"version", 1}};
+    ids["301"] = {{"node", "pve2"}, {"type", "qemu"}, {"version", 1}};
+    lxcri::test::write_text(host.pve.dir / ".vmlist", boost::json::serialize(vmlist));
+    BOOST_TEST((backend->vmids_in_use() == std::set<lxcri::Vmid>{150, 300, 301}));
+
+    // pvesh: the lowest free VMID is 100, so nothing below it counts.
+    auto with_pvesh = host.backend({{"vmid-source", "pvesh"}});
+    BOOST_TEST((with_pvesh->vmids_in_use() == std::set<lxcri::Vmid>{150, 300, 301}));
+    ids["100"] = {{"node", "pve2"}, {"type", "qemu"}, {"version", 1}};
+    ids["101"] = {{"node", "pve2"}, {"type", "qemu"}, {"version", 1}};
+    lxcri::test::write_text(host.pve.dir / ".vmlist", boost::json::serialize(vmlist));
+    BOOST_TEST((with_pvesh->vmids_in_use() == std::set<lxcri::Vmid>{100, 101, 150, 300, 301}));
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
+
+BOOST_AUTO_TEST_CASE(one_template_per_rootfs_released_with_its_last_container) {
+    lxcri::test::become_subreaper();
+    Host host;
+    auto backend = host.backend();
+    fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "minimal", [](boost::json::object& doc) {
+        doc["process"].as_object()["args"] = boost::json::array{"/bin/sleep", "60"};
+    });
+    std::string name = lxcri::pct_template_name(lxcri::rootfs_digest(bundle / "rootfs"));
+    fs::path archive = host.pve.template_dir() / name;
+
+    auto a = host.create(*backend, "a", 1010, bundle);
+    struct stat first {};
+    BOOST_REQUIRE(::stat(archive.c_str(), &first) == 0);
+    auto b = host.create(*backend, "b", 1011, bundle);
+    struct stat second {};
+    BOOST_REQUIRE(::stat(archive.c_str(), &second) == 0);
+    BOOST_TEST(first.st_ino == second.st_ino);  // not packed again
+    BOOST_TEST(first.st_mtim.tv_nsec == second.st_mtim.tv_nsec);
+    std::string users = ".proxmox-lxcri-" + lxcri::rootfs_digest(bundle / "rootfs") + ".users";
+    BOOST_TEST(read_text(host.pve.template_dir() / users) == "1010\n1011\n");
+
+    backend->remove(a.ref, false);
+    BOOST_TEST(fs::exists(archive));
+    BOOST_TEST(read_text(host.pve.template_dir() / users) == "1011\n");
+    backend->remove(b.ref, false);
+    BOOST_TEST(!fs::exists(archive));
+    BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
+    for (pid_t waiter : {*a.result.pid_file_pid, *b.result.pid_file_pid}) ::waitpid(waiter, nullptr, 0);
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
