@@ -49,6 +49,9 @@ fs::path resolve_rootfs(const fs::path& bundle, const std::string& root_path) {
     return rootfs;
 }
 
+// How often create tries another VMID after losing one to a race.
+constexpr int max_vmid_attempts = 10;
+
 void write_pid_file(const fs::path& path, pid_t pid) {
     write_file_atomic(path, std::to_string(pid), 0644, Durability::process);
 }
@@ -170,7 +173,25 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
     write_file_atomic(states_.container_dir(id) / stored_config_file, read_file(bundle / "config.json"), 0600,
                       Durability::process);
 
-    CreateResult result = backend->create(CreateRequest{ref(state), spec, options.console_socket});
+    // A VMID can be taken between the check above and the backend's create
+    // (by another cluster node, or by hand): the backend then fails with
+    // already_exists, having undone its part, and the next free VMID is tried.
+    std::optional<CreateResult> created;
+    for (int attempt = 1; !created; ++attempt) {
+        try {
+            created = backend->create(CreateRequest{ref(state), spec, options.console_socket});
+        } catch (const Error& e) {
+            if (e.code() != Errc::already_exists || attempt >= max_vmid_attempts) throw;
+            log::info(id + ": " + e.what() + "; trying another VMID");
+            auto transaction = mappings_.begin();
+            std::set<Vmid> in_use = backend->vmids_in_use();
+            in_use.insert(state.vmid);
+            state.vmid = allocate_vmid(transaction.entries(), id, backend_id, *mapping, config_.mapping,
+                                       config_.vmid_range, in_use);
+            transaction.commit();
+        }
+    }
+    CreateResult result = *created;
     // By value: `state` is gone by the time the rollback runs.
     rollback.add([&backend, container = ref(state)] { backend->remove(container, true); });
     state.status = result.status.status;
