@@ -88,6 +88,7 @@ for package in libc6 libstdc++6 "libboost-json$boost.0" "libboost-filesystem$boo
 done
 if printf '%s\n' "${built_plugins[@]}" | grep -qx lxcri-backend-lxc.so; then
     expect_in "$depends" liblxc1 "Depends of proxmox-lxcri (the lxc backend)"
+    expect_in "$depends" zstd "Depends of proxmox-lxcri (pct templates)"
 fi
 dev_depends=$(field "$devdeb" Depends)
 for package in "proxmox-lxcri (= $version)" "libboost$boost-dev" "libboost-json$boost-dev"; do
