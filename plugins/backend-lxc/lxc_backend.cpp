@@ -14,6 +14,7 @@
 #include "lxc_container.hpp"
 #include "monitor.hpp"
 
+#include <lxcri/init_client.hpp>
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/lxc_config.hpp>
 #include <lxcri/lxcri.hpp>
@@ -174,18 +175,7 @@ public:
         }
     }
 
-    void start(const ContainerRef& c) override {
-        fs::path fifo = c.dir / proto::host_subdir / proto::exec_fifo;
-        UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-        if (fd.get() < 0) throw_errno("open exec fifo of " + c.id, errno);
-        pollfd p{fd.get(), POLLIN, 0};
-        int ready = ::poll(&p, 1, 10000);
-        char byte = 0;
-        if (ready <= 0 || ::read(fd.get(), &byte, 1) != 1)
-            throw Error(Errc::failed, c.id + ": the container's init did not take the start signal (" +
-                                          error_of(c, "it may have died") + ")");
-        ::unlink(fifo.c_str());
-    }
+    void start(const ContainerRef& c) override { release_exec_fifo(c); }
 
     ContainerStatus state(const ContainerRef& c) override {
         lxc::Container container(std::to_string(c.vmid), lxcpath_);
@@ -204,7 +194,7 @@ public:
         pid_t init = container.init_pid();
         if (init <= 0) throw Error(Errc::invalid_state, c.id + ": container not running");
         if (all) {
-            for (pid_t pid : processes_of(init))
+            for (pid_t pid : container_processes(init))
                 if (pid != init) ::kill(pid, signal);
         }
         if (::kill(init, signal) != 0 && errno != ESRCH) throw_errno("kill " + c.id, errno);
@@ -276,7 +266,7 @@ public:
         lxc::Container container(std::to_string(c.vmid), lxcpath_);
         pid_t init = container.init_pid();
         if (init <= 0) return {};
-        return processes_of(init);
+        return container_processes(init);
     }
 
     void pause(const ContainerRef& c) override {
@@ -376,10 +366,8 @@ private:
 
     // What went wrong, from the helper's error file or liblxc's log.
     std::string error_of(const ContainerRef& c, const std::string& fallback) {
-        std::string helper = first_line(c.dir / proto::host_subdir / proto::error_file);
-        if (!helper.empty()) return helper;
         std::string lxc_error = lxc_log_tail(c.dir / "lxc.log");
-        return lxc_error.empty() ? fallback : lxc_error;
+        return init_error(c, lxc_error.empty() ? fallback : lxc_error);
     }
 
     void stop_and_reap(const std::string& name, pid_t monitor) {
@@ -411,30 +399,6 @@ private:
         fs::remove(config_dir, ec);  // only if empty
         if (ec && ec != std::errc::no_such_file_or_directory)
             log::warning("left " + config_dir.string() + " in place: " + ec.message());
-    }
-
-    // Processes in the init's pid namespace (all of the container's when it
-    // has its own), else in the init's cgroups.
-    static std::vector<pid_t> processes_of(pid_t init) {
-        auto key = [](pid_t pid) {
-            std::error_code ec;
-            auto ns = fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/pid", ec);
-            return ec ? std::string() : ns.string();
-        };
-        std::string init_ns = key(init);
-        std::string host_ns = key(::getpid());
-        bool own_ns = !init_ns.empty() && init_ns != host_ns;
-        std::string init_cgroup = first_line("/proc/" + std::to_string(init) + "/cgroup");
-        std::vector<pid_t> pids;
-        std::error_code ec;
-        for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-            std::string name = it->path().filename().string();
-            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-            pid_t pid = static_cast<pid_t>(std::stol(name));
-            bool member = own_ns ? key(pid) == init_ns : first_line(it->path() / "cgroup") == init_cgroup;
-            if (member) pids.push_back(pid);
-        }
-        return pids;
     }
 
     fs::path lxcpath_;

@@ -2,6 +2,8 @@
 
 #include "lxc_container.hpp"
 
+#include <lxcri/init_client.hpp>
+
 #include <lxcri/error.hpp>
 
 #include <linux/close_range.h>
@@ -16,30 +18,6 @@
 
 namespace lxcri::lxc {
 namespace {
-
-// liblxc 5 reports an init killed by a signal as (signal << 8) | 0x7f, the
-// shape of a "stopped" wait status, not as a "signaled" one: accept both.
-int fatal_signal(int wait_status) {
-    if (WIFSIGNALED(wait_status)) return WTERMSIG(wait_status);
-    if (WIFSTOPPED(wait_status)) return WSTOPSIG(wait_status);
-    return 0;
-}
-
-[[noreturn]] void exit_like(int wait_status) {
-    if (int sig = fatal_signal(wait_status)) {
-        // Die of the same signal, without a core dump of the monitor.
-        rlimit no_core{0, 0};
-        ::setrlimit(RLIMIT_CORE, &no_core);
-        ::signal(sig, SIG_DFL);
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, sig);
-        ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
-        ::raise(sig);
-        _exit(128 + sig);
-    }
-    _exit(WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 1);
-}
 
 [[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath, int stdio_fd) {
     if (stdio_fd >= 0) {

@@ -11,6 +11,7 @@
 #include "template_cache.hpp"
 #include "waiter.hpp"
 
+#include <lxcri/init_client.hpp>
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/lxcri.hpp>
 #include <lxcri/pct_plan.hpp>
@@ -133,18 +134,7 @@ public:
         return CreateResult{{Status::created, status.pid}, waiter};
     }
 
-    void start(const ContainerRef& c) override {
-        fs::path fifo = c.dir / proto::host_subdir / proto::exec_fifo;
-        UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-        if (fd.get() < 0) throw_errno("open exec fifo of " + c.id, errno);
-        pollfd p{fd.get(), POLLIN, 0};
-        int ready = ::poll(&p, 1, 10000);
-        char byte = 0;
-        if (ready <= 0 || ::read(fd.get(), &byte, 1) != 1)
-            throw Error(Errc::failed, c.id + ": the container's init did not take the start signal (" +
-                                          error_of(c.dir / proto::host_subdir, "it may have died") + ")");
-        ::unlink(fifo.c_str());
-    }
+    void start(const ContainerRef& c) override { release_exec_fifo(c); }
 
     ContainerStatus state(const ContainerRef& c) override {
         auto status = cli_.status(c.vmid);
@@ -160,7 +150,7 @@ public:
         // The init (the supervising helper) passes the signal on to the
         // container process; `all` reaches every other process directly.
         if (all)
-            for (pid_t pid : processes_of(status.pid))
+            for (pid_t pid : container_processes(status.pid))
                 if (pid != status.pid) ::kill(pid, signal);
         if (::kill(status.pid, signal) != 0 && errno != ESRCH) throw_errno("kill " + c.id, errno);
     }
@@ -189,7 +179,7 @@ public:
     std::vector<pid_t> processes(const ContainerRef& c) override {
         auto status = cli_.status(c.vmid);
         if (!status.running || status.pid <= 0) return {};
-        return processes_of(status.pid);
+        return container_processes(status.pid);
     }
 
 private:
@@ -264,26 +254,6 @@ private:
     static std::string error_of(const fs::path& rt, const std::string& fallback) {
         std::string helper = first_line(rt / proto::error_file);
         return helper.empty() ? fallback : helper;
-    }
-
-    // The processes in the init's pid namespace: every process of the CT
-    // (pct always gives a CT its own).
-    static std::vector<pid_t> processes_of(pid_t init) {
-        auto ns_of = [](const std::string& pid) {
-            std::error_code ec;
-            auto ns = fs::read_symlink("/proc/" + pid + "/ns/pid", ec);
-            return ec ? std::string() : ns.string();
-        };
-        std::string init_ns = ns_of(std::to_string(init));
-        std::vector<pid_t> pids;
-        if (init_ns.empty()) return pids;
-        std::error_code ec;
-        for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-            std::string name = it->path().filename().string();
-            if (name.find_first_not_of("0123456789") == std::string::npos && ns_of(name) == init_ns)
-                pids.push_back(static_cast<pid_t>(std::stol(name)));
-        }
-        return pids;
     }
 
     PctSettings settings_;

@@ -1,5 +1,6 @@
 #include "waiter.hpp"
 
+#include <lxcri/init_client.hpp>
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 
@@ -34,19 +35,7 @@ std::pair<bool, int> parse_exit_status(const std::string& text) {
 
 [[noreturn]] void exit_as(const std::string& exit_status) {
     auto [signaled, number] = parse_exit_status(exit_status);
-    if (signaled) {
-        // Die of the same signal, without a core dump of the waiter.
-        rlimit no_core{0, 0};
-        ::setrlimit(RLIMIT_CORE, &no_core);
-        ::signal(number, SIG_DFL);
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, number);
-        ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
-        ::raise(number);
-        ::_exit(128 + number);
-    }
-    ::_exit(number);
+    exit_like(signaled ? number : number << 8);  // as a wait status
 }
 
 [[noreturn]] void run_waiter(int pidfd, const std::filesystem::path& exit_status_file) {

@@ -1,0 +1,86 @@
+#include <lxcri/error.hpp>
+#include <lxcri/init_client.hpp>
+#include <lxcri/init_protocol.hpp>
+#include <lxcri/unique_fd.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+namespace proto = lxcri::init_protocol;
+
+namespace lxcri {
+namespace {
+
+std::string first_line(const fs::path& file) {
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+}  // namespace
+
+std::string init_error(const ContainerRef& container, const std::string& fallback) {
+    std::string line = first_line(container.dir / proto::host_subdir / proto::error_file);
+    return line.empty() ? fallback : line;
+}
+
+void release_exec_fifo(const ContainerRef& container) {
+    fs::path fifo = container.dir / proto::host_subdir / proto::exec_fifo;
+    // Non-blocking: a helper that died must not hang `start`.
+    UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) throw_errno("open exec fifo of " + container.id, errno);
+    pollfd p{fd.get(), POLLIN, 0};
+    int ready = ::poll(&p, 1, 10000);
+    char byte = 0;
+    if (ready <= 0 || ::read(fd.get(), &byte, 1) != 1)
+        throw Error(Errc::failed, container.id + ": the container's init did not take the start signal (" +
+                                      init_error(container, "it may have died") + ")");
+    ::unlink(fifo.c_str());
+}
+
+std::vector<pid_t> container_processes(pid_t init) {
+    auto pid_ns = [](const std::string& pid) {
+        std::error_code ec;
+        auto ns = fs::read_symlink("/proc/" + pid + "/ns/pid", ec);
+        return ec ? std::string() : ns.string();
+    };
+    std::string init_ns = pid_ns(std::to_string(init));
+    bool own_ns = !init_ns.empty() && init_ns != pid_ns(std::to_string(::getpid()));
+    std::string init_cgroup = first_line("/proc/" + std::to_string(init) + "/cgroup");
+    std::vector<pid_t> pids;
+    std::error_code ec;
+    for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        bool member = own_ns ? pid_ns(name) == init_ns : first_line(it->path() / "cgroup") == init_cgroup;
+        if (member) pids.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return pids;
+}
+
+void exit_like(int wait_status) {
+    int sig = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : WIFSTOPPED(wait_status) ? WSTOPSIG(wait_status) : 0;
+    if (sig) {
+        rlimit no_core{0, 0};
+        ::setrlimit(RLIMIT_CORE, &no_core);
+        ::signal(sig, SIG_DFL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+        ::raise(sig);
+        ::_exit(128 + sig);
+    }
+    ::_exit(WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 1);
+}
+
+}  // namespace lxcri
