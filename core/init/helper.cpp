@@ -12,6 +12,8 @@
 #include <lxcri/init_protocol.hpp>
 
 #include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -179,6 +181,10 @@ void become_user(const Plan& plan) {
         fail(dir, failure.message, failure.exit_code);
     }
     reset_signals();
+    // The process gets stdin, stdout and stderr only, as with runc: an exec
+    // would otherwise inherit whatever its caller had open (conmon's log
+    // file, liblxc's pipes).
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     // As late as possible: the fewer syscalls after it, the fewer a profile must allow.
     try {
         if (plan.seccomp && p.no_new_privileges) plan.seccomp->load();
