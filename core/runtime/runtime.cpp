@@ -57,6 +57,7 @@ void write_pid_file(const fs::path& path, pid_t pid) {
 }
 
 constexpr const char* stored_config_file = "config.json";
+constexpr const char* backend_options_file = "backend-options.json";
 
 // "1000" or "1000:1000" -> process.user.uid / gid.
 void apply_user(boost::json::object& user, const std::string& text) {
@@ -101,6 +102,24 @@ PluginContext Runtime::plugin_context(const std::string& name) const {
 
 Plugin<Backend> Runtime::load_backend(const std::string& name) const {
     return plugins_.load_backend(name, plugin_context(name));
+}
+
+// A container is handled with the backend options it was created with (its
+// lxcpath, pct paths ...), not with whatever the config says today: a changed
+// config, or a caller that drops flags (podman's cleanup does), must not
+// orphan it.
+Plugin<Backend> Runtime::backend_of(const ContainerState& state) const {
+    PluginContext context = plugin_context(state.backend);
+    fs::path file = states_.container_dir(state.id) / backend_options_file;
+    std::error_code ec;
+    if (fs::exists(file, ec)) {
+        context.options.clear();
+        boost::json::value options = read_json_file(file);  // kept alive for the loop
+        if (!options.is_object()) throw Error(Errc::failed, file.string() + ": damaged");
+        for (const auto& [key, value] : options.as_object())
+            if (value.is_string()) context.options[std::string(key)] = std::string(value.as_string());
+    }
+    return plugins_.load_backend(state.backend, context);
 }
 
 ContainerRef Runtime::ref(const ContainerState& state) const {
@@ -172,6 +191,10 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
     // bundle still being there (or unchanged).
     write_file_atomic(states_.container_dir(id) / stored_config_file, read_file(bundle / "config.json"), 0600,
                       Durability::process);
+    boost::json::object backend_options;
+    for (const auto& [key, value] : config_.plugin_options(backend_id)) backend_options[key] = value;
+    write_file_atomic(states_.container_dir(id) / backend_options_file, boost::json::serialize(backend_options), 0600,
+                      Durability::process);
 
     // A VMID can be taken between the check above and the backend's create
     // (by another cluster node, or by hand): the backend then fails with
@@ -219,7 +242,7 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
 void Runtime::start(const std::string& id) {
     FileLock lock = states_.lock(id);
     ContainerState state = require_state(id);
-    auto backend = load_backend(state.backend);
+    auto backend = backend_of(state);
     state = with_live_status(state, *backend);
     if (state.status != Status::created)
         throw Error(Errc::invalid_state, id + ": cannot start a container that is " + std::string(to_string(state.status)));
@@ -241,14 +264,14 @@ void Runtime::start(const std::string& id) {
 
 ContainerState Runtime::state(const std::string& id) {
     ContainerState state = require_state(id);
-    auto backend = load_backend(state.backend);
+    auto backend = backend_of(state);
     return with_live_status(state, *backend);
 }
 
 void Runtime::kill(const std::string& id, int signal, bool all) {
     FileLock lock = states_.lock(id);
     ContainerState state = require_state(id);
-    auto backend = load_backend(state.backend);
+    auto backend = backend_of(state);
     state = with_live_status(state, *backend);
     if (state.status != Status::created && state.status != Status::running && state.status != Status::paused)
         throw Error(Errc::invalid_state, id + ": container not running");
@@ -264,7 +287,7 @@ void Runtime::remove(const std::string& id, bool force) {
     FileLock lock = states_.lock(id);
     auto stored = states_.read(id);
     if (stored) {
-        auto backend = load_backend(stored->backend);
+        auto backend = backend_of(*stored);
         ContainerState state = with_live_status(*stored, *backend);
         if (!force && state.status != Status::stopped && state.status != Status::created)
             throw Error(Errc::invalid_state, id + ": cannot delete a container that is " +
@@ -300,7 +323,7 @@ ContainerSpec Runtime::stored_spec(const std::string& id) const {
 
 int Runtime::exec(const std::string& id, const ExecOptions& options) {
     ContainerState state = require_state(id);
-    auto backend = load_backend(state.backend);
+    auto backend = backend_of(state);
     state = with_live_status(state, *backend);
     if (state.status != Status::running && state.status != Status::created)
         throw Error(Errc::invalid_state, id + ": cannot exec in a container that is " + std::string(to_string(state.status)));
@@ -355,14 +378,14 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
 
 std::vector<pid_t> Runtime::processes(const std::string& id) {
     ContainerState state = require_state(id);
-    auto backend = load_backend(state.backend);
+    auto backend = backend_of(state);
     return backend->processes(ref(state));
 }
 
 void Runtime::pause(const std::string& id) {
     FileLock lock = states_.lock(id);
     ContainerState state = require_state(id);
-    auto backend = load_backend(state.backend);
+    auto backend = backend_of(state);
     if (with_live_status(state, *backend).status != Status::running)
         throw Error(Errc::invalid_state, id + ": container not running");
     backend->pause(ref(state));
@@ -371,7 +394,7 @@ void Runtime::pause(const std::string& id) {
 void Runtime::resume(const std::string& id) {
     FileLock lock = states_.lock(id);
     ContainerState state = require_state(id);
-    auto backend = load_backend(state.backend);
+    auto backend = backend_of(state);
     if (with_live_status(state, *backend).status != Status::paused)
         throw Error(Errc::invalid_state, id + ": container not paused");
     backend->resume(ref(state));
@@ -385,7 +408,7 @@ void Runtime::update(const std::string& id, const std::string& resources_json) {
     if (!config["linux"].is_object()) config["linux"].emplace_object();
     config["linux"].as_object()["resources"] = resources;
     ContainerSpec spec = oci::parse_config(config);
-    auto backend = load_backend(state.backend);
+    auto backend = backend_of(state);
     backend->update(ref(state), spec.linux_spec.resources);
     // Later execs and hooks see the new limits too.
     write_file_atomic(states_.container_dir(id) / stored_config_file, boost::json::serialize(config), 0600,
@@ -394,7 +417,6 @@ void Runtime::update(const std::string& id, const std::string& resources_json) {
 
 std::vector<ContainerState> Runtime::list() {
     std::vector<ContainerState> result;
-    std::map<std::string, std::optional<Plugin<Backend>>> backends;
     for (const auto& id : states_.ids()) {
         std::optional<ContainerState> state;
         try {
@@ -404,20 +426,11 @@ std::vector<ContainerState> Runtime::list() {
             continue;
         }
         if (!state) continue;  // being created
-        auto [it, inserted] = backends.try_emplace(state->backend);
-        if (inserted) {
-            try {
-                it->second.emplace(load_backend(state->backend));
-            } catch (const Error& e) {
-                log::warning(id + ": status not live: " + e.what());
-            }
-        }
-        if (it->second) {
-            try {
-                *state = with_live_status(*state, **it->second);
-            } catch (const Error& e) {
-                log::warning(id + ": status not live: " + e.what());
-            }
+        try {
+            auto backend = backend_of(*state);
+            *state = with_live_status(*state, *backend);
+        } catch (const Error& e) {
+            log::warning(id + ": status not live: " + e.what());
         }
         result.push_back(*state);
     }

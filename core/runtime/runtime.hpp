@@ -69,6 +69,7 @@ public:
 private:
     PluginContext plugin_context(const std::string& name) const;
     Plugin<Backend> load_backend(const std::string& name) const;
+    Plugin<Backend> backend_of(const ContainerState& state) const;
     ContainerRef ref(const ContainerState& state) const;
     ContainerState require_state(const std::string& id) const;
     ContainerState with_live_status(ContainerState state, Backend& backend) const;

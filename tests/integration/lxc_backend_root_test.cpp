@@ -356,6 +356,24 @@ BOOST_AUTO_TEST_CASE(exec_pause_resume_update_ps) {
     BOOST_CHECK_MESSAGE(deleted.exit_code == 0, deleted.err);
 }
 
+// A container keeps the backend options it was created with: a delete with
+// another config (podman's cleanup drops --runtime-flag) still finds it.
+BOOST_AUTO_TEST_CASE(delete_with_another_config_finds_the_container) {
+    Lxc lxc;
+    int monitor = lxc.create("moved", lxc.bundle("moved", "sleep 60"));
+    std::string vmid = std::to_string(lxc.state_of("moved").at("vmid").as_int64());
+    BOOST_REQUIRE(fs::exists(lxc.lxcpath / vmid / "config"));
+    lxcri::test::write_text(lxc.tmp / "empty.conf", "");
+    lxcri::test::RunOptions other;
+    other.env["PROXMOX_LXCRI_CONFIG"] = (lxc.tmp / "empty.conf").string();
+    auto deleted = lxcri::test::run({LXCRI_BINARY, "--root", lxc.root.string(), "--state-dir", lxc.state.string(),
+                                     "delete", "--force", "moved"},
+                                    other);
+    BOOST_CHECK_MESSAGE(deleted.exit_code == 0, deleted.err);
+    BOOST_CHECK(!fs::exists(lxc.lxcpath / vmid));
+    BOOST_CHECK(lxcri::test::wait_child(monitor, 30000) != -1);
+}
+
 BOOST_AUTO_TEST_CASE(twenty_containers_in_parallel) {
     Lxc lxc;
     const int n = 20;
