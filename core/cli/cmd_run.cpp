@@ -1,4 +1,5 @@
 #include "cli/command.hpp"
+#include "cli/create_options.hpp"
 #include "runtime/runtime.hpp"
 
 #include <lxcri/log.hpp>
@@ -39,26 +40,17 @@ int wait_forwarding_signals(Runtime& runtime, const std::string& id, pid_t pid) 
 
 int run_run(Context& context, const std::vector<std::string>& args) {
     po::options_description options("run options");
+    add_create_options(options);
     options.add_options()
-        ("bundle,b", po::value<std::string>()->default_value("."), "OCI bundle directory (default: current directory)")
-        ("pid-file", po::value<std::string>(), "write the pid of the container process to this file")
-        ("console-socket", po::value<std::string>(), "unix socket that receives the pty master (process.terminal)")
         ("detach,d", po::bool_switch(), "start and return; do not wait or delete")
-        ("keep", po::bool_switch(), "do not delete the container after it exits")
-        ("no-pivot", po::bool_switch(), "accepted for runc compatibility; no effect")
-        ("no-new-keyring", po::bool_switch(), "accepted for runc compatibility; no effect")
-        ("preserve-fds", po::value<unsigned>()->default_value(0), "accepted for runc compatibility")
-        ("id", po::value<std::string>()->required(), "container id");
+        ("keep", po::bool_switch(), "do not delete the container after it exits");
     po::positional_options_description positional;
     positional.add("id", 1);
     auto vm = parse_command_args(command("run"), args, options, positional);
     if (!vm) return 0;
 
     std::string id = (*vm)["id"].as<std::string>();
-    CreateOptions create;
-    create.bundle = (*vm)["bundle"].as<std::string>();
-    if (vm->count("pid-file")) create.pid_file = (*vm)["pid-file"].as<std::string>();
-    if (vm->count("console-socket")) create.console_socket = (*vm)["console-socket"].as<std::string>();
+    CreateOptions create = create_options(*vm);
     Runtime& runtime = context.runtime();
     pid_t wait_pid = 0;
     runtime.create(id, create, &wait_pid);

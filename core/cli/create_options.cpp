@@ -1,0 +1,26 @@
+#include "cli/create_options.hpp"
+
+namespace po = boost::program_options;
+
+namespace lxcri::cli {
+
+void add_create_options(po::options_description& options) {
+    options.add_options()
+        ("bundle,b", po::value<std::string>()->default_value("."), "OCI bundle directory (default: current directory)")
+        ("pid-file", po::value<std::string>(), "write the pid of the container process to this file")
+        ("console-socket", po::value<std::string>(), "unix socket that receives the pty master (process.terminal)")
+        ("no-pivot", po::bool_switch(), "accepted for runc compatibility; no effect")
+        ("no-new-keyring", po::bool_switch(), "accepted for runc compatibility; no effect")
+        ("preserve-fds", po::value<unsigned>()->default_value(0), "accepted for runc compatibility")
+        ("id", po::value<std::string>()->required(), "container id");
+}
+
+CreateOptions create_options(const po::variables_map& vm) {
+    CreateOptions create;
+    create.bundle = vm["bundle"].as<std::string>();
+    if (vm.count("pid-file")) create.pid_file = vm["pid-file"].as<std::string>();
+    if (vm.count("console-socket")) create.console_socket = vm["console-socket"].as<std::string>();
+    return create;
+}
+
+}  // namespace lxcri::cli
