@@ -2,8 +2,6 @@
 #include "cli/create_options.hpp"
 #include "runtime/runtime.hpp"
 
-#include <iostream>
-
 namespace po = boost::program_options;
 
 namespace lxcri::cli {
