@@ -224,15 +224,17 @@ BOOST_AUTO_TEST_CASE(podman_settings_visible_inside) {
 BOOST_AUTO_TEST_CASE(podman_interactive_terminal) {
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
-            std::string command;
-            for (const auto& word : clients->podman_base()) command += word + " ";
+            auto argv = clients->podman_base();
             if (runtime != "runc")
-                command += std::string("--runtime ") + LXCRI_BINARY + " --runtime-flag config=" + clients->config.string() + " ";
-            command += "run --rm -it --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 " + std::string(image) +
-                       " sh -c 'test -t 0 && test -t 1 && echo is-a-tty'";
-            // script(1) gives podman the terminal that -it needs.
-            auto r = lxcri::test::run({"script", "-qec", command, "/dev/null"});
-            BOOST_CHECK_MESSAGE(r.exit_code == 0 && contains(r.out, "is-a-tty"), r.out + r.err);
+                argv.insert(argv.end(), {"--runtime", LXCRI_BINARY, "--runtime-flag", "config=" + clients->config.string()});
+            argv.insert(argv.end(), {"run", "--rm", "-it"});
+            argv.insert(argv.end(), ulimits.begin(), ulimits.end());
+            argv.insert(argv.end(), {image, "sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty"});
+            // podman -it needs a terminal; the test gives it one that never
+            // sends end-of-file (script(1) did, racing podman under load).
+            auto r = lxcri::test::run_in_terminal(argv, 120000);
+            BOOST_CHECK_MESSAGE(r.exit_code == 0 && contains(r.out, "is-a-tty"),
+                                "exit " << r.exit_code << ": " << r.out);
         }
     }
 }

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <chrono>
 #include <stdexcept>
 
 extern char** environ;
@@ -112,6 +115,57 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return result;
+}
+
+RunResult run_in_terminal(const std::vector<std::string>& argv, int timeout_ms) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int master = -1;
+    pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+    if (pid < 0) throw std::runtime_error(std::string("forkpty failed: ") + std::strerror(errno));
+    if (pid == 0) {
+        ::execvp(args[0], args.data());
+        _exit(127);
+    }
+    RunResult result;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    int status = 0;
+    bool exited = false;
+    // Read until the child has exited and the terminal has nothing more to
+    // give: EIO once no process holds the other side, or a quiet moment.
+    while (true) {
+        if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) exited = true;
+        if (!exited && std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            ::close(master);
+            result.exit_code = -1;
+            return result;
+        }
+        pollfd fd{master, POLLIN, 0};
+        int ready = ::poll(&fd, 1, 100);
+        if (ready < 0 && errno != EINTR) break;
+        if (ready <= 0) {
+            if (exited) break;
+            continue;
+        }
+        char buffer[4096];
+        ssize_t n = ::read(master, buffer, sizeof buffer);
+        if (n > 0) {
+            result.out.append(buffer, static_cast<size_t>(n));
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (exited) {
+            break;  // EIO: the last holder of the terminal is gone
+        } else {
+            ::usleep(10000);  // EIO before our child's exit: the terminal was handed on
+        }
+    }
+    ::close(master);
+    if (!exited) ::waitpid(pid, &status, 0);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return result;
 }

@@ -44,6 +44,13 @@ struct RunOptions {
 // Runs argv[0] (a path, or a name looked up in PATH) with argv, no shell.
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
+// Runs argv on a new pseudo-terminal (its controlling terminal, as stdin,
+// stdout and stderr), as a user at a shell would: no end-of-file is ever sent
+// on its input. Returns what it wrote to the terminal in `out` (with the
+// terminal's \r\n line ends). After timeout_ms it is killed (SIGKILL) and
+// exit_code is -1.
+RunResult run_in_terminal(const std::vector<std::string>& argv, int timeout_ms);
+
 // Writes a file, making parent directories.
 void write_text(const std::filesystem::path& path, const std::string& content);
 std::string read_text(const std::filesystem::path& path);
