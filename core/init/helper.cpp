@@ -203,6 +203,9 @@ int run_helper(const fs::path& dir) {
     Plan plan;
     try {
         plan = prepare(oci::load_bundle_config(dir));
+        // The terminal first, as runc: a program that is not found is then
+        // reported like any other exit of the process, on its terminal too.
+        if (plan.process.terminal) make_terminal(dir / proto::console_socket);
         if (auto failure = check_before_start(plan)) fail(dir, failure->message, failure->exit_code);
         write_file_atomic(dir / proto::ready_file, std::to_string(::getpid()), 0644);
         wait_for_start(dir);
@@ -268,10 +271,14 @@ int run_supervisor(const fs::path& dir) {
     }
 }
 
-int run_exec(const fs::path& config_file) {
+int run_exec(const fs::path& config_file, const std::optional<fs::path>& console) {
     Plan plan;
     try {
         plan = prepare(oci::parse_config(parse_json(read_file(config_file), config_file.filename().string())));
+        if (plan.process.terminal) {
+            if (!console) fail({}, "process.terminal: no console socket given (--console)", 1);
+            make_terminal(*console);
+        }
         if (auto failure = check_before_start(plan)) fail({}, failure->message, failure->exit_code);
     } catch (const std::exception& e) {
         fail({}, e.what(), 1);

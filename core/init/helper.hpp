@@ -3,6 +3,7 @@
 // proxmox-lxcri-init's steps, the helper side of include/lxcri/init_protocol.hpp.
 
 #include <filesystem>
+#include <optional>
 
 namespace lxcri::init {
 
@@ -22,7 +23,9 @@ int run_supervisor(const std::filesystem::path& dir);
 
 // `exec`: applies the process of `config_file` (a config.json whose process
 // is the one to run; the file is removed once read) and execs it, without
-// waiting. Returns only by exiting.
-[[noreturn]] int run_exec(const std::filesystem::path& config_file);
+// waiting. With process.terminal the pty's master goes to `console`, a
+// socket the backend listens on. Returns only by exiting.
+[[noreturn]] int run_exec(const std::filesystem::path& config_file,
+                          const std::optional<std::filesystem::path>& console);
 
 }  // namespace lxcri::init

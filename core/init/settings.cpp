@@ -2,6 +2,8 @@
 
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
+#include <lxcri/unique_fd.hpp>
+#include <lxcri/unix_socket.hpp>
 
 #include <fcntl.h>
 #include <grp.h>
@@ -160,9 +162,26 @@ bool apparmor_enabled() {
     }
 }
 
+void make_terminal(const std::filesystem::path& socket) {
+    UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) throw_errno("process.terminal: open /dev/ptmx", errno);
+    if (::unlockpt(master.get()) != 0) throw_errno("process.terminal: unlock the pty", errno);
+    // The slave through the master, not by a path that could lead elsewhere.
+    UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave) throw_errno("process.terminal: open the pty's slave", errno);
+    try {
+        UniqueFd sock = connect_unix(socket);
+        send_fd(sock.get(), master.get(), "ptmx");
+    } catch (const Error& e) {
+        throw Error(Errc::failed, std::string("process.terminal: ") + e.what());
+    }
+    for (int fd = 0; fd < 3; ++fd)
+        if (::dup2(slave.get(), fd) < 0) throw_errno("process.terminal: dup2", errno);
+}
+
 void set_controlling_terminal(const Process& process) {
-    // The backend made stdin the pty's slave. A session leader already (liblxc
-    // may have called setsid for the container's init) is fine.
+    // make_terminal made stdin the pty's slave. A session leader already
+    // (liblxc may have called setsid for the container's init) is fine.
     if (::setsid() < 0 && ::getsid(0) != ::getpid()) throw_errno("process.terminal: setsid", errno);
     if (::ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0 && ::tcgetsid(STDIN_FILENO) != ::getsid(0))
         throw_errno("process.terminal: make stdin the controlling terminal", errno);

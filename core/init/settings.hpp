@@ -1,5 +1,7 @@
 #pragma once
 
+#include <filesystem>
+
 // The process settings of config.json other than capabilities and seccomp,
 // each applied to the calling process by one function that throws
 // lxcri::Error naming the field. The name tables are separate, pure
@@ -38,6 +40,10 @@ std::string home_for_uid(std::string_view passwd, std::uint32_t uid);
 // True when the host runs AppArmor (/sys/module/apparmor/parameters/enabled is Y).
 bool apparmor_enabled();
 
+// process.terminal, before `ready`: a new pty from the devpts that /dev/ptmx
+// leads to (the container's own), its slave as stdin, stdout and stderr, and
+// its master sent to the runtime's listening `socket` (init_protocol.hpp).
+void make_terminal(const std::filesystem::path& socket);
 void set_controlling_terminal(const Process& process);  // setsid + TIOCSCTTY on stdin
 void set_rlimits(const std::vector<Rlimit>& rlimits);
 void set_oom_score_adj(int value);

@@ -639,8 +639,6 @@ PctSettings parse_pct_settings(const std::map<std::string, std::string>& options
 
 PctPlan build_pct_plan(const ContainerSpec& spec, const PctSettings& settings, const PctPlanInput& input) {
     if (!spec.process) fail("process", "is required by the pct backend");
-    if (spec.process->terminal)
-        fail("process.terminal", "pct runs the container under systemd, so its console cannot be the caller's terminal");
     fs::path rootfs = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : input.bundle / spec.root.path;
 
     PctPlan plan;

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +29,35 @@ std::string first_line(const fs::path& file) {
 }
 
 }  // namespace
+
+UniqueFd listen_for_terminal(const fs::path& socket, uid_t owner_uid, gid_t owner_gid) {
+    UniqueFd listener = listen_unix(socket);
+    if (::lchown(socket.c_str(), owner_uid, owner_gid) != 0) {
+        int err = errno;
+        ::unlink(socket.c_str());
+        throw_errno("chown " + socket.string(), err);
+    }
+    return listener;
+}
+
+UniqueFd receive_terminal(int listener, const ReceiveOptions& options) {
+    UniqueFd master;
+    try {
+        master = receive_fd(listener, options);
+    } catch (const Error& e) {
+        throw Error(Errc::failed, std::string("process.terminal: the container's pty: ") + e.what());
+    }
+    // /dev/ptmx and every devpts instance's ptmx are character device 5:2.
+    struct stat st {};
+    if (::fstat(master.get(), &st) != 0 || !S_ISCHR(st.st_mode) || ::major(st.st_rdev) != 5 || ::minor(st.st_rdev) != 2)
+        throw Error(Errc::failed, "process.terminal: the container sent something that is not a pty master");
+    return master;
+}
+
+void send_terminal(const fs::path& console_socket, int master) {
+    UniqueFd sock = connect_unix(console_socket);
+    send_fd(sock.get(), master, "/dev/ptmx");
+}
 
 std::string init_error(const ContainerRef& container, const std::string& fallback) {
     std::string line = first_line(container.dir / proto::host_subdir / proto::error_file);

@@ -5,6 +5,8 @@
 // finding a container's processes, and exiting like the container did.
 
 #include <lxcri/backend.hpp>
+#include <lxcri/unique_fd.hpp>
+#include <lxcri/unix_socket.hpp>
 
 #include <sys/types.h>
 
@@ -17,6 +19,15 @@ namespace lxcri {
 // Error (with the helper's own error line when it wrote one) if the helper
 // does not answer within 10 s.
 void release_exec_fifo(const ContainerRef& container);
+
+// process.terminal (init_protocol.hpp, steps 2 and 6). The backend listens
+// on `socket` in rt/ before it starts the helper, owned by `owner` (the
+// container's root, who connects); receive_terminal then takes the pty
+// master the helper sends, refusing anything but a pty master; and
+// send_terminal passes it to the caller's --console-socket.
+UniqueFd listen_for_terminal(const std::filesystem::path& socket, uid_t owner_uid, gid_t owner_gid);
+UniqueFd receive_terminal(int listener, const ReceiveOptions& options);
+void send_terminal(const std::filesystem::path& console_socket, int master);
 
 // The one line the helper wrote to rt/error, or `fallback`.
 std::string init_error(const ContainerRef& container, const std::string& fallback);

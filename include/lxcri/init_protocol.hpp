@@ -8,7 +8,12 @@
 //
 //   1. The backend writes rt/config.json (the bundle's config.json) and makes
 //      the fifo rt/exec.fifo, then starts the container.
-//   2. The helper parses /.lxcri/config.json, then writes its pid to
+//      With process.terminal the backend also listens on rt/console.sock.
+//   2. The helper parses /.lxcri/config.json. With process.terminal it opens
+//      a pty in the container's own devpts (/dev/ptmx), makes the slave its
+//      stdin, stdout and stderr, and sends the master (SCM_RIGHTS, payload
+//      "ptmx") to /.lxcri/console.sock; the backend passes it on to the
+//      caller's --console-socket. Then it writes its pid to
 //      /.lxcri/ready (temp + rename) and opens /.lxcri/exec.fifo for writing,
 //      which blocks: the container is "created".
 //   3. `start` opens the fifo for reading and reads one byte; the helper's open
@@ -26,6 +31,11 @@
 //      the same code (128 + N for a signal), which stops the container. The
 //      host cannot wait for a process that pct started, so this file is how
 //      the pid-file process learns the container process's status.
+//   6. `exec` runs `/.lxcri/init --exec /.lxcri/<file>.json` in the running
+//      container: the helper applies that config.json's process and execs
+//      it. With process.terminal the backend adds `--console
+//      /.lxcri/<file>.sock`, a socket it listens on, and the helper sends
+//      the master there as in step 2.
 
 namespace lxcri::init_protocol {
 
@@ -36,6 +46,9 @@ inline constexpr const char* config_file = "config.json";
 inline constexpr const char* exec_fifo = "exec.fifo";
 inline constexpr const char* ready_file = "ready";
 inline constexpr const char* error_file = "error";
+inline constexpr const char* console_socket = "console.sock";  // process.terminal, step 2
+inline constexpr const char* exec_flag = "--exec";             // step 6
+inline constexpr const char* console_flag = "--console";       // step 6, with process.terminal
 inline constexpr const char* exit_status_file = "exit-status";  // written by --supervise
 inline constexpr const char* supervise_flag = "--supervise";     // helper argument for pct
 inline constexpr const char* helper_name = "proxmox-lxcri-init";  // file name in the libexec dir

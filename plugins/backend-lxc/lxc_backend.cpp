@@ -24,11 +24,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pty.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,33 +55,6 @@ std::pair<uid_t, gid_t> container_root(const ContainerSpec& spec) {
 
 void chown_or_throw(const fs::path& path, std::pair<uid_t, gid_t> owner) {
     if (::lchown(path.c_str(), owner.first, owner.second) != 0) throw_errno("chown " + path.string(), errno);
-}
-
-// Sends the pty master to the caller's console socket (runc's protocol).
-void send_console(const fs::path& socket_path, int master) {
-    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (sock.get() < 0) throw_errno("console socket", errno);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.string().size() >= sizeof addr.sun_path)
-        throw Error(Errc::invalid_input, "console socket path too long: " + socket_path.string());
-    std::strcpy(addr.sun_path, socket_path.c_str());
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        throw_errno("connect to console socket " + socket_path.string(), errno);
-    char name[] = "/dev/ptmx";
-    iovec iov{name, sizeof name - 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-    if (::sendmsg(sock.get(), &msg, 0) < 0) throw_errno("send the pty to " + socket_path.string(), errno);
 }
 
 std::string first_line(const fs::path& file) {
@@ -133,7 +103,7 @@ public:
 
     CreateResult create(const CreateRequest& request) override {
         const auto& c = request.container;
-        const auto& spec = request.spec;
+        const ContainerSpec& spec = request.spec;
         if (!spec.process) throw Error(Errc::invalid_input, "config.json: process: required by the lxc backend");
         if (::access(helper_.c_str(), X_OK) != 0)
             throw Error(Errc::failed, "init helper " + helper_.string() + " is missing (broken installation)");
@@ -148,19 +118,22 @@ public:
         try {
             prepare_runtime_dir(request, rt);
             prepare_mount_points(spec, c.bundle);
-            write_config(request, config_dir, rt);
+            write_config(request.container, spec, config_dir, rt);
 
-            UniqueFd master, slave;
+            // The helper makes the pty in the container's devpts and sends
+            // its master here before it is ready (init_protocol.hpp).
+            UniqueFd terminal;
             if (spec.process->terminal) {
-                int m = -1, s = -1;
-                if (::openpty(&m, &s, nullptr, nullptr, nullptr) != 0) throw_errno("openpty", errno);
-                master = UniqueFd(m);
-                slave = UniqueFd(s);
+                auto [uid, gid] = container_root(spec);
+                terminal = listen_for_terminal(rt / proto::console_socket, uid, gid);
             }
-            monitor = lxc::spawn_monitor(name, lxcpath_, slave.get());
-            slave.reset();
+            monitor = lxc::spawn_monitor(name, lxcpath_);
             wait_until_ready(c, rt, monitor);
-            if (master.get() >= 0) send_console(*request.console_socket, master.get());
+            if (terminal) {
+                UniqueFd master = receive_terminal(terminal.get(), {});
+                ::unlink((rt / proto::console_socket).c_str());
+                send_terminal(*request.console_socket, master.get());
+            }
 
             lxc::Container container(name, lxcpath_);
             pid_t init = container.init_pid();
@@ -229,29 +202,47 @@ public:
         fs::path rt = c.dir / proto::host_subdir;
         auto config = boost::json::parse(read_file(rt / proto::config_file));
         config.as_object()["process"] = boost::json::parse(request.process_json);
-        std::string file_name = "exec-" + std::to_string(::getpid()) + ".json";
+        std::string base = "exec-" + std::to_string(::getpid());
+        std::string file_name = base + ".json";
         write_file_atomic(rt / file_name, boost::json::serialize(config), 0600, Durability::process);
         struct stat st {};
-        if (::stat(rt.c_str(), &st) == 0) ::chown((rt / file_name).c_str(), st.st_uid, st.st_gid);
+        if (::stat(rt.c_str(), &st) != 0) throw_errno("stat " + rt.string(), errno);
+        ::chown((rt / file_name).c_str(), st.st_uid, st.st_gid);
 
-        UniqueFd master, slave;
-        if (request.process.terminal) {
-            int m = -1, s = -1;
-            if (::openpty(&m, &s, nullptr, nullptr, nullptr) != 0) throw_errno("openpty", errno);
-            master = UniqueFd(m);
-            slave = UniqueFd(s);
-        }
-        std::string inside = std::string(proto::mount_point) + "/" + file_name;
-        int in = slave ? slave.get() : 0, out = slave ? slave.get() : 1, err = slave ? slave.get() : 2;
+        std::vector<std::string> argv{proto::helper, proto::exec_flag, std::string(proto::mount_point) + "/" + file_name};
+        UniqueFd terminal;
+        fs::path terminal_socket = rt / (base + ".sock");
         pid_t pid = 0;
         try {
-            pid = container.attach({proto::helper, "--exec", inside}, in, out, err);
+            if (request.process.terminal) {
+                terminal = listen_for_terminal(terminal_socket, st.st_uid, st.st_gid);
+                argv.insert(argv.end(), {proto::console_flag, std::string(proto::mount_point) + "/" + base + ".sock"});
+            }
+            pid = container.attach(argv, 0, 1, 2);
         } catch (...) {
             ::unlink((rt / file_name).c_str());
+            ::unlink(terminal_socket.c_str());
             throw;
         }
-        slave.reset();
-        if (master) send_console(*request.console_socket, master.get());
+        if (terminal) {
+            ReceiveOptions from_helper;
+            from_helper.peer = pid;
+            from_helper.keep_waiting = [pid] {
+                // Without reaping it: the caller may still wait for it.
+                siginfo_t info{};
+                return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                       info.si_pid != pid;
+            };
+            UniqueFd master;
+            try {
+                master = receive_terminal(terminal.get(), from_helper);
+            } catch (...) {
+                ::unlink(terminal_socket.c_str());
+                throw;
+            }
+            ::unlink(terminal_socket.c_str());
+            send_terminal(*request.console_socket, master.get());
+        }
         ExecResult result{pid, std::nullopt};
         if (!request.detach) {
             int status = 0;
@@ -316,9 +307,8 @@ private:
         }
     }
 
-    void write_config(const CreateRequest& request, const fs::path& config_dir, const fs::path& rt) {
-        const auto& c = request.container;
-        LxcConfig config = translate(request.spec, TranslateOptions{c.bundle, detect_cgroup_version(), false});
+    void write_config(const ContainerRef& c, const ContainerSpec& spec, const fs::path& config_dir, const fs::path& rt) {
+        LxcConfig config = translate(spec, TranslateOptions{c.bundle, detect_cgroup_version(), false});
         std::string rel_mount = fs::path(proto::mount_point).relative_path().string();
         config.push_back({"lxc.mount.entry", rt.string() + " " + rel_mount + " none bind 0 0"});
         config.push_back({"lxc.mount.entry", helper_.string() + " " + rel_mount + "/init none bind,ro 0 0"});

@@ -19,10 +19,7 @@
 namespace lxcri::lxc {
 namespace {
 
-[[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath, int stdio_fd) {
-    if (stdio_fd >= 0) {
-        for (int fd = 0; fd < 3; ++fd) ::dup2(stdio_fd, fd);
-    }
+[[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath) {
     // Locks and pipes of the create process must not live on in the monitor.
     ::syscall(SYS_close_range, 3U, ~0U, 0U);
     sigset_t none;
@@ -40,11 +37,11 @@ namespace {
 
 }  // namespace
 
-pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, int stdio_fd) {
+pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath) {
     std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork the container monitor", errno);
-    if (pid == 0) run_monitor(name, lxcpath, stdio_fd);
+    if (pid == 0) run_monitor(name, lxcpath);
     return pid;
 }
 

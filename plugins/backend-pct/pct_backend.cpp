@@ -91,6 +91,8 @@ public:
         const auto& spec = request.spec;
         if (::access(helper_.c_str(), X_OK) != 0)
             throw Error(Errc::failed, "init helper " + helper_.string() + " is missing (broken installation)");
+        if (spec.process && spec.process->terminal && !request.console_socket)
+            throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
         fs::path rootfs = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : c.bundle / spec.root.path;
         fs::path rt = c.dir / proto::host_subdir;
         std::string digest = rootfs_digest(rootfs);
@@ -118,6 +120,11 @@ public:
         cli_.check(plan.create_args, created);
         append_raw_keys(c.vmid, plan.raw_keys);
 
+        // The CT runs under systemd, away from the caller's stdio: with a
+        // terminal, the helper sends the pty it makes in the CT through rt/.
+        UniqueFd terminal;
+        if (spec.process->terminal)
+            terminal = listen_for_terminal(rt / proto::console_socket, plan.root_uid, plan.root_gid);
         try {
             cli_.pct({"start", vmid});
         } catch (const Error& e) {
@@ -129,6 +136,11 @@ public:
             throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
                                           error_of(rt, "see `pct start " + vmid + " --debug`"));
         wait_until_ready(c, rt, pidfd.get());
+        if (terminal) {
+            UniqueFd master = receive_terminal(terminal.get(), {});
+            ::unlink((rt / proto::console_socket).c_str());
+            send_terminal(*request.console_socket, master.get());
+        }
         pid_t waiter = pct::spawn_waiter(pidfd.get(), rt / proto::exit_status_file);
         undo.commit();
         return CreateResult{{Status::created, status.pid}, waiter};

@@ -224,17 +224,37 @@ BOOST_AUTO_TEST_CASE(podman_settings_visible_inside) {
 BOOST_AUTO_TEST_CASE(podman_interactive_terminal) {
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
-            auto argv = clients->podman_base();
+            auto podman = clients->podman_base();
             if (runtime != "runc")
-                argv.insert(argv.end(), {"--runtime", LXCRI_BINARY, "--runtime-flag", "config=" + clients->config.string()});
+                podman.insert(podman.end(), {"--runtime", LXCRI_BINARY, "--runtime-flag", "config=" + clients->config.string()});
+            // The terminal is one of the container's own devpts: tty(1) names it.
+            const std::string check = "test -t 0 && test -t 1 && echo is-a-tty $(tty)";
+            auto argv = podman;
             argv.insert(argv.end(), {"run", "--rm", "-it"});
             argv.insert(argv.end(), ulimits.begin(), ulimits.end());
-            argv.insert(argv.end(), {image, "sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty"});
+            argv.insert(argv.end(), {image, "sh", "-c", check});
             // podman -it needs a terminal; the test gives it one that never
             // sends end-of-file (script(1) did, racing podman under load).
             auto r = lxcri::test::run_in_terminal(argv, 120000);
-            BOOST_CHECK_MESSAGE(r.exit_code == 0 && contains(r.out, "is-a-tty"),
+            BOOST_CHECK_MESSAGE(r.exit_code == 0 && contains(r.out, "is-a-tty /dev/pts/0"),
                                 "exit " << r.exit_code << ": " << r.out);
+
+            std::string name = "terminal-" + std::string(runtime == "runc" ? "runc" : "lxcri");
+            std::vector<std::string> detached{"run", "-d", "--name", name};
+            detached.insert(detached.end(), ulimits.begin(), ulimits.end());
+            detached.insert(detached.end(), {image, "sleep", "60"});
+            auto started = clients->podman(runtime, detached);
+            BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
+            argv = podman;
+            argv.insert(argv.end(), {"exec", "-it", name, "sh", "-c", check + "; exit 5"});
+            auto exec = lxcri::test::run_in_terminal(argv, 120000);
+            BOOST_CHECK_MESSAGE(exec.exit_code == 5 && contains(exec.out, "is-a-tty /dev/pts/"),
+                                "exit " << exec.exit_code << ": " << exec.out);
+            argv = podman;
+            argv.insert(argv.end(), {"exec", "-it", name, "no-such-command"});
+            auto missing = lxcri::test::run_in_terminal(argv, 120000);
+            BOOST_CHECK_MESSAGE(missing.exit_code == 127, "exit " << missing.exit_code << ": " << missing.out);
+            BOOST_CHECK_EQUAL(clients->podman(runtime, {"rm", "--force", "--time", "0", name}).exit_code, 0);
         }
     }
 }

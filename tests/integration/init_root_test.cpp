@@ -3,6 +3,8 @@
 
 #include "support/test_support.hpp"
 
+#include <lxcri/init_client.hpp>
+
 #include <boost/json.hpp>
 
 #include <fcntl.h>
@@ -304,32 +306,45 @@ BOOST_AUTO_TEST_CASE(seccomp_without_nnp_loads_before_the_capabilities_drop) {
     BOOST_TEST(trimmed(box.out / "home") == "/root");  // from /etc/passwd
 }
 
-BOOST_AUTO_TEST_CASE(a_terminal_becomes_the_controlling_terminal) {
-    // The backend hands the helper a pty slave as stdin (the master goes to
-    // --console-socket); here the test keeps the master.
-    int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    BOOST_REQUIRE(master >= 0 && ::grantpt(master) == 0 && ::unlockpt(master) == 0);
-    std::string slave = ::ptsname(master);
+BOOST_AUTO_TEST_CASE(a_terminal_is_made_and_its_master_sent_before_ready) {
+    // As a backend does: listen on rt/console.sock; the helper opens a pty
+    // (here the host's devpts), keeps the slave and sends the master.
     Box box;
+    lxcri::UniqueFd listener = lxcri::listen_for_terminal(box.dir / "console.sock", 0, 0);
     auto doc = config({"sh", "-c",
                        "cd " + box.out.string() +
                            " && tty > tty; stty size > size;"
-                           " cut -d' ' -f6,7 /proc/self/stat > stat"},
+                           " cut -d' ' -f6,7 /proc/self/stat > stat; echo on-the-terminal"},
                       "/");
     process_of(doc)["terminal"] = true;
     process_of(doc)["consoleSize"] = {{"height", 40}, {"width", 100}};
     box.write_config(doc);
-    Helper helper(box, false, std::nullopt, slave);
+    Helper helper(box);
     BOOST_REQUIRE(helper.wait_ready());
+    lxcri::UniqueFd master = lxcri::receive_terminal(listener.get(), {});
+    std::string slave = ::ptsname(master.get());
     helper.release();
     BOOST_TEST(helper.wait() == 0, box.stderr_text());
-    ::close(master);
     BOOST_TEST(trimmed(box.out / "tty") == slave);
     BOOST_TEST(trimmed(box.out / "size") == "40 100");
+    // The process's output went to the terminal, not to the helper's stdout.
+    char buffer[256] = {};
+    ssize_t n = ::read(master.get(), buffer, sizeof buffer - 1);
+    BOOST_TEST(contains(std::string(buffer, n > 0 ? static_cast<size_t>(n) : 0), "on-the-terminal"));
+    BOOST_TEST(read_text(box.tmp / "stdout").empty());
     // /proc/<pid>/stat: a session of its own, led by the helper (now sh), and a controlling terminal.
     std::string stat = trimmed(box.out / "stat");
     BOOST_TEST(stat.starts_with(std::to_string(helper.pid()) + " "), stat);
     BOOST_TEST(!stat.ends_with(" 0"), stat);
+}
+
+BOOST_AUTO_TEST_CASE(a_terminal_without_a_listener_fails_before_ready) {
+    Box box;
+    auto doc = config({"true"}, "/");
+    process_of(doc)["terminal"] = true;
+    box.write_config(doc);
+    BOOST_TEST(run_failing(box) == 1);
+    BOOST_TEST(contains(read_text(box.dir / "error"), "process.terminal: connect to "), read_text(box.dir / "error"));
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_program_fails_before_ready_with_127) {

@@ -10,7 +10,9 @@
 #include <lxcri/error.hpp>
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/pct_plan.hpp>
+#include <lxcri/unix_socket.hpp>
 
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,6 +168,41 @@ BOOST_AUTO_TEST_CASE(lifecycle_kill_follows_the_container_process) {
     BOOST_CHECK_THROW(backend->kill(c.ref, SIGTERM, false), lxcri::Error);
     backend->remove(c.ref, false);
     BOOST_TEST(!fs::exists(c.ref.dir / "rt"));
+    BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
+
+BOOST_AUTO_TEST_CASE(a_terminal_made_in_the_ct_reaches_the_console_socket) {
+    // The CT runs under systemd, not as the caller's child: the only way to
+    // the caller's terminal is the pty the helper makes and sends.
+    lxcri::test::become_subreaper();
+    Host host;
+    auto backend = host.backend();
+    fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "minimal", [](boost::json::object& doc) {
+        auto& process = doc["process"].as_object();
+        process["terminal"] = true;
+        process["args"] = boost::json::array{"/bin/sh", "-c", "echo on $(tty); test -t 0 && test -t 1 && exit 6"};
+    });
+    fs::path console = host.pve.tmp / "console.sock";
+    lxcri::UniqueFd listener = lxcri::listen_unix(console);
+    auto r = host.ref("tty", 1007, bundle);
+    auto result = backend->create(lxcri::CreateRequest{r, lxcri::oci::load_bundle_config(bundle), console});
+    lxcri::UniqueFd master = lxcri::receive_fd(listener.get(), {});
+    BOOST_REQUIRE(master);
+    BOOST_TEST(!fs::exists(r.dir / "rt" / lxcri::init_protocol::console_socket));
+    backend->start(r);
+    std::string output;
+    for (int i = 0; i < 100 && output.find("\n") == std::string::npos; ++i) {
+        pollfd p{master.get(), POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        char buffer[256];
+        ssize_t n = ::read(master.get(), buffer, sizeof buffer);
+        if (n <= 0) break;
+        output.append(buffer, static_cast<size_t>(n));
+    }
+    BOOST_TEST(output.starts_with("on /dev/pts/"), output);
+    BOOST_TEST(wait_exit(*result.pid_file_pid) == 6);
+    backend->remove(r, false);
     BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
     BOOST_TEST(host.rejected().empty(), host.rejected());
 }

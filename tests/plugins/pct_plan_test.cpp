@@ -255,10 +255,6 @@ BOOST_AUTO_TEST_CASE(capabilities_proxmox_drops_are_given_back_when_the_process_
 }
 
 BOOST_AUTO_TEST_CASE(what_pct_cannot_apply_is_an_error) {
-    Bundle terminal;
-    terminal.process()["terminal"] = true;
-    BOOST_TEST(fails_with([&] { terminal.plan(); }, "process.terminal"));
-
     Bundle no_process;
     no_process.doc.erase("process");
     BOOST_TEST(fails_with([&] { no_process.plan(); }, "process: is required by the pct backend"));

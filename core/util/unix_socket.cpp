@@ -1,0 +1,131 @@
+#include <lxcri/error.hpp>
+#include <lxcri/unix_socket.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace lxcri {
+namespace {
+
+// The socket's address as /proc/self/fd/<dir>/<name>; `dir` keeps the
+// directory open while the address is used.
+sockaddr_un address_of(const fs::path& path, UniqueFd& dir) {
+    fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    dir = UniqueFd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) throw_errno("open " + parent.string(), errno);
+    std::string name = "/proc/self/fd/" + std::to_string(dir.get()) + "/" + path.filename().string();
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.filename().empty() || name.size() >= sizeof addr.sun_path)
+        throw Error(Errc::invalid_input, "bad socket name: " + path.string());
+    std::memcpy(addr.sun_path, name.c_str(), name.size() + 1);
+    return addr;
+}
+
+}  // namespace
+
+UniqueFd listen_unix(const fs::path& path) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("socket", errno);
+    UniqueFd dir;
+    sockaddr_un addr = address_of(path, dir);
+    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        throw_errno("bind " + path.string(), errno);
+    if (::fchmodat(dir.get(), path.filename().c_str(), 0600, 0) != 0) throw_errno("chmod " + path.string(), errno);
+    if (::listen(sock.get(), 1) != 0) throw_errno("listen on " + path.string(), errno);
+    return sock;
+}
+
+UniqueFd connect_unix(const fs::path& path) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("socket", errno);
+    UniqueFd dir;
+    sockaddr_un addr = address_of(path, dir);
+    int rc;
+    do {
+        rc = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) throw_errno("connect to " + path.string(), errno);
+    return sock;
+}
+
+void send_fd(int socket, int fd, std::string_view payload) {
+    std::string data(payload.empty() ? std::string_view(" ") : payload);
+    iovec iov{data.data(), data.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    ssize_t sent;
+    do {
+        sent = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) throw_errno("send a file descriptor", errno);
+}
+
+UniqueFd receive_fd(int listener, const ReceiveOptions& options) {
+    auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    for (;;) {
+        if (options.keep_waiting && !options.keep_waiting())
+            throw Error(Errc::failed, "the sender went away before it sent a file descriptor");
+        if (std::chrono::steady_clock::now() > deadline)
+            throw Error(Errc::failed, "no file descriptor arrived within " +
+                                          std::to_string(options.timeout.count()) + " ms");
+        pollfd p{listener, POLLIN, 0};
+        int ready = ::poll(&p, 1, 50);
+        if (ready < 0 && errno != EINTR) throw_errno("poll", errno);
+        if (ready <= 0) continue;
+        UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn) {
+            if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
+            throw_errno("accept", errno);
+        }
+        if (options.peer) {
+            ucred cred{};
+            socklen_t len = sizeof cred;
+            if (::getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != *options.peer)
+                continue;  // not the process we wait for: drop it
+        }
+        // The sender wrote before closing: a short wait, not the whole timeout.
+        pollfd c{conn.get(), POLLIN, 0};
+        if (::poll(&c, 1, 5000) <= 0) continue;
+        char data[64];
+        iovec iov{data, sizeof data};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n;
+        do {
+            n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) throw_errno("receive a file descriptor", errno);
+        cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+        if ((msg.msg_flags & MSG_CTRUNC) || !cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+            cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
+            throw Error(Errc::failed, "the message carried no file descriptor");
+        int fd = -1;
+        std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+        return UniqueFd(fd);
+    }
+}
+
+}  // namespace lxcri
