@@ -103,7 +103,9 @@ public:
 
     CreateResult create(const CreateRequest& request) override {
         const auto& c = request.container;
-        const ContainerSpec& spec = request.spec;
+        ContainerSpec spec = request.spec;  // with namespace paths that mean a container's (monitor.hpp)
+        for (auto& ns : spec.linux_spec.namespaces)
+            if (!ns.path.empty()) ns.path = lxc::container_namespace_path(ns.path);
         if (!spec.process) throw Error(Errc::invalid_input, "config.json: process: required by the lxc backend");
         if (::access(helper_.c_str(), X_OK) != 0)
             throw Error(Errc::failed, "init helper " + helper_.string() + " is missing (broken installation)");

@@ -8,6 +8,7 @@
 
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,9 +16,44 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <vector>
+
+namespace fs = std::filesystem;
 
 namespace lxcri::lxc {
 namespace {
+
+constexpr const char* monitor_name = "lxcri-monitor";
+
+std::string first_line(const fs::path& file) {
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+// True when `pid` runs this very binary under the monitor's name.
+bool is_monitor(const std::string& pid) {
+    if (first_line("/proc/" + pid + "/comm") != monitor_name) return false;
+    struct stat theirs {}, ours {};
+    return ::stat(("/proc/" + pid + "/exe").c_str(), &theirs) == 0 && ::stat("/proc/self/exe", &ours) == 0 &&
+           theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+}
+
+// The parent pid from /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold spaces).
+std::string parent_of(const fs::path& proc_dir) {
+    std::string stat = first_line(proc_dir / "stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) return {};
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    return ppid;
+}
 
 [[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath) {
     // Locks and pipes of the create process must not live on in the monitor.
@@ -43,6 +79,32 @@ pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpat
     if (pid < 0) throw_errno("fork the container monitor", errno);
     if (pid == 0) run_monitor(name, lxcpath);
     return pid;
+}
+
+std::string container_namespace_path(const std::string& path) {
+    static const std::regex proc_ns(R"(/proc/([0-9]+)/ns/([a-z_]+))");
+    std::smatch m;
+    if (!std::regex_match(path, m, proc_ns) || !is_monitor(m[1].str())) return path;
+    const std::string monitor = m[1].str();
+    // liblxc clones the container's init from the monitor: its child. Other
+    // children (hooks) are short-lived; the init is the one in a pid
+    // namespace of its own when the container has one.
+    std::string monitor_pid_ns = fs::read_symlink("/proc/" + monitor + "/ns/pid").string();
+    std::vector<std::string> children, own_pid_ns;
+    std::error_code ec;
+    for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos || parent_of(it->path()) != monitor) continue;
+        children.push_back(name);
+        std::error_code ns_ec;
+        if (fs::read_symlink(it->path() / "ns" / "pid", ns_ec).string() != monitor_pid_ns && !ns_ec)
+            own_pid_ns.push_back(name);
+    }
+    const auto& candidates = own_pid_ns.empty() ? children : own_pid_ns;
+    if (candidates.size() != 1)
+        throw Error(Errc::invalid_state, path + ": process " + monitor +
+                                             " is a proxmox-lxcri monitor, but its container is not running");
+    return "/proc/" + candidates.front() + "/ns/" + m[2].str();
 }
 
 }  // namespace lxcri::lxc

@@ -14,4 +14,14 @@ namespace lxcri::lxc {
 // caller's stdin/stdout/stderr and closes every other descriptor.
 pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath);
 
+// Engines join another container's namespaces through the pid they were
+// given in its pid file: podman's `--ipc container:X` and pods, containerd's
+// CRI sandboxes write /proc/<pid>/ns/<type>. For this backend that pid is a
+// monitor, a host process, so such a path would name the host's namespace.
+// This returns the path of the same namespace of the container's init (the
+// monitor's child) when `path` is /proc/<pid>/ns/<type> and <pid> is a
+// monitor of this proxmox-lxcri binary, and `path` unchanged otherwise.
+// Error when the monitor has no container process (it is stopping).
+std::string container_namespace_path(const std::string& path);
+
 }  // namespace lxcri::lxc

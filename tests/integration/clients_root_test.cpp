@@ -198,6 +198,31 @@ BOOST_AUTO_TEST_CASE(podman_detached_ps_exec_stop_rm) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(podman_joins_another_containers_namespaces) {
+    // podman names the namespaces of container:X as /proc/<X's pid-file pid>/ns/*.
+    const std::string show = "for n in ipc uts net pid; do readlink /proc/self/ns/$n; done";
+    std::string host;
+    for (const char* n : {"ipc", "uts", "net", "pid"}) host += fs::read_symlink(std::string("/proc/self/ns/") + n).string() + "\n";
+    for (const auto& runtime : runtimes) {
+        BOOST_TEST_CONTEXT(runtime) {
+            std::string name = "joined-" + std::string(runtime == "runc" ? "runc" : "lxcri");
+            std::vector<std::string> args{"run", "-d", "--name", name};
+            args.insert(args.end(), ulimits.begin(), ulimits.end());
+            args.insert(args.end(), {image, "sleep", "60"});
+            auto started = clients->podman(runtime, args);
+            BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
+            auto first = clients->podman(runtime, {"exec", name, "sh", "-c", show});
+            std::string target = "container:" + name;
+            auto second = clients->podman_run(
+                runtime, {"--ipc", target, "--uts", target, "--network", target, "--pid", target}, {"sh", "-c", show});
+            BOOST_CHECK_MESSAGE(second.exit_code == 0, second.err);
+            BOOST_CHECK_EQUAL(second.out, first.out);
+            BOOST_CHECK_NE(second.out, host);
+            BOOST_CHECK_EQUAL(clients->podman(runtime, {"rm", "--force", "--time", "0", name}).exit_code, 0);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(podman_settings_visible_inside) {
     fs::path host_dir = clients->tmp / "hostdir";
     fs::create_directories(host_dir);
