@@ -24,6 +24,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -42,6 +43,7 @@ namespace lxcri {
 namespace {
 
 constexpr const char* managed_marker = "# managed by proxmox-lxcri: ";
+constexpr const char* vmid_file = "lxc-vmid";  // in <root>/<id>: the VMID whose config is this container's
 
 // The host uid/gid that container id 0 maps to (0 without a user namespace).
 std::pair<uid_t, gid_t> container_root(const ContainerSpec& spec) {
@@ -96,7 +98,9 @@ public:
             std::string name = it->path().filename().string();
             if (name.empty() || name.size() > 9 || name.find_first_not_of("0123456789") != std::string::npos) continue;
             unsigned long vmid = std::stoul(name);
-            if (vmid >= vmid_hard_min && vmid <= vmid_hard_max) vmids.insert(static_cast<Vmid>(vmid));
+            if (vmid < vmid_hard_min || vmid > vmid_hard_max) continue;
+            if (is_stale(it->path())) continue;  // free again: create replaces it
+            vmids.insert(static_cast<Vmid>(vmid));
         }
         return vmids;
     }
@@ -321,13 +325,20 @@ private:
         config.push_back({"lxc.log.level", log_level_});
 
         if (::mkdir(config_dir.c_str(), 0750) != 0) {
-            if (errno == EEXIST)
+            int err = errno;
+            if (err == EEXIST && remove_if_stale(config_dir)) err = ::mkdir(config_dir.c_str(), 0750) == 0 ? 0 : errno;
+            if (err == EEXIST)
                 throw Error(Errc::already_exists, "LXC container " + config_dir.filename().string() + " already exists in " +
                                                       lxcpath_.string());
-            throw_errno("create " + config_dir.string(), errno);
+            if (err != 0) throw_errno("create " + config_dir.string(), err);
         }
+        // The marker names the container's runtime directory, which names
+        // the VMID back, before the config exists: is_stale() reads both.
+        write_file_atomic(c.dir / vmid_file, config_dir.filename().string() + "\n", 0600, Durability::process);
         write_file_atomic(config_dir / "config",
-                          std::string(managed_marker) + "id=" + c.id + "\n" + to_config_text(config), 0640);
+                          std::string(managed_marker) + "id=" + c.id + " dir=" + c.dir.string() + "\n" +
+                              to_config_text(config),
+                          0640);
     }
 
     // Blocks (inotify) until the helper renames its ready file into rt/,
@@ -375,6 +386,36 @@ private:
     static void wait_stopped(lxc::Container& container) {
         for (int i = 0; i < 1000 && container.is_running(); ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+
+    // A config this backend wrote for a container that is gone: LXC does not
+    // run it, and the runtime directory in its marker (<root>/<id>) no
+    // longer names its VMID: the directory is gone (a reboot emptied the
+    // tmpfs <root>) or belongs to a new container of the same id. Such a
+    // VMID would otherwise stay taken for good. An in-progress create is
+    // never stale: it writes <root>/<id>/lxc-vmid before its config.
+    bool is_stale(const fs::path& config_dir) const {
+        std::string marker = first_line(config_dir / "config");
+        if (!marker.starts_with(managed_marker)) return false;
+        auto at = marker.find(" dir=");
+        if (at == std::string::npos) return false;
+        fs::path dir = marker.substr(at + 5);
+        if (!dir.is_absolute() || first_line(dir / vmid_file) == config_dir.filename().string()) return false;
+        return !lxc::Container(config_dir.filename().string(), lxcpath_).is_running();
+    }
+
+    // Removes a stale config (is_stale), under a lock on its directory so
+    // that two creates cannot both reclaim it, the second removing what the
+    // first made. True when it was stale and is gone.
+    bool remove_if_stale(const fs::path& config_dir) {
+        UniqueFd dir(::open(config_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir || ::flock(dir.get(), LOCK_EX) != 0) return false;
+        struct stat st {};
+        if (::fstat(dir.get(), &st) != 0 || st.st_nlink == 0 || !is_stale(config_dir)) return false;
+        log::info("replacing " + config_dir.string() + ", left by a container that is gone: " +
+                  first_line(config_dir / "config"));
+        remove_config(config_dir);
+        return !fs::exists(config_dir);
     }
 
     // Removes the config this backend wrote, never a directory it did not make.

@@ -184,6 +184,34 @@ BOOST_AUTO_TEST_CASE(full_lifecycle_leaves_nothing_behind) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_container_gone_with_its_runtime_dir_frees_its_vmid) {
+    // A reboot empties <root> (a tmpfs) but not the lxcpath. The same id,
+    // created again, gets its VMID back (mapping.json) and replaces the
+    // stale config; a stopped container that still has <root>/<id> keeps its.
+    Lxc lxc;
+    auto run_to_the_end = [&](const std::string& id) {
+        int monitor = lxc.create(id, lxc.bundle(id, "true"));
+        BOOST_REQUIRE_EQUAL(lxc.cli({"start", id}).exit_code, 0);
+        BOOST_REQUIRE_EQUAL(lxcri::test::wait_child(monitor, 30000), 0);
+        wait_for_status(lxc, id, "stopped");
+        return std::to_string(lxc.state_of(id).at("vmid").as_int64());
+    };
+    std::string vmid = run_to_the_end("again");
+    std::string kept = run_to_the_end("kept");
+    fs::remove_all(lxc.root / "again");  // the reboot, for this container
+    BOOST_REQUIRE(fs::exists(lxc.lxcpath / vmid / "config"));
+
+    int monitor = lxc.create("again", lxc.bundle("again2", "true"));
+    BOOST_CHECK_EQUAL(std::to_string(lxc.state_of("again").at("vmid").as_int64()), vmid);
+    BOOST_CHECK(fs::exists(lxc.lxcpath / kept / "config"));
+    std::set<std::string> dirs;
+    for (const auto& e : fs::directory_iterator(lxc.lxcpath)) dirs.insert(e.path().filename().string());
+    BOOST_CHECK((dirs == std::set<std::string>{vmid, kept}));
+    BOOST_REQUIRE_EQUAL(lxc.cli({"delete", "--force", "again"}).exit_code, 0);
+    lxcri::test::wait_child(monitor, 30000);
+    BOOST_CHECK_EQUAL(lxc.cli({"delete", "kept"}).exit_code, 0);
+}
+
 BOOST_AUTO_TEST_CASE(exit_status_and_fatal_signal_reach_the_pid_file_process) {
     Lxc lxc;
     int m1 = lxc.create("three", lxc.bundle("three", "exit 3"));
