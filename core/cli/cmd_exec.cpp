@@ -20,7 +20,7 @@ int run_exec(Context& context, const std::vector<std::string>& args) {
         ("additional-gids,g", po::value<std::vector<std::uint32_t>>(), "additional group (repeatable)")
         ("cap,c", po::value<std::vector<std::string>>(), "add a capability (repeatable)")
         ("no-new-privs", po::bool_switch(), "set no_new_privileges")
-        ("preserve-fds", po::value<unsigned>()->default_value(0), "accepted for runc compatibility")
+        ("preserve-fds", po::value<unsigned>()->default_value(0), "pass N more descriptors (3, 4, ...) to the process")
         ("process-label", po::value<std::string>(), "accepted for runc compatibility; no effect")
         ("apparmor", po::value<std::string>(), "accepted for runc compatibility; no effect")
         ("ignore-paused", po::bool_switch(), "accepted for runc compatibility; no effect")
@@ -63,6 +63,7 @@ int run_exec(Context& context, const std::vector<std::string>& args) {
     exec.no_new_privileges = (*vm)["no-new-privs"].as<bool>();
     exec.tty = (*vm)["tty"].as<bool>();
     if (vm->count("console-socket")) exec.console_socket = (*vm)["console-socket"].as<std::string>();
+    exec.preserve_fds = (*vm)["preserve-fds"].as<unsigned>();
     exec.detach = (*vm)["detach"].as<bool>();
     if (vm->count("pid-file")) exec.pid_file = (*vm)["pid-file"].as<std::string>();
     return context.runtime().exec((*vm)["id"].as<std::string>(), exec);

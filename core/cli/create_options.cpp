@@ -11,7 +11,7 @@ void add_create_options(po::options_description& options) {
         ("console-socket", po::value<std::string>(), "unix socket that receives the pty master (process.terminal)")
         ("no-pivot", po::bool_switch(), "accepted for runc compatibility; no effect")
         ("no-new-keyring", po::bool_switch(), "accepted for runc compatibility; no effect")
-        ("preserve-fds", po::value<unsigned>()->default_value(0), "accepted for runc compatibility")
+        ("preserve-fds", po::value<unsigned>()->default_value(0), "pass N more descriptors (3, 4, ...) to the container process")
         ("id", po::value<std::string>()->required(), "container id");
 }
 
@@ -20,6 +20,7 @@ CreateOptions create_options(const po::variables_map& vm) {
     create.bundle = vm["bundle"].as<std::string>();
     if (vm.count("pid-file")) create.pid_file = vm["pid-file"].as<std::string>();
     if (vm.count("console-socket")) create.console_socket = vm["console-socket"].as<std::string>();
+    create.preserve_fds = vm["preserve-fds"].as<unsigned>();
     return create;
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -40,7 +41,19 @@ struct Plan {
     int last_cap = 0;
     std::optional<CapabilityMasks> capabilities;
     std::unique_ptr<SeccompFilter> seccomp;
+    unsigned preserve_fds = 0;  // 3 .. 3+preserve_fds-1 stay open for the process
 };
+
+// --preserve-fds for the init: rt/preserve-fds, written by the backend.
+unsigned preserved_fds_of(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::exists(dir / proto::preserve_fds_file, ec)) return 0;
+    std::string text = read_file(dir / proto::preserve_fds_file);
+    unsigned n = 0;
+    auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (err != std::errc() || n > 1000000) throw Error(Errc::invalid_input, "bad " + std::string(proto::preserve_fds_file) + ": " + text);
+    return n;
+}
 
 [[noreturn]] void fail(const fs::path& dir, const std::string& message, int exit_code) {
     // After the uid change the directory may not be writable any more;
@@ -181,10 +194,10 @@ void become_user(const Plan& plan) {
         fail(dir, failure.message, failure.exit_code);
     }
     reset_signals();
-    // The process gets stdin, stdout and stderr only, as with runc: an exec
-    // would otherwise inherit whatever its caller had open (conmon's log
-    // file, liblxc's pipes).
-    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    // The process gets stdin, stdout and stderr and the --preserve-fds
+    // ones only, as with runc: an exec would otherwise inherit whatever its
+    // caller had open (conmon's log file, liblxc's pipes).
+    ::syscall(SYS_close_range, 3U + plan.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
     // As late as possible: the fewer syscalls after it, the fewer a profile must allow.
     try {
         if (plan.seccomp && p.no_new_privileges) plan.seccomp->load();
@@ -203,6 +216,7 @@ int run_helper(const fs::path& dir) {
     Plan plan;
     try {
         plan = prepare(oci::load_bundle_config(dir));
+        plan.preserve_fds = preserved_fds_of(dir);
         // The terminal first, as runc: a program that is not found is then
         // reported like any other exit of the process, on its terminal too.
         if (plan.process.terminal) make_terminal(dir / proto::console_socket);
@@ -271,10 +285,11 @@ int run_supervisor(const fs::path& dir) {
     }
 }
 
-int run_exec(const fs::path& config_file, const std::optional<fs::path>& console) {
+int run_exec(const fs::path& config_file, const std::optional<fs::path>& console, unsigned preserve_fds) {
     Plan plan;
     try {
         plan = prepare(oci::parse_config(parse_json(read_file(config_file), config_file.filename().string())));
+        plan.preserve_fds = preserve_fds;
         if (plan.process.terminal) {
             if (!console) fail({}, "process.terminal: no console socket given (--console)", 1);
             make_terminal(*console);

@@ -24,8 +24,9 @@ int run_supervisor(const std::filesystem::path& dir);
 // `exec`: applies the process of `config_file` (a config.json whose process
 // is the one to run; the file is removed once read) and execs it, without
 // waiting. With process.terminal the pty's master goes to `console`, a
-// socket the backend listens on. Returns only by exiting.
+// socket the backend listens on. Descriptors 3 .. 3+preserve_fds-1 stay
+// open for the process. Returns only by exiting.
 [[noreturn]] int run_exec(const std::filesystem::path& config_file,
-                          const std::optional<std::filesystem::path>& console);
+                          const std::optional<std::filesystem::path>& console, unsigned preserve_fds);
 
 }  // namespace lxcri::init

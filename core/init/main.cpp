@@ -16,15 +16,28 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 
 int main(int argc, char** argv) {
-    // `/.lxcri/init --exec FILE [--console SOCKET]`: a process joining the running container.
+    // `/.lxcri/init --exec FILE [--console SOCKET] [--preserve-fds N]`: a
+    // process joining the running container.
     namespace proto = lxcri::init_protocol;
     if (argc >= 3 && std::strcmp(argv[1], proto::exec_flag) == 0) {
-        if (argc == 3) lxcri::init::run_exec(argv[2], std::nullopt);
-        if (argc == 5 && std::strcmp(argv[3], proto::console_flag) == 0) lxcri::init::run_exec(argv[2], argv[4]);
-        std::fputs("usage: init --exec FILE [--console SOCKET]\n", stderr);
+        std::optional<std::filesystem::path> console;
+        unsigned long preserve_fds = 0;
+        bool ok = argc % 2 == 1;
+        for (int i = 3; ok && i + 1 < argc; i += 2) {
+            char* end = nullptr;
+            if (std::strcmp(argv[i], proto::console_flag) == 0)
+                console = argv[i + 1];
+            else if (std::strcmp(argv[i], proto::preserve_fds_flag) == 0)
+                ok = (preserve_fds = std::strtoul(argv[i + 1], &end, 10), *argv[i + 1] && *end == '\0');
+            else
+                ok = false;
+        }
+        if (ok && preserve_fds <= 1000000) lxcri::init::run_exec(argv[2], console, static_cast<unsigned>(preserve_fds));
+        std::fputs("usage: init --exec FILE [--console SOCKET] [--preserve-fds N]\n", stderr);
         return 2;
     }
     const char* env_dir = std::getenv("LXCRI_INIT_DIR");

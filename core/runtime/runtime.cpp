@@ -202,7 +202,7 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
     std::optional<CreateResult> created;
     for (int attempt = 1; !created; ++attempt) {
         try {
-            created = backend->create(CreateRequest{ref(state), spec, options.console_socket});
+            created = backend->create(CreateRequest{ref(state), spec, options.console_socket, options.preserve_fds});
         } catch (const Error& e) {
             if (e.code() != Errc::already_exists || attempt >= max_vmid_attempts) throw;
             log::info(id + ": " + e.what() + "; trying another VMID");
@@ -370,7 +370,8 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
     }
     config["process"] = process;
     ContainerSpec spec = oci::parse_config(config);  // the same rules as config.json
-    ExecRequest request{*spec.process, boost::json::serialize(process), options.console_socket, options.detach};
+    ExecRequest request{*spec.process, boost::json::serialize(process), options.console_socket, options.detach,
+                        options.preserve_fds};
     ExecResult result = backend->exec(ref(state), request);
     if (options.pid_file) write_pid_file(absolute_path(*options.pid_file), result.pid);
     return result.exit_code.value_or(0);

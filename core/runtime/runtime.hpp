@@ -19,6 +19,7 @@ struct CreateOptions {
     std::filesystem::path bundle = ".";
     std::optional<std::filesystem::path> pid_file;
     std::optional<std::filesystem::path> console_socket;
+    unsigned preserve_fds = 0;  // fds 3.. of this process that the container process gets
 };
 
 struct ExecOptions {
@@ -34,6 +35,7 @@ struct ExecOptions {
     std::optional<std::filesystem::path> console_socket;
     bool detach = false;
     std::optional<std::filesystem::path> pid_file;
+    unsigned preserve_fds = 0;
 };
 
 // The container lifecycle: what the CLI commands call. Each method takes the

@@ -38,6 +38,10 @@ struct CreateRequest {
     ContainerRef container;
     const ContainerSpec& spec;
     std::optional<std::filesystem::path> console_socket;  // for process.terminal
+    // --preserve-fds: descriptors 3 .. 3+preserve_fds-1 of this process are
+    // the container process's too (runc's contract). A backend that cannot
+    // pass them throws.
+    unsigned preserve_fds = 0;
 };
 
 struct CreateResult {
@@ -56,6 +60,7 @@ struct ExecRequest {
     std::string process_json;  // the same process as a runtime-spec JSON object
     std::optional<std::filesystem::path> console_socket;  // for process.terminal
     bool detach = false;
+    unsigned preserve_fds = 0;  // as in CreateRequest
 };
 
 struct ExecResult {

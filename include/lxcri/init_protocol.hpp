@@ -36,6 +36,10 @@
 //      it. With process.terminal the backend adds `--console
 //      /.lxcri/<file>.sock`, a socket it listens on, and the helper sends
 //      the master there as in step 2.
+//   7. --preserve-fds N: descriptors 3 .. 3+N-1 reach the helper, which
+//      keeps them open for process.args (every other one is closed). The
+//      backend writes N to rt/preserve-fds for the init; an exec gets
+//      `--preserve-fds N`.
 
 namespace lxcri::init_protocol {
 
@@ -49,6 +53,8 @@ inline constexpr const char* error_file = "error";
 inline constexpr const char* console_socket = "console.sock";  // process.terminal, step 2
 inline constexpr const char* exec_flag = "--exec";             // step 6
 inline constexpr const char* console_flag = "--console";       // step 6, with process.terminal
+inline constexpr const char* preserve_fds_file = "preserve-fds";  // --preserve-fds N: "N", when N > 0
+inline constexpr const char* preserve_fds_flag = "--preserve-fds";  // step 6
 inline constexpr const char* exit_status_file = "exit-status";  // written by --supervise
 inline constexpr const char* supervise_flag = "--supervise";     // helper argument for pct
 inline constexpr const char* helper_name = "proxmox-lxcri-init";  // file name in the libexec dir

@@ -55,6 +55,19 @@ std::pair<uid_t, gid_t> container_root(const ContainerSpec& spec) {
     return {map(spec.linux_spec.uid_mappings), map(spec.linux_spec.gid_mappings)};
 }
 
+// --preserve-fds N: descriptors 3 .. 3+N-1 must have come from the caller.
+// Those are open and without close-on-exec (exec would have closed them);
+// one with close-on-exec was opened by this process in a gap the caller left.
+void check_preserved_fds(unsigned count) {
+    for (unsigned i = 0; i < count; ++i) {
+        int fd = 3 + static_cast<int>(i);
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags < 0 || (flags & FD_CLOEXEC))
+            throw Error(Errc::invalid_input, "--preserve-fds " + std::to_string(count) + ": descriptor " +
+                                                 std::to_string(fd) + " was not passed to proxmox-lxcri");
+    }
+}
+
 void chown_or_throw(const fs::path& path, std::pair<uid_t, gid_t> owner) {
     if (::lchown(path.c_str(), owner.first, owner.second) != 0) throw_errno("chown " + path.string(), errno);
 }
@@ -111,6 +124,7 @@ public:
         for (auto& ns : spec.linux_spec.namespaces)
             if (!ns.path.empty()) ns.path = lxc::container_namespace_path(ns.path);
         if (!spec.process) throw Error(Errc::invalid_input, "config.json: process: required by the lxc backend");
+        check_preserved_fds(request.preserve_fds);
         if (::access(helper_.c_str(), X_OK) != 0)
             throw Error(Errc::failed, "init helper " + helper_.string() + " is missing (broken installation)");
         if (spec.process->terminal && !request.console_socket)
@@ -133,7 +147,13 @@ public:
                 auto [uid, gid] = container_root(spec);
                 terminal = listen_for_terminal(rt / proto::console_socket, uid, gid);
             }
-            monitor = lxc::spawn_monitor(name, lxcpath_);
+            if (request.preserve_fds > 0) {
+                auto [uid, gid] = container_root(spec);
+                write_file_atomic(rt / proto::preserve_fds_file, std::to_string(request.preserve_fds), 0600,
+                                  Durability::process);
+                chown_or_throw(rt / proto::preserve_fds_file, {uid, gid});
+            }
+            monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds);
             wait_until_ready(c, rt, monitor);
             if (terminal) {
                 UniqueFd master = receive_terminal(terminal.get(), {});
@@ -202,6 +222,7 @@ public:
         if (!container.is_running()) throw Error(Errc::invalid_state, c.id + ": container not running");
         if (request.process.terminal && !request.console_socket)
             throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
+        check_preserved_fds(request.preserve_fds);
 
         // The helper applies the process exactly as for the init: the
         // container's config.json with this process in it.
@@ -224,6 +245,9 @@ public:
                 terminal = listen_for_terminal(terminal_socket, st.st_uid, st.st_gid);
                 argv.insert(argv.end(), {proto::console_flag, std::string(proto::mount_point) + "/" + base + ".sock"});
             }
+            // liblxc's attach passes inherited descriptors on; the helper keeps these.
+            if (request.preserve_fds > 0)
+                argv.insert(argv.end(), {proto::preserve_fds_flag, std::to_string(request.preserve_fds)});
             pid = container.attach(argv, 0, 1, 2);
         } catch (...) {
             ::unlink((rt / file_name).c_str());

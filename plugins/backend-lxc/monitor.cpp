@@ -16,10 +16,12 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <string>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -55,9 +57,17 @@ std::string parent_of(const fs::path& proc_dir) {
     return ppid;
 }
 
-[[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath) {
+[[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds) {
     // Locks and pipes of the create process must not live on in the monitor.
-    ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    ::syscall(SYS_close_range, 3U + preserve_fds, ~0U, 0U);
+    // liblxc closes every inherited descriptor except those up to the fd
+    // number in LISTEN_FDS (meant for systemd's socket activation; liblxc
+    // 5 compares the value with the fd number, not the count after stderr).
+    // It clears the container's environment: the variable goes no further.
+    if (preserve_fds > 0)
+        ::setenv("LISTEN_FDS", std::to_string(2 + preserve_fds).c_str(), 1);
+    else
+        ::unsetenv("LISTEN_FDS");
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -73,11 +83,11 @@ std::string parent_of(const fs::path& proc_dir) {
 
 }  // namespace
 
-pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath) {
+pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds) {
     std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork the container monitor", errno);
-    if (pid == 0) run_monitor(name, lxcpath);
+    if (pid == 0) run_monitor(name, lxcpath, preserve_fds);
     return pid;
 }
 

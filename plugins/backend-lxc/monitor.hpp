@@ -11,8 +11,9 @@ namespace lxcri::lxc {
 // in the foreground (liblxc, daemonize off) and, when it stops, exits with
 // the container process's status, re-raising its fatal signal. This is the
 // pid callers (conmon, the containerd shim) wait for. The monitor keeps the
-// caller's stdin/stdout/stderr and closes every other descriptor.
-pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath);
+// caller's stdin/stdout/stderr and descriptors 3 .. 3+preserve_fds-1, which
+// liblxc passes on to the container's init, and closes every other one.
+pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds);
 
 // Engines join another container's namespaces through the pid they were
 // given in its pid file: podman's `--ipc container:X` and pods, containerd's

@@ -91,6 +91,9 @@ public:
         const auto& spec = request.spec;
         if (::access(helper_.c_str(), X_OK) != 0)
             throw Error(Errc::failed, "init helper " + helper_.string() + " is missing (broken installation)");
+        if (request.preserve_fds > 0)
+            throw Error(Errc::invalid_input, "--preserve-fds: systemd starts a pct container, so it cannot inherit "
+                                             "descriptors from the caller");
         if (spec.process && spec.process->terminal && !request.console_socket)
             throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
         fs::path rootfs = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : c.bundle / spec.root.path;

@@ -212,6 +212,45 @@ BOOST_AUTO_TEST_CASE(a_container_gone_with_its_runtime_dir_frees_its_vmid) {
     BOOST_CHECK_EQUAL(lxc.cli({"delete", "kept"}).exit_code, 0);
 }
 
+BOOST_AUTO_TEST_CASE(preserve_fds_reach_the_process_in_create_and_exec) {
+    // runc's --preserve-fds N: the caller's descriptors 3 .. 3+N-1, nothing else.
+    Lxc lxc;
+    fs::path b = lxc.bundle("fds", "echo to-3 >&3; echo to-4 >&4; read line <&5; echo \"$line\" >&3; "
+                                   "ls /proc/self/fd > /tmp/fds.new; mv /tmp/fds.new /tmp/fds; sleep 30");
+    lxcri::test::write_text(lxc.tmp / "in5", "from-5\n");
+    auto sh = [&](const std::string& command) {
+        std::string prefix = std::string(LXCRI_BINARY) + " --root " + lxc.root.string() + " --state-dir " + lxc.state.string();
+        auto options = to_files(lxc.out("fds"), lxc.err("fds"));
+        options.env.emplace("PROXMOX_LXCRI_CONFIG", lxc.config.string());
+        return lxcri::test::run({"sh", "-c", prefix + " " + command}, options);
+    };
+    fs::path pid_file = lxc.tmp / "fds.pid";
+    auto created = sh("create --bundle " + b.string() + " --pid-file " + pid_file.string() + " --preserve-fds 3 fds 3>" +
+                      (lxc.tmp / "out3").string() + " 4>" + (lxc.tmp / "out4").string() + " 5<" + (lxc.tmp / "in5").string());
+    BOOST_REQUIRE_MESSAGE(created.exit_code == 0, lxcri::test::read_text(lxc.err("fds")));
+    int monitor = std::stoi(lxcri::test::read_text(pid_file));
+    BOOST_REQUIRE_EQUAL(lxc.cli({"start", "fds"}).exit_code, 0);
+    fs::path fds = b / "rootfs" / "tmp" / "fds";
+    for (int i = 0; i < 500 && !fs::exists(fds); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    BOOST_CHECK_EQUAL(lxcri::test::read_text(lxc.tmp / "out3"), "to-3\nfrom-5\n");
+    BOOST_CHECK_EQUAL(lxcri::test::read_text(lxc.tmp / "out4"), "to-4\n");
+    // 0-2, the three passed on, and ls's own directory: nothing of the runtime's.
+    BOOST_CHECK_EQUAL(lxcri::test::read_text(fds), "0\n1\n2\n3\n4\n5\n6\n");
+
+    auto exec = sh("exec --preserve-fds 1 fds sh -c 'echo exec-to-3 >&3; ls /proc/self/fd > /tmp/exec-fds' 3>" +
+                   (lxc.tmp / "exec3").string());
+    BOOST_CHECK_EQUAL(exec.exit_code, 0);
+    BOOST_CHECK_EQUAL(lxcri::test::read_text(lxc.tmp / "exec3"), "exec-to-3\n");
+    BOOST_CHECK_EQUAL(lxcri::test::read_text(b / "rootfs" / "tmp" / "exec-fds"), "0\n1\n2\n3\n4\n");
+    // A descriptor the caller did not pass is an input error, not the runtime's own file.
+    auto missing = sh("exec --preserve-fds 2 fds true 3>/dev/null");
+    BOOST_CHECK_EQUAL(missing.exit_code, 3);
+    BOOST_CHECK(contains(lxcri::test::read_text(lxc.err("fds")), "--preserve-fds 2: descriptor 4 was not passed"));
+
+    BOOST_CHECK_EQUAL(lxc.cli({"delete", "--force", "fds"}).exit_code, 0);
+    lxcri::test::wait_child(monitor, 30000);
+}
+
 BOOST_AUTO_TEST_CASE(exit_status_and_fatal_signal_reach_the_pid_file_process) {
     Lxc lxc;
     int m1 = lxc.create("three", lxc.bundle("three", "exit 3"));

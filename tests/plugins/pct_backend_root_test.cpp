@@ -207,6 +207,23 @@ BOOST_AUTO_TEST_CASE(a_terminal_made_in_the_ct_reaches_the_console_socket) {
     BOOST_TEST(host.rejected().empty(), host.rejected());
 }
 
+BOOST_AUTO_TEST_CASE(preserve_fds_is_refused_before_anything_is_made) {
+    Host host;
+    auto backend = host.backend();
+    fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "minimal");
+    auto r = host.ref("fds", 1008, bundle);
+    auto spec = lxcri::oci::load_bundle_config(bundle);
+    try {
+        backend->create(lxcri::CreateRequest{r, spec, std::nullopt, 1});
+        BOOST_FAIL("create with --preserve-fds 1 succeeded");
+    } catch (const lxcri::Error& e) {
+        BOOST_TEST((e.code() == lxcri::Errc::invalid_input));
+        BOOST_TEST(std::string(e.what()).find("--preserve-fds") != std::string::npos, e.what());
+    }
+    BOOST_TEST(host.pve.create_calls().empty());
+    BOOST_TEST(!fs::exists(r.dir / "rt"));
+}
+
 BOOST_AUTO_TEST_CASE(delete_force_of_a_running_container_and_of_a_created_one) {
     lxcri::test::become_subreaper();
     Host host;
