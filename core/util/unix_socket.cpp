@@ -31,6 +31,22 @@ sockaddr_un address_of(const fs::path& path, UniqueFd& dir) {
     return addr;
 }
 
+// A message of `size` bytes at `data` with room for one descriptor.
+struct OneFdMessage {
+    iovec iov;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+
+    OneFdMessage(void* data, std::size_t size) : iov{data, size} {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+    OneFdMessage(const OneFdMessage&) = delete;  // msg points into this object
+    OneFdMessage& operator=(const OneFdMessage&) = delete;
+};
+
 }  // namespace
 
 UniqueFd listen_unix(const fs::path& path) {
@@ -60,13 +76,8 @@ UniqueFd connect_unix(const fs::path& path) {
 
 void send_fd(int socket, int fd, std::string_view payload) {
     std::string data(payload.empty() ? std::string_view(" ") : payload);
-    iovec iov{data.data(), data.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    OneFdMessage message(data.data(), data.size());
+    msghdr& msg = message.msg;
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
@@ -106,13 +117,8 @@ UniqueFd receive_fd(int listener, const ReceiveOptions& options) {
         pollfd c{conn.get(), POLLIN, 0};
         if (::poll(&c, 1, 5000) <= 0) continue;
         char data[64];
-        iovec iov{data, sizeof data};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
+        OneFdMessage message(data, sizeof data);
+        msghdr& msg = message.msg;
         ssize_t n;
         do {
             n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
