@@ -1,7 +1,10 @@
 #include <lxcri/error.hpp>
+#include <lxcri/files.hpp>
 #include <lxcri/init_client.hpp>
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/unique_fd.hpp>
+
+#include <boost/json.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -57,6 +60,72 @@ UniqueFd receive_terminal(int listener, const ReceiveOptions& options) {
 void send_terminal(const fs::path& console_socket, int master) {
     UniqueFd sock = connect_unix(console_socket);
     send_fd(sock.get(), master, "/dev/ptmx");
+}
+
+ExecSession::ExecSession(const ContainerRef& container, const ExecRequest& request) : request_(request) {
+    if (request.process.terminal && !request.console_socket)
+        throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
+    // The helper applies the process exactly as for the init: the
+    // container's config.json with this process in it.
+    fs::path rt = container.dir / proto::host_subdir;
+    auto config = boost::json::parse(read_file(rt / proto::config_file));
+    config.as_object()["process"] = boost::json::parse(request.process_json);
+    std::string base = "exec-" + std::to_string(::getpid());
+    struct stat st {};
+    if (::stat(rt.c_str(), &st) != 0) throw_errno("stat " + rt.string(), errno);
+    config_ = rt / (base + ".json");
+    write_file_atomic(config_, boost::json::serialize(config), 0600, Durability::process);
+    try {
+        if (::chown(config_.c_str(), st.st_uid, st.st_gid) != 0) throw_errno("chown " + config_.string(), errno);
+        argv_ = {proto::helper, proto::exec_flag, std::string(proto::mount_point) + "/" + base + ".json"};
+        if (request.process.terminal) {
+            terminal_ = listen_for_terminal(rt / (base + ".sock"), st.st_uid, st.st_gid);
+            socket_ = rt / (base + ".sock");
+            argv_.insert(argv_.end(), {proto::console_flag, std::string(proto::mount_point) + "/" + base + ".sock"});
+        }
+        if (request.preserve_fds > 0)
+            argv_.insert(argv_.end(), {proto::preserve_fds_flag, std::to_string(request.preserve_fds)});
+    } catch (...) {
+        ::unlink(config_.c_str());
+        throw;
+    }
+}
+
+ExecSession::~ExecSession() {
+    // The helper removes the config once read; both stay only after a failure.
+    ::unlink(config_.c_str());
+    if (!socket_.empty()) ::unlink(socket_.c_str());
+}
+
+ExecResult ExecSession::finish(pid_t child, std::optional<pid_t> helper) {
+    if (terminal_) {
+        ReceiveOptions from_helper;
+        from_helper.peer = helper;
+        from_helper.keep_waiting = [child] {
+            // Without reaping it: the caller may still wait for it.
+            siginfo_t info{};
+            return ::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                   info.si_pid != child;
+        };
+        try {
+            UniqueFd master = receive_terminal(terminal_.get(), from_helper);
+            terminal_.reset();
+            send_terminal(*request_.console_socket, master.get());
+        } catch (...) {
+            // A process without the terminal it was asked for must not go on.
+            ::kill(child, SIGKILL);
+            ::waitpid(child, nullptr, 0);
+            throw;
+        }
+    }
+    ExecResult result{child, std::nullopt};
+    if (!request_.detach) {
+        int status = 0;
+        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return result;
 }
 
 std::string init_error(const ContainerRef& container, const std::string& fallback) {

@@ -42,8 +42,13 @@ void join_namespaces(pid_t pid) {
 
 }  // namespace
 
-ProcessResult run_process(const std::string& path, const std::vector<std::string>& argv,
-                          const ProcessOptions& options) {
+namespace {
+
+// Forks and execs `path`; the child's stdin, stdout and stderr become
+// stdio[0..2], or stay this process's where they are -1. Returns once the
+// exec succeeded; throws with its errno when it did not.
+pid_t start_process(const std::string& path, const std::vector<std::string>& argv, const ProcessOptions& options,
+                    const int (&stdio)[3]) {
     if (argv.empty()) throw Error(Errc::failed, "run " + path + ": empty argv");
     std::vector<std::string> args_copy = argv;
     std::vector<char*> args;
@@ -57,13 +62,12 @@ ProcessResult run_process(const std::string& path, const std::vector<std::string
         envp.push_back(nullptr);
     }
 
-    Pipe in, out, err, exec_error;
+    Pipe exec_error;
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork for " + path, errno);
     if (pid == 0) {
-        ::dup2(in.read.get(), 0);
-        ::dup2(out.write.get(), 1);
-        ::dup2(err.write.get(), 2);
+        for (int fd = 0; fd < 3; ++fd)
+            if (stdio[fd] >= 0) ::dup2(stdio[fd], fd);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -78,16 +82,28 @@ ProcessResult run_process(const std::string& path, const std::vector<std::string
         (void)ignored;
         _exit(127);
     }
-    in.read.reset();
-    out.write.reset();
-    err.write.reset();
     exec_error.write.reset();
-
     int exec_errno = 0;
     if (::read(exec_error.read.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
         ::waitpid(pid, nullptr, 0);
         throw_errno("run " + path, exec_errno);
     }
+    return pid;
+}
+
+}  // namespace
+
+pid_t spawn_process(const std::string& path, const std::vector<std::string>& argv, const ProcessOptions& options) {
+    return start_process(path, argv, options, {-1, -1, -1});
+}
+
+ProcessResult run_process(const std::string& path, const std::vector<std::string>& argv,
+                          const ProcessOptions& options) {
+    Pipe in, out, err;
+    pid_t pid = start_process(path, argv, options, {in.read.get(), out.write.get(), err.write.get()});
+    in.read.reset();
+    out.write.reset();
+    err.write.reset();
 
     ProcessResult result;
     const std::string input = options.input.value_or("");

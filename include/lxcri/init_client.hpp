@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,34 @@ void release_exec_fifo(const ContainerRef& container);
 UniqueFd listen_for_terminal(const std::filesystem::path& socket, uid_t owner_uid, gid_t owner_gid);
 UniqueFd receive_terminal(int listener, const ReceiveOptions& options);
 void send_terminal(const std::filesystem::path& console_socket, int master);
+
+// `exec` (init_protocol.hpp, step 6), the host side every backend shares.
+// The constructor writes rt/exec-<pid>.json (the container's config.json
+// with the request's process) and, with process.terminal, listens on
+// rt/exec-<pid>.sock; the destructor removes both. The backend runs
+// helper_argv() in the running container as a child of this process, then
+// finish() passes the terminal on and, unless detached, waits.
+class ExecSession {
+public:
+    ExecSession(const ContainerRef& container, const ExecRequest& request);
+    ~ExecSession();
+    ExecSession(const ExecSession&) = delete;
+    ExecSession& operator=(const ExecSession&) = delete;
+
+    // `/.lxcri/init --exec ... [--console ...] [--preserve-fds N]`.
+    const std::vector<std::string>& helper_argv() const { return argv_; }
+    // `child`: what the backend started (the helper itself, or a command
+    // that runs it, such as `pct exec`); its exit status is the process's.
+    // `helper`: the helper's pid when the backend knows it; only that
+    // process may then send the terminal.
+    ExecResult finish(pid_t child, std::optional<pid_t> helper);
+
+private:
+    const ExecRequest& request_;
+    std::filesystem::path config_, socket_;
+    UniqueFd terminal_;
+    std::vector<std::string> argv_;
+};
 
 // The one line the helper wrote to rt/error, or `fallback`.
 std::string init_error(const ContainerRef& container, const std::string& fallback);

@@ -34,4 +34,9 @@ struct ProcessResult {
 ProcessResult run_process(const std::string& path, const std::vector<std::string>& argv,
                           const ProcessOptions& options = {});
 
+// Starts `path` the same way, but with this process's stdin, stdout and
+// stderr (options.input and options.timeout do not apply), and returns its
+// pid without waiting: the caller waits for it.
+pid_t spawn_process(const std::string& path, const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
 }  // namespace lxcri

@@ -220,67 +220,11 @@ public:
         std::string name = std::to_string(c.vmid);
         lxc::Container container(name, lxcpath_);
         if (!container.is_running()) throw Error(Errc::invalid_state, c.id + ": container not running");
-        if (request.process.terminal && !request.console_socket)
-            throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
         check_preserved_fds(request.preserve_fds);
-
-        // The helper applies the process exactly as for the init: the
-        // container's config.json with this process in it.
-        fs::path rt = c.dir / proto::host_subdir;
-        auto config = boost::json::parse(read_file(rt / proto::config_file));
-        config.as_object()["process"] = boost::json::parse(request.process_json);
-        std::string base = "exec-" + std::to_string(::getpid());
-        std::string file_name = base + ".json";
-        write_file_atomic(rt / file_name, boost::json::serialize(config), 0600, Durability::process);
-        struct stat st {};
-        if (::stat(rt.c_str(), &st) != 0) throw_errno("stat " + rt.string(), errno);
-        ::chown((rt / file_name).c_str(), st.st_uid, st.st_gid);
-
-        std::vector<std::string> argv{proto::helper, proto::exec_flag, std::string(proto::mount_point) + "/" + file_name};
-        UniqueFd terminal;
-        fs::path terminal_socket = rt / (base + ".sock");
-        pid_t pid = 0;
-        try {
-            if (request.process.terminal) {
-                terminal = listen_for_terminal(terminal_socket, st.st_uid, st.st_gid);
-                argv.insert(argv.end(), {proto::console_flag, std::string(proto::mount_point) + "/" + base + ".sock"});
-            }
-            // liblxc's attach passes inherited descriptors on; the helper keeps these.
-            if (request.preserve_fds > 0)
-                argv.insert(argv.end(), {proto::preserve_fds_flag, std::to_string(request.preserve_fds)});
-            pid = container.attach(argv, 0, 1, 2);
-        } catch (...) {
-            ::unlink((rt / file_name).c_str());
-            ::unlink(terminal_socket.c_str());
-            throw;
-        }
-        if (terminal) {
-            ReceiveOptions from_helper;
-            from_helper.peer = pid;
-            from_helper.keep_waiting = [pid] {
-                // Without reaping it: the caller may still wait for it.
-                siginfo_t info{};
-                return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-                       info.si_pid != pid;
-            };
-            UniqueFd master;
-            try {
-                master = receive_terminal(terminal.get(), from_helper);
-            } catch (...) {
-                ::unlink(terminal_socket.c_str());
-                throw;
-            }
-            ::unlink(terminal_socket.c_str());
-            send_terminal(*request.console_socket, master.get());
-        }
-        ExecResult result{pid, std::nullopt};
-        if (!request.detach) {
-            int status = 0;
-            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
-            result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        return result;
+        ExecSession session(c, request);
+        // liblxc's attach passes inherited descriptors (--preserve-fds) on.
+        pid_t pid = container.attach(session.helper_argv(), 0, 1, 2);
+        return session.finish(pid, pid);
     }
 
     std::vector<pid_t> processes(const ContainerRef& c) override {

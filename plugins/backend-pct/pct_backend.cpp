@@ -191,6 +191,19 @@ public:
         fs::remove_all(c.dir / proto::host_subdir, ec);
     }
 
+    // `pct exec <vmid> -- /.lxcri/init --exec ...`: pct's own attach runs
+    // the helper in the CT; the pct process, our child, exits with the
+    // process's status and is the pid the caller waits for.
+    ExecResult exec(const ContainerRef& c, const ExecRequest& request) override {
+        if (request.preserve_fds > 0)
+            throw Error(Errc::invalid_input, "--preserve-fds: pct exec does not pass descriptors into the CT");
+        if (!cli_.status(c.vmid).running) throw Error(Errc::invalid_state, c.id + ": container not running");
+        ExecSession session(c, request);
+        std::vector<std::string> args{"exec", std::to_string(c.vmid), "--keep-env", "0", "--"};
+        args.insert(args.end(), session.helper_argv().begin(), session.helper_argv().end());
+        return session.finish(cli_.spawn_pct(args), std::nullopt);
+    }
+
     std::vector<pid_t> processes(const ContainerRef& c) override {
         auto status = cli_.status(c.vmid);
         if (!status.running || status.pid <= 0) return {};

@@ -90,6 +90,12 @@ ProcessResult Cli::run(const fs::path& program, const std::vector<std::string>& 
 
 ProcessResult Cli::try_pct(const std::vector<std::string>& args) const { return run(settings_.path, args); }
 
+pid_t Cli::spawn_pct(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{settings_.path.filename().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return spawn_process(settings_.path.string(), argv);
+}
+
 std::string Cli::pct(const std::vector<std::string>& args) const {
     auto result = try_pct(args);
     check(args, result);

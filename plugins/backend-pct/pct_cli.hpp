@@ -30,6 +30,9 @@ public:
     std::string pct(const std::vector<std::string>& args) const;
     // The same without the check.
     ProcessResult try_pct(const std::vector<std::string>& args) const;
+    // `pct args...` with this process's stdio and no timeout, not waited
+    // for: a long-running call such as `pct exec`.
+    pid_t spawn_pct(const std::vector<std::string>& args) const;
     // Throws that error for a `result` of `pct args...` that did not exit 0:
     // Errc::already_exists when the VMID is taken ("CT 101 already exists on node 'x'").
     void check(const std::vector<std::string>& args, const ProcessResult& result) const;

@@ -100,7 +100,9 @@ public:
                             call.stderr_text.find("startup for container") != std::string::npos ||
                             call.stderr_text.find("not running") != std::string::npos ||
                             call.stderr_text.find("does not exist") != std::string::npos;
-            if ((call.exit != 0 && !injected && !expected) || !call.warnings.empty()) {
+            // `pct exec` exits with the command's status; pct's own errors are 255.
+            bool command_status = !call.argv.empty() && call.argv[0] == "exec" && call.exit != 255;
+            if ((call.exit != 0 && !injected && !expected && !command_status) || !call.warnings.empty()) {
                 out += call.prog;
                 for (const auto& a : call.argv) out += " '" + a + "'";
                 out += " -> " + call.stderr_text + "\n";

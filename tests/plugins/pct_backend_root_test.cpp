@@ -156,6 +156,40 @@ BOOST_AUTO_TEST_CASE(lifecycle_kill_follows_the_container_process) {
     BOOST_TEST(!backend->processes(c.ref).empty());
     BOOST_CHECK_THROW(backend->remove(c.ref, false), lxcri::Error);  // running, no force
 
+    // exec through `pct exec`, with the process settings of the helper.
+    auto spec = lxcri::oci::load_bundle_config(bundle);
+    lxcri::Process process = *spec.process;
+    process.args = {"/bin/sh", "-c", "echo \"$(id -u) $(pwd) $EXEC_VAR\" > /.lxcri/exec-out; exit 3"};
+    process.cwd = "/tmp";
+    process.env.push_back("EXEC_VAR=set");
+    boost::json::object process_json = boost::json::parse(lxcri::test::read_text(bundle / "config.json")).as_object()["process"].as_object();
+    process_json["args"] = boost::json::array{"/bin/sh", "-c", "echo \"$(id -u) $(pwd) $EXEC_VAR\" > /.lxcri/exec-out; exit 3"};
+    process_json["cwd"] = "/tmp";
+    process_json["env"].as_array().emplace_back("EXEC_VAR=set");
+    auto done = backend->exec(c.ref, lxcri::ExecRequest{process, boost::json::serialize(process_json), std::nullopt, false, 0});
+    BOOST_TEST(done.exit_code.value_or(-1) == 3);
+    BOOST_TEST(read_text(c.ref.dir / "rt" / "exec-out") == "0 /tmp set\n");
+    BOOST_TEST(!fs::exists(c.ref.dir / "rt" / ("exec-" + std::to_string(::getpid()) + ".json")));
+    // Detached with a terminal: the pty comes from the CT, the caller waits for the pid.
+    process_json["args"] = boost::json::array{"/bin/sh", "-c", "echo on $(tty); exit 4"};
+    process_json["terminal"] = true;
+    process.terminal = true;
+    fs::path console = c.ref.dir / "console.sock";
+    lxcri::UniqueFd listener = lxcri::listen_unix(console);
+    auto detached = backend->exec(c.ref, lxcri::ExecRequest{process, boost::json::serialize(process_json), console, true, 0});
+    lxcri::UniqueFd master = lxcri::receive_fd(listener.get(), {});
+    std::string output;
+    for (int i = 0; i < 100 && output.find('\n') == std::string::npos; ++i) {
+        pollfd p{master.get(), POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        char buffer[128];
+        ssize_t n = ::read(master.get(), buffer, sizeof buffer);
+        if (n <= 0) break;
+        output.append(buffer, static_cast<size_t>(n));
+    }
+    BOOST_TEST(output.starts_with("on /dev/pts/"), output);
+    BOOST_TEST(wait_exit(detached.pid) == 4);
+
     // The init forwards SIGTERM to sleep, which dies of it; the pid-file
     // process dies of the same signal.
     backend->kill(c.ref, SIGTERM, false);
