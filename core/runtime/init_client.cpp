@@ -92,12 +92,14 @@ ExecSession::ExecSession(const ContainerRef& container, const ExecRequest& reque
 }
 
 ExecSession::~ExecSession() {
-    // The helper removes the config once read; both stay only after a failure.
-    ::unlink(config_.c_str());
+    // The helper removes the config once it has read it, maybe after
+    // finish() returned (detached): only a session that failed removes it.
+    if (!started_) ::unlink(config_.c_str());
     if (!socket_.empty()) ::unlink(socket_.c_str());
 }
 
 ExecResult ExecSession::finish(pid_t child, std::optional<pid_t> helper) {
+    started_ = true;
     if (terminal_) {
         ReceiveOptions from_helper;
         from_helper.peer = helper;

@@ -56,6 +56,7 @@ private:
     std::filesystem::path config_, socket_;
     UniqueFd terminal_;
     std::vector<std::string> argv_;
+    bool started_ = false;  // finish() was called: the helper owns the config file
 };
 
 // The one line the helper wrote to rt/error, or `fallback`.

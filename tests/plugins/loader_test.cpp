@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(unknown_plugin_names_the_directories) {
 BOOST_AUTO_TEST_CASE(api_version_mismatch_is_refused_before_loading) {
     lxcri::PluginLoader loader({LXCRI_TEST_PLUGIN_DIR});
     BOOST_CHECK_EXCEPTION(loader.load_backend("badapi", {}), lxcri::Error, [](const lxcri::Error& e) {
-        return message_has(e, "built for plugin API 999, this proxmox-lxcri provides API 1");
+        return message_has(e, "built for plugin API 999, this proxmox-lxcri provides API " + std::to_string(lxcri::plugin_api_version));
     });
 }
 
