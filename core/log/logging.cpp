@@ -17,9 +17,12 @@
 #include <boost/log/utility/formatting_ostream.hpp>
 
 
+#include <ext/stdio_filebuf.h>
+
+#include <fcntl.h>
+
 #include <atomic>
 #include <mutex>
-#include <fstream>
 #include <iostream>
 
 namespace logging = boost::log;
@@ -97,6 +100,15 @@ void install_sink(boost::shared_ptr<std::ostream> stream, const Options& options
     logging::core::get()->add_sink(sink);
 }
 
+// An output stream that owns a file descriptor.
+class FdStream : public std::ostream {
+public:
+    explicit FdStream(int fd) : std::ostream(nullptr), buffer_(fd, std::ios::out) { rdbuf(&buffer_); }
+
+private:
+    __gnu_cxx::stdio_filebuf<char> buffer_;
+};
+
 std::once_flag configured;
 
 void configure(const Options& options) {
@@ -105,9 +117,11 @@ void configure(const Options& options) {
     debug_on = options.debug;
     logging_to_file = options.file.has_value();
     if (options.file) {
-        auto stream = boost::make_shared<std::ofstream>(*options.file, std::ios::app);
-        if (!*stream) throw_errno("open log file " + options.file->string(), errno, Errc::invalid_input);
-        install_sink(stream, options, true);
+        // Close-on-exec, unlike std::ofstream's: hooks, pct and the
+        // container must not inherit the log file.
+        int fd = ::open(options.file->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) throw_errno("open log file " + options.file->string(), errno, Errc::invalid_input);
+        install_sink(boost::make_shared<FdStream>(fd), options, true);
     } else {
         install_sink(boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter()), options, false);
     }
