@@ -51,7 +51,8 @@ unsigned preserved_fds_of(const fs::path& dir) {
     std::string text = read_file(dir / proto::preserve_fds_file);
     unsigned n = 0;
     auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (err != std::errc() || n > 1000000) throw Error(Errc::invalid_input, "bad " + std::string(proto::preserve_fds_file) + ": " + text);
+    if (err != std::errc() || n > 1000000)
+        throw Error(Errc::invalid_input, "bad " + std::string(proto::preserve_fds_file) + ": " + text);
     return n;
 }
 

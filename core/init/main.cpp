@@ -31,9 +31,10 @@ int main(int argc, char** argv) {
             char* end = nullptr;
             if (std::strcmp(argv[i], proto::console_flag) == 0)
                 console = argv[i + 1];
-            else if (std::strcmp(argv[i], proto::preserve_fds_flag) == 0)
-                ok = (preserve_fds = std::strtoul(argv[i + 1], &end, 10), *argv[i + 1] && *end == '\0');
-            else
+            else if (std::strcmp(argv[i], proto::preserve_fds_flag) == 0) {
+                preserve_fds = std::strtoul(argv[i + 1], &end, 10);
+                ok = *argv[i + 1] != '\0' && *end == '\0';
+            } else
                 ok = false;
         }
         if (ok && preserve_fds <= 1000000) lxcri::init::run_exec(argv[2], console, static_cast<unsigned>(preserve_fds));
