@@ -405,8 +405,8 @@ void add(std::vector<std::string>& args, const std::string& option, const std::s
     args.push_back(value);
 }
 
-void memory_options(const ContainerSpec& spec, std::vector<std::string>& args) {
-    const auto& memory = spec.linux_spec.resources.memory;
+void memory_options(const Resources& resources, std::vector<std::string>& args) {
+    const auto& memory = resources.memory;
     if (!memory || !memory->limit || *memory->limit <= 0) return;  // unset or -1: Proxmox's default
     std::int64_t limit = *memory->limit;
     std::int64_t memory_mib = ceil_div(limit, mib);
@@ -416,8 +416,8 @@ void memory_options(const ContainerSpec& spec, std::vector<std::string>& args) {
     if (memory->swap && *memory->swap > 0) add(args, "swap", std::to_string(ceil_div(*memory->swap - limit, mib)));
 }
 
-void cpu_options(const ContainerSpec& spec, std::vector<std::string>& args) {
-    const auto& cpu = spec.linux_spec.resources.cpu;
+void cpu_options(const Resources& resources, std::vector<std::string>& args) {
+    const auto& cpu = resources.cpu;
     if (!cpu) return;
     if (!cpu->cpus.empty()) {
         auto cores = count_cpus(cpu->cpus);
@@ -672,8 +672,8 @@ PctPlan build_pct_plan(const ContainerSpec& spec, const PctSettings& settings, c
     add(args, "unprivileged", plan.unprivileged ? "1" : "0");
     bool hostname_option = !spec.hostname.empty() && is_dns_name(spec.hostname);
     if (hostname_option) add(args, "hostname", spec.hostname);
-    memory_options(spec, args);
-    cpu_options(spec, args);
+    memory_options(spec.linux_spec.resources, args);
+    cpu_options(spec.linux_spec.resources, args);
 
     std::string size = settings.rootfs_size;
     if (auto it = spec.annotations.find(pct_rootfs_size_annotation); it != spec.annotations.end()) {
@@ -747,6 +747,39 @@ std::string pct_template_name(const std::string& digest) { return "proxmox-lxcri
 std::string pct_ostemplate(const PctSettings& settings, const std::string& template_name) {
     if (!settings.template_storage.empty()) return settings.template_storage + ":vztmpl/" + template_name;
     return (settings.template_dir / template_name).string();
+}
+
+std::vector<std::string> pct_resource_options(const Resources& resources) {
+    // What `pct set` cannot change is an error, never dropped.
+    auto refuse = [](const std::string& field) {
+        fail("linux.resources." + field, "pct set has no option for it (pct can update memory, swap and the CPU limits)");
+    };
+    if (!resources.devices.empty()) refuse("devices");
+    if (const auto& m = resources.memory) {
+        if (m->reservation) refuse("memory.reservation");
+        if (m->kernel) refuse("memory.kernel");
+        if (m->kernel_tcp) refuse("memory.kernelTCP");
+        if (m->swappiness) refuse("memory.swappiness");
+        if (m->disable_oom_killer) refuse("memory.disableOOMKiller");
+        if (m->swap && *m->swap > 0 && !(m->limit && *m->limit > 0)) refuse("memory.swap (without memory.limit)");
+    }
+    if (const auto& c = resources.cpu) {
+        if (c->burst) refuse("cpu.burst");
+        if (c->realtime_runtime) refuse("cpu.realtimeRuntime");
+        if (c->realtime_period) refuse("cpu.realtimePeriod");
+        if (!c->mems.empty()) refuse("cpu.mems");
+        if (c->idle) refuse("cpu.idle");
+    }
+    if (resources.pids) refuse("pids");
+    if (resources.block_io) refuse("blockIO");
+    if (!resources.hugepage_limits.empty()) refuse("hugepageLimits");
+    if (resources.network) refuse("network");
+    if (!resources.rdma.empty()) refuse("rdma");
+    if (!resources.unified.empty()) refuse("unified");
+    std::vector<std::string> args;
+    memory_options(resources, args);
+    cpu_options(resources, args);
+    return args;
 }
 
 }  // namespace lxcri

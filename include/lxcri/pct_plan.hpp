@@ -75,6 +75,11 @@ struct PctPlan {
 // mounts) but changes nothing.
 PctPlan build_pct_plan(const ContainerSpec& spec, const PctSettings& settings, const PctPlanInput& input);
 
+// `update` for pct: the `pct set` options (--memory, --swap, --cores,
+// --cpulimit, --cpuunits) for `resources`, by the same rules as create.
+// Error naming the first field pct set has no option for.
+std::vector<std::string> pct_resource_options(const Resources& resources);
+
 // The CT description (the "Notes" in the web UI, a '#' line in the config)
 // that marks a CT as made by proxmox-lxcri for container `id`. Nothing is
 // ever destroyed without it.

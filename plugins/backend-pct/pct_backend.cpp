@@ -204,6 +204,15 @@ public:
         return session.finish(cli_.spawn_pct(args), std::nullopt);
     }
 
+    // Proxmox applies memory, swap and CPU changes to a running CT at once.
+    void update(const ContainerRef& c, const Resources& resources) override {
+        std::vector<std::string> args{"set", std::to_string(c.vmid)};
+        auto options = pct_resource_options(resources);
+        if (options.empty()) return;
+        args.insert(args.end(), options.begin(), options.end());
+        cli_.pct(args);
+    }
+
     std::vector<pid_t> processes(const ContainerRef& c) override {
         auto status = cli_.status(c.vmid);
         if (!status.running || status.pid <= 0) return {};

@@ -190,6 +190,16 @@ BOOST_AUTO_TEST_CASE(lifecycle_kill_follows_the_container_process) {
     BOOST_TEST(output.starts_with("on /dev/pts/"), output);
     BOOST_TEST(wait_exit(detached.pid) == 4);
 
+    // update through `pct set`, which Proxmox applies to the running CT.
+    lxcri::Resources more;
+    more.memory.emplace();
+    more.memory->limit = 256 * 1024 * 1024;
+    backend->update(c.ref, more);
+    BOOST_TEST(read_text(host.pve.dir / "lxc" / "1003.conf").find("memory: 256\n") != std::string::npos);
+    lxcri::Resources pids;
+    pids.pids = lxcri::PidsLimit{10};
+    BOOST_CHECK_THROW(backend->update(c.ref, pids), lxcri::Error);
+
     // The init forwards SIGTERM to sleep, which dies of it; the pid-file
     // process dies of the same signal.
     backend->kill(c.ref, SIGTERM, false);

@@ -272,3 +272,26 @@ BOOST_AUTO_TEST_CASE(what_pct_cannot_apply_is_an_error) {
     ns.erase(ns.begin());
     BOOST_TEST(fails_with([&] { shared_pid.plan(); }, "pct always creates a new pid namespace"));
 }
+
+BOOST_AUTO_TEST_CASE(update_resources_become_pct_set_options_or_a_named_error) {
+    lxcri::Resources r;
+    r.memory.emplace();
+    r.memory->limit = 128 * 1024 * 1024;
+    r.memory->swap = 192 * 1024 * 1024;  // memory + swap
+    r.cpu.emplace();
+    r.cpu->quota = 150000;
+    r.cpu->period = 100000;
+    r.cpu->cpus = "0-1";
+    BOOST_TEST(lxcri::pct_resource_options(r) == (std::vector<std::string>{"--memory", "128", "--swap", "64", "--cores",
+                                                                           "2", "--cpulimit", "1.5"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(lxcri::pct_resource_options(lxcri::Resources{}).empty());
+
+    lxcri::Resources pids;
+    pids.pids = lxcri::PidsLimit{100};
+    BOOST_TEST(fails_with([&] { lxcri::pct_resource_options(pids); }, "linux.resources.pids: pct set has no option"));
+    lxcri::Resources tiny;
+    tiny.memory.emplace();
+    tiny.memory->limit = 1024 * 1024;
+    BOOST_TEST(fails_with([&] { lxcri::pct_resource_options(tiny); }, "linux.resources.memory.limit"));
+}
