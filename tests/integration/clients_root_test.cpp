@@ -289,7 +289,8 @@ BOOST_AUTO_TEST_CASE(containerd_ctr_run) {
         BOOST_TEST_CONTEXT(runtime) {
             std::string suffix = runtime == "runc" ? "runc" : "lxcri";
             auto hi = clients->ctr_run(runtime, "hi-" + suffix, {"echo", "hi"});
-            BOOST_CHECK_MESSAGE(hi.exit_code == 0 && contains(hi.out, "hi"), hi.out + hi.err);
+            BOOST_CHECK_MESSAGE(hi.exit_code == 0 && contains(hi.out, "hi"),
+                                "exit " << hi.exit_code << ": " << hi.out << hi.err);
             auto failing = clients->ctr_run(runtime, "fail-" + suffix, {"sh", "-c", "exit 4"});
             BOOST_CHECK_EQUAL(failing.exit_code, 4);
         }
