@@ -10,21 +10,27 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 
 namespace lxcri {
 namespace {
 
-// The socket's address as /proc/self/fd/<dir>/<name>; `dir` keeps the
-// directory open while the address is used.
+// The socket's address: the path itself when it fits into sun_path, else
+// /proc/self/fd/<dir>/<name>, with `dir` keeping the directory open while
+// the address is used.
 sockaddr_un address_of(const fs::path& path, UniqueFd& dir) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (!path.filename().empty() && path.string().size() < sizeof addr.sun_path) {
+        std::memcpy(addr.sun_path, path.c_str(), path.string().size() + 1);
+        return addr;
+    }
     fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
     dir = UniqueFd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir) throw_errno("open " + parent.string(), errno);
     std::string name = "/proc/self/fd/" + std::to_string(dir.get()) + "/" + path.filename().string();
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
     if (path.filename().empty() || name.size() >= sizeof addr.sun_path)
         throw Error(Errc::invalid_input, "bad socket name: " + path.string());
     std::memcpy(addr.sun_path, name.c_str(), name.size() + 1);
@@ -54,10 +60,16 @@ UniqueFd listen_unix(const fs::path& path) {
     if (!sock) throw_errno("socket", errno);
     UniqueFd dir;
     sockaddr_un addr = address_of(path, dir);
+    // The socket file gets the mode of the socket's inode (less the umask)
+    // at bind: no chmod by path afterwards, which a symlink could redirect.
+    if (::fchmod(sock.get(), 0600) != 0) throw_errno("fchmod socket", errno);
     if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         throw_errno("bind " + path.string(), errno);
-    if (::fchmodat(dir.get(), path.filename().c_str(), 0600, 0) != 0) throw_errno("chmod " + path.string(), errno);
-    if (::listen(sock.get(), 1) != 0) throw_errno("listen on " + path.string(), errno);
+    if (::listen(sock.get(), 1) != 0) {
+        int err = errno;
+        ::unlink(path.c_str());
+        throw_errno("listen on " + path.string(), err);
+    }
     return sock;
 }
 
@@ -124,13 +136,20 @@ UniqueFd receive_fd(int listener, const ReceiveOptions& options) {
             n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
         } while (n < 0 && errno == EINTR);
         if (n < 0) throw_errno("receive a file descriptor", errno);
-        cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-        if ((msg.msg_flags & MSG_CTRUNC) || !cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
-            cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
-            throw Error(Errc::failed, "the message carried no file descriptor");
-        int fd = -1;
-        std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-        return UniqueFd(fd);
+        // Every descriptor that arrived is ours to close, whatever else is wrong.
+        std::vector<UniqueFd> received;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (std::size_t i = 0; i < count; ++i) {
+                int fd = -1;
+                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                received.emplace_back(fd);
+            }
+        }
+        if ((msg.msg_flags & MSG_CTRUNC) || received.size() != 1)
+            throw Error(Errc::failed, "the message did not carry exactly one file descriptor");
+        return std::move(received.front());
     }
 }
 

@@ -3,8 +3,9 @@
 // Unix stream sockets that carry one file descriptor (SCM_RIGHTS): how a pty
 // master travels from the init helper in the container to the runtime, and
 // from the runtime to the caller's --console-socket (runc's protocol).
-// Paths of any length work: a socket is bound and connected through an
-// O_PATH descriptor of its directory, so sun_path's 108 bytes never limit it.
+// A path too long for sun_path's 108 bytes is bound and connected through
+// an O_PATH descriptor of its directory (/proc/self/fd/N/name); then only
+// the file name itself must fit.
 
 #include <lxcri/unique_fd.hpp>
 
@@ -18,7 +19,8 @@
 
 namespace lxcri {
 
-// A listening socket at `path` (which must not exist), mode 0600.
+// A listening socket at `path` (which must not exist), mode 0600 (set
+// before bind, never by path).
 UniqueFd listen_unix(const std::filesystem::path& path);
 
 // A socket connected to the listening socket at `path`.
