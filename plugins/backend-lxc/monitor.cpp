@@ -38,13 +38,11 @@ std::string first_line(const fs::path& file) {
     return line;
 }
 
-// True when `pid` runs this very binary under the monitor's name.
-bool is_monitor(const std::string& pid) {
-    if (first_line("/proc/" + pid + "/comm") != monitor_name) return false;
-    struct stat theirs {}, ours {};
-    return ::stat(("/proc/" + pid + "/exe").c_str(), &theirs) == 0 && ::stat("/proc/self/exe", &ours) == 0 &&
-           theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
-}
+// True when `pid` is a monitor: by its name, not its binary, which an
+// upgrade replaces under running monitors. A look-alike gains nothing: the
+// path names its child's namespace or fails, and the config's author could
+// have named any namespace directly.
+bool is_monitor(const std::string& pid) { return first_line("/proc/" + pid + "/comm") == monitor_name; }
 
 // The parent pid from /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold spaces).
 std::string parent_of(const fs::path& proc_dir) {

@@ -21,7 +21,8 @@ pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpat
 // monitor, a host process, so such a path would name the host's namespace.
 // This returns the path of the same namespace of the container's init (the
 // monitor's child) when `path` is /proc/<pid>/ns/<type> and <pid> is a
-// monitor of this proxmox-lxcri binary, and `path` unchanged otherwise.
+// proxmox-lxcri monitor (by its name, lxcri-monitor), and `path` unchanged
+// otherwise.
 // Error when the monitor has no container process (it is stopping).
 std::string container_namespace_path(const std::string& path);
 
