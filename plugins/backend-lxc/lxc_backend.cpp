@@ -135,10 +135,11 @@ public:
         fs::path config_dir = lxcpath_ / name;
         fs::path rt = c.dir / proto::host_subdir;
         pid_t monitor = -1;
+        bool made_config = false;  // only what this create made is undone
         try {
             prepare_runtime_dir(request, rt);
             prepare_mount_points(spec, c.bundle);
-            write_config(request.container, spec, config_dir, rt);
+            write_config(request.container, spec, config_dir, rt, made_config);
 
             // The helper makes the pty in the container's devpts and sends
             // its master here before it is ready (init_protocol.hpp).
@@ -167,7 +168,7 @@ public:
             return CreateResult{{Status::created, init}, monitor};
         } catch (...) {
             if (monitor > 0) stop_and_reap(name, monitor);
-            remove_config(config_dir);
+            if (made_config) remove_config(config_dir);
             std::error_code ec;
             fs::remove_all(rt, ec);
             throw;
@@ -281,7 +282,8 @@ private:
         }
     }
 
-    void write_config(const ContainerRef& c, const ContainerSpec& spec, const fs::path& config_dir, const fs::path& rt) {
+    void write_config(const ContainerRef& c, const ContainerSpec& spec, const fs::path& config_dir, const fs::path& rt,
+                      bool& made_config) {
         LxcConfig config = translate(spec, TranslateOptions{c.bundle, detect_cgroup_version(), false});
         std::string rel_mount = fs::path(proto::mount_point).relative_path().string();
         config.push_back({"lxc.mount.entry", rt.string() + " " + rel_mount + " none bind 0 0"});
@@ -300,6 +302,7 @@ private:
                                                       lxcpath_.string());
             if (err != 0) throw_errno("create " + config_dir.string(), err);
         }
+        made_config = true;
         // The marker names the container's runtime directory, which names
         // the VMID back, before the config exists: is_stale() reads both.
         write_file_atomic(c.dir / vmid_file, config_dir.filename().string() + "\n", 0600, Durability::process);
