@@ -6,10 +6,12 @@
 #include "init/settings.hpp"
 #include "oci/parser.hpp"
 #include "util/json.hpp"
+#include "util/sha256.hpp"
 
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 #include <lxcri/init_protocol.hpp>
+#include <lxcri/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -54,6 +56,27 @@ unsigned preserved_fds_of(const fs::path& dir) {
     if (err != std::errc() || n > 1000000)
         throw Error(Errc::invalid_input, "bad " + std::string(proto::preserve_fds_file) + ": " + text);
     return n;
+}
+
+// The exec process file, in /.lxcri where the container's root can write:
+// a regular file, not through a symlink, never a fifo that would block, and
+// of a sane size.
+std::string read_process_file(const fs::path& file) {
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) throw_errno("exec: open " + file.string(), errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20))
+        throw Error(Errc::failed, "exec: " + file.string() + " is not a regular file of at most 16 MiB");
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    text.resize(done);
+    return text;
 }
 
 [[noreturn]] void fail(const fs::path& dir, const std::string& message, int exit_code) {
@@ -157,6 +180,11 @@ void become_user(const Plan& plan) {
         drop_bounding_set(plan.capabilities->bounding, plan.last_cap);
         if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw_errno("process.capabilities: PR_SET_KEEPCAPS", errno);
     }
+    // As runc: the process's terminal belongs to its user, so that what
+    // opens it again by name (su, ssh, script) may.
+    // EINVAL: the uid has no mapping in a user namespace; the terminal stays as it is, as with runc.
+    if (p.terminal && ::fchown(STDIN_FILENO, p.user.uid, static_cast<gid_t>(-1)) != 0 && errno != EINVAL)
+        throw_errno("process.terminal: chown the terminal", errno);
     set_user(p.user);
     if (p.user.umask) ::umask(static_cast<mode_t>(*p.user.umask));
     if (chdir_as_user && ::chdir(p.cwd.c_str()) != 0) throw_errno("process.cwd: chdir " + p.cwd, errno);
@@ -286,10 +314,15 @@ int run_supervisor(const fs::path& dir) {
     }
 }
 
-int run_exec(const fs::path& config_file, const std::optional<fs::path>& console, unsigned preserve_fds) {
+int run_exec(const fs::path& config_file, const std::string& sha256, const std::optional<fs::path>& console,
+             unsigned preserve_fds) {
     Plan plan;
     try {
-        plan = prepare(oci::parse_config(parse_json(read_file(config_file), config_file.filename().string())));
+        std::string text = read_process_file(config_file);
+        ::unlink(config_file.c_str());
+        if (sha256_hex(text) != sha256)
+            throw Error(Errc::failed, "exec: " + config_file.string() + " is not the file the runtime wrote");
+        plan = prepare(oci::parse_config(parse_json(text, config_file.filename().string())));
         plan.preserve_fds = preserve_fds;
         if (plan.process.terminal) {
             if (!console) fail({}, "process.terminal: no console socket given (--console)", 1);
@@ -299,7 +332,6 @@ int run_exec(const fs::path& config_file, const std::optional<fs::path>& console
     } catch (const std::exception& e) {
         fail({}, e.what(), 1);
     }
-    ::unlink(config_file.c_str());
     start({}, plan);
 }
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 
 namespace lxcri::init {
 
@@ -22,11 +23,12 @@ int run_helper(const std::filesystem::path& dir);
 int run_supervisor(const std::filesystem::path& dir);
 
 // `exec`: applies the process of `config_file` (a config.json whose process
-// is the one to run; the file is removed once read) and execs it, without
+// is the one to run; removed once read, refused unless its SHA-256 is
+// `sha256`) and execs it, without
 // waiting. With process.terminal the pty's master goes to `console`, a
 // socket the backend listens on. Descriptors 3 .. 3+preserve_fds-1 stay
 // open for the process. Returns only by exiting.
-[[noreturn]] int run_exec(const std::filesystem::path& config_file,
+[[noreturn]] int run_exec(const std::filesystem::path& config_file, const std::string& sha256,
                           const std::optional<std::filesystem::path>& console, unsigned preserve_fds);
 
 }  // namespace lxcri::init

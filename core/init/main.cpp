@@ -18,27 +18,32 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <string>
 
 int main(int argc, char** argv) {
-    // `/.lxcri/init --exec FILE [--console SOCKET] [--preserve-fds N]`: a
-    // process joining the running container.
+    // `/.lxcri/init --exec FILE --sha256 HEX [--console SOCKET] [--preserve-fds N]`:
+    // a process joining the running container.
     namespace proto = lxcri::init_protocol;
     if (argc >= 3 && std::strcmp(argv[1], proto::exec_flag) == 0) {
         std::optional<std::filesystem::path> console;
+        std::string sha256;
         unsigned long preserve_fds = 0;
         bool ok = argc % 2 == 1;
         for (int i = 3; ok && i + 1 < argc; i += 2) {
             char* end = nullptr;
             if (std::strcmp(argv[i], proto::console_flag) == 0)
                 console = argv[i + 1];
+            else if (std::strcmp(argv[i], proto::sha256_flag) == 0)
+                sha256 = argv[i + 1];
             else if (std::strcmp(argv[i], proto::preserve_fds_flag) == 0) {
                 preserve_fds = std::strtoul(argv[i + 1], &end, 10);
                 ok = *argv[i + 1] != '\0' && *end == '\0';
             } else
                 ok = false;
         }
-        if (ok && preserve_fds <= 1000000) lxcri::init::run_exec(argv[2], console, static_cast<unsigned>(preserve_fds));
-        std::fputs("usage: init --exec FILE [--console SOCKET] [--preserve-fds N]\n", stderr);
+        if (ok && sha256.size() == 64 && preserve_fds <= 1000000)
+            lxcri::init::run_exec(argv[2], sha256, console, static_cast<unsigned>(preserve_fds));
+        std::fputs("usage: init --exec FILE --sha256 HEX [--console SOCKET] [--preserve-fds N]\n", stderr);
         return 2;
     }
     const char* env_dir = std::getenv("LXCRI_INIT_DIR");

@@ -1,3 +1,6 @@
+#include "runtime/runtime.hpp"
+#include "util/sha256.hpp"
+
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 #include <lxcri/init_client.hpp>
@@ -66,18 +69,24 @@ ExecSession::ExecSession(const ContainerRef& container, const ExecRequest& reque
     if (request.process.terminal && !request.console_socket)
         throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
     // The helper applies the process exactly as for the init: the
-    // container's config.json with this process in it.
+    // container's config.json with this process in it. From the core's own
+    // copy: the container's root can rewrite everything in rt/.
     fs::path rt = container.dir / proto::host_subdir;
-    auto config = boost::json::parse(read_file(rt / proto::config_file));
+    auto config = boost::json::parse(read_file(container.dir / stored_config_file));
     config.as_object()["process"] = boost::json::parse(request.process_json);
+    std::string text = boost::json::serialize(config);
     std::string base = "exec-" + std::to_string(::getpid());
     struct stat st {};
     if (::stat(rt.c_str(), &st) != 0) throw_errno("stat " + rt.string(), errno);
     config_ = rt / (base + ".json");
-    write_file_atomic(config_, boost::json::serialize(config), 0600, Durability::process);
+    write_file_atomic(config_, text, 0600, Durability::process);
     try {
-        if (::chown(config_.c_str(), st.st_uid, st.st_gid) != 0) throw_errno("chown " + config_.string(), errno);
-        argv_ = {proto::helper, proto::exec_flag, std::string(proto::mount_point) + "/" + base + ".json"};
+        // lchown: a symlink put in its place is changed, never its target.
+        if (::lchown(config_.c_str(), st.st_uid, st.st_gid) != 0) throw_errno("chown " + config_.string(), errno);
+        // The helper reads the file in the container, where it could be
+        // swapped; the digest travels in argv, which the container cannot change.
+        argv_ = {proto::helper, proto::exec_flag, std::string(proto::mount_point) + "/" + base + ".json",
+                 proto::sha256_flag, sha256_hex(text)};
         if (request.process.terminal) {
             terminal_ = listen_for_terminal(rt / (base + ".sock"), st.st_uid, st.st_gid);
             socket_ = rt / (base + ".sock");

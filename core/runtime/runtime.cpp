@@ -56,7 +56,6 @@ void write_pid_file(const fs::path& path, pid_t pid) {
     write_file_atomic(path, std::to_string(pid), 0644, Durability::process);
 }
 
-constexpr const char* stored_config_file = "config.json";
 constexpr const char* backend_options_file = "backend-options.json";
 
 // "1000" or "1000:1000" -> process.user.uid / gid.

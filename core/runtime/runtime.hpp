@@ -15,6 +15,10 @@
 
 namespace lxcri {
 
+// The core's copy of the bundle's config.json in <root>/<id>/, out of the
+// container's reach (unlike rt/, which the container's root can write).
+inline constexpr const char* stored_config_file = "config.json";
+
 struct CreateOptions {
     std::filesystem::path bundle = ".";
     std::optional<std::filesystem::path> pid_file;

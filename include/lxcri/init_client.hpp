@@ -32,8 +32,10 @@ void send_terminal(const std::filesystem::path& console_socket, int master);
 
 // `exec` (init_protocol.hpp, step 6), the host side every backend shares.
 // The constructor writes rt/exec-<pid>.json (the container's config.json
-// with the request's process) and, with process.terminal, listens on
-// rt/exec-<pid>.sock; the destructor removes both. The backend runs
+// with the request's process, from the core's copy of config.json) and,
+// with process.terminal, listens on rt/exec-<pid>.sock. The destructor
+// removes the socket, and the file too unless finish() ran: then the helper
+// removes it once read. The backend runs
 // helper_argv() in the running container as a child of this process, then
 // finish() passes the terminal on and, unless detached, waits.
 class ExecSession {
@@ -43,7 +45,7 @@ public:
     ExecSession(const ExecSession&) = delete;
     ExecSession& operator=(const ExecSession&) = delete;
 
-    // `/.lxcri/init --exec ... [--console ...] [--preserve-fds N]`.
+    // `/.lxcri/init --exec FILE --sha256 HEX [--console ...] [--preserve-fds N]`.
     const std::vector<std::string>& helper_argv() const { return argv_; }
     // `child`: what the backend started (the helper itself, or a command
     // that runs it, such as `pct exec`); its exit status is the process's.

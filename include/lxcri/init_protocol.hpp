@@ -31,9 +31,11 @@
 //      the same code (128 + N for a signal), which stops the container. The
 //      host cannot wait for a process that pct started, so this file is how
 //      the pid-file process learns the container process's status.
-//   6. `exec` runs `/.lxcri/init --exec /.lxcri/<file>.json` in the running
-//      container: the helper applies that config.json's process and execs
-//      it. With process.terminal the backend adds `--console
+//   6. `exec` runs `/.lxcri/init --exec /.lxcri/<file>.json --sha256 HEX`
+//      in the running container: the helper reads the file (a regular
+//      file, not through a symlink), refuses it unless its SHA-256 is HEX
+//      (the container's root can write in /.lxcri, but not change argv),
+//      applies that config.json's process and execs it. With process.terminal the backend adds `--console
 //      /.lxcri/<file>.sock`, a socket it listens on, and the helper sends
 //      the master there as in step 2.
 //   7. --preserve-fds N: descriptors 3 .. 3+N-1 reach the helper, which
@@ -53,6 +55,7 @@ inline constexpr const char* error_file = "error";
 inline constexpr const char* console_socket = "console.sock";  // process.terminal, step 2
 inline constexpr const char* exec_flag = "--exec";             // step 6
 inline constexpr const char* console_flag = "--console";       // step 6, with process.terminal
+inline constexpr const char* sha256_flag = "--sha256";         // step 6: the process file's digest
 inline constexpr const char* preserve_fds_file = "preserve-fds";  // --preserve-fds N: "N", when N > 0
 inline constexpr const char* preserve_fds_flag = "--preserve-fds";  // step 6
 inline constexpr const char* exit_status_file = "exit-status";  // written by --supervise

@@ -3,6 +3,8 @@
 
 #include "support/test_support.hpp"
 
+#include "util/sha256.hpp"
+
 #include <lxcri/init_client.hpp>
 
 #include <boost/json.hpp>
@@ -449,4 +451,32 @@ BOOST_AUTO_TEST_CASE(it_is_static_and_runs_in_a_busybox_rootfs) {
     helper.release();
     BOOST_TEST(helper.wait() == 0, rt.stderr_text());
     BOOST_TEST(trimmed(root / "answer") == "42");
+}
+
+BOOST_AUTO_TEST_CASE(an_exec_file_runs_only_with_the_digest_from_argv) {
+    // The exec process file lives where the container's root can write; the
+    // helper trusts it only when its SHA-256 is the one in its argv.
+    Box box;
+    std::string text = json::serialize(config({"sh", "-c", "echo exec-ran > " + (box.out / "ran").string()}, "/"));
+    auto exec = [&](const fs::path& file, const std::string& digest) {
+        return lxcri::test::run({helper_binary.string(), "--exec", file.string(), "--sha256", digest});
+    };
+    write_text(box.work / "p.json", text);
+    std::string wrong(64, '0');
+    auto refused = exec(box.work / "p.json", wrong);
+    BOOST_TEST(refused.exit_code == 1);
+    BOOST_TEST(contains(refused.err, "is not the file the runtime wrote"), refused.err);
+    BOOST_TEST(!fs::exists(box.out / "ran"));
+    BOOST_TEST(!fs::exists(box.work / "p.json"));  // removed once read, used or not
+
+    write_text(box.work / "real.json", text);
+    fs::create_symlink(box.work / "real.json", box.work / "link.json");
+    auto linked = exec(box.work / "link.json", lxcri::sha256_hex(text));
+    BOOST_TEST(linked.exit_code == 1);
+    BOOST_TEST(!fs::exists(box.out / "ran"));
+
+    write_text(box.work / "p.json", text);
+    auto ran = exec(box.work / "p.json", lxcri::sha256_hex(text));
+    BOOST_TEST(ran.exit_code == 0, ran.err);
+    BOOST_TEST(trimmed(box.out / "ran") == "exec-ran");
 }

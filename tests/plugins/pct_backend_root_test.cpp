@@ -156,7 +156,9 @@ BOOST_AUTO_TEST_CASE(lifecycle_kill_follows_the_container_process) {
     BOOST_TEST(!backend->processes(c.ref).empty());
     BOOST_CHECK_THROW(backend->remove(c.ref, false), lxcri::Error);  // running, no force
 
-    // exec through `pct exec`, with the process settings of the helper.
+    // exec through `pct exec`, with the process settings of the helper,
+    // from the copy of config.json the core keeps in <root>/<id>.
+    fs::copy_file(bundle / "config.json", c.ref.dir / "config.json");
     auto spec = lxcri::oci::load_bundle_config(bundle);
     lxcri::Process process = *spec.process;
     process.args = {"/bin/sh", "-c", "echo \"$(id -u) $(pwd) $EXEC_VAR\" > /.lxcri/exec-out; exit 3"};
