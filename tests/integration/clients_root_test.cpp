@@ -109,6 +109,15 @@ struct Clients {
         return podman(runtime, args);
     }
 
+    // `podman run -d --name NAME image command...`.
+    RunResult podman_detached(const std::string& runtime, const std::string& name, std::vector<std::string> command) const {
+        std::vector<std::string> args{"run", "-d", "--name", name};
+        args.insert(args.end(), ulimits.begin(), ulimits.end());
+        args.push_back(image);
+        args.insert(args.end(), command.begin(), command.end());
+        return podman(runtime, args);
+    }
+
     void start_containerd() {
         fs::create_directories(socket.parent_path());
         lxcri::test::write_text(tmp / "containerd" / "config.toml",
@@ -179,10 +188,8 @@ BOOST_AUTO_TEST_CASE(podman_detached_ps_exec_stop_rm) {
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
             std::string name = "detached-" + std::string(runtime == "runc" ? "runc" : "lxcri");
-            std::vector<std::string> args{"run", "-d", "--name", name};
-            args.insert(args.end(), ulimits.begin(), ulimits.end());
-            args.insert(args.end(), {image, "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"});
-            auto started = clients->podman(runtime, args);
+            auto started = clients->podman_detached(
+                runtime, name, {"sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"});
             BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
             auto ps = clients->podman(runtime, {"ps", "--format", "{{.Names}} {{.Status}}"});
             BOOST_CHECK_MESSAGE(contains(ps.out, name + " Up"), ps.out);
@@ -206,10 +213,7 @@ BOOST_AUTO_TEST_CASE(podman_joins_another_containers_namespaces) {
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
             std::string name = "joined-" + std::string(runtime == "runc" ? "runc" : "lxcri");
-            std::vector<std::string> args{"run", "-d", "--name", name};
-            args.insert(args.end(), ulimits.begin(), ulimits.end());
-            args.insert(args.end(), {image, "sleep", "60"});
-            auto started = clients->podman(runtime, args);
+            auto started = clients->podman_detached(runtime, name, {"sleep", "60"});
             BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
             auto first = clients->podman(runtime, {"exec", name, "sh", "-c", show});
             std::string target = "container:" + name;
@@ -265,10 +269,7 @@ BOOST_AUTO_TEST_CASE(podman_interactive_terminal) {
                                 "exit " << r.exit_code << ": " << r.out);
 
             std::string name = "terminal-" + std::string(runtime == "runc" ? "runc" : "lxcri");
-            std::vector<std::string> detached{"run", "-d", "--name", name};
-            detached.insert(detached.end(), ulimits.begin(), ulimits.end());
-            detached.insert(detached.end(), {image, "sleep", "60"});
-            auto started = clients->podman(runtime, detached);
+            auto started = clients->podman_detached(runtime, name, {"sleep", "60"});
             BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
             argv = podman;
             argv.insert(argv.end(), {"exec", "-it", name, "sh", "-c", check + "; exit 5"});

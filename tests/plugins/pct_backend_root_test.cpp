@@ -64,6 +64,21 @@ struct Host {
 
 int wait_exit(pid_t pid) { return lxcri::test::wait_child(pid, 20000); }
 
+// What a process writes to the terminal whose master is `fd`, up to its
+// first line end (at most 10 s).
+std::string first_line_of(int fd) {
+    std::string output;
+    for (int i = 0; i < 100 && output.find('\n') == std::string::npos; ++i) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        char buffer[256];
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n <= 0) break;
+        output.append(buffer, static_cast<size_t>(n));
+    }
+    return output;
+}
+
 struct RootOnly {
     RootOnly() {
         BOOST_REQUIRE_MESSAGE(lxcri::test::is_root(), "pct_backend_root tests need root (real LXC)");
@@ -180,15 +195,7 @@ BOOST_AUTO_TEST_CASE(lifecycle_kill_follows_the_container_process) {
     lxcri::UniqueFd listener = lxcri::listen_unix(console);
     auto detached = backend->exec(c.ref, lxcri::ExecRequest{process, boost::json::serialize(process_json), console, true, 0});
     lxcri::UniqueFd master = lxcri::receive_fd(listener.get(), {});
-    std::string output;
-    for (int i = 0; i < 100 && output.find('\n') == std::string::npos; ++i) {
-        pollfd p{master.get(), POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        char buffer[128];
-        ssize_t n = ::read(master.get(), buffer, sizeof buffer);
-        if (n <= 0) break;
-        output.append(buffer, static_cast<size_t>(n));
-    }
+    std::string output = first_line_of(master.get());
     BOOST_TEST(output.starts_with("on /dev/pts/"), output);
     BOOST_TEST(wait_exit(detached.pid) == 4);
 
@@ -237,15 +244,7 @@ BOOST_AUTO_TEST_CASE(a_terminal_made_in_the_ct_reaches_the_console_socket) {
     BOOST_REQUIRE(master);
     BOOST_TEST(!fs::exists(r.dir / "rt" / lxcri::init_protocol::console_socket));
     backend->start(r);
-    std::string output;
-    for (int i = 0; i < 100 && output.find("\n") == std::string::npos; ++i) {
-        pollfd p{master.get(), POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        char buffer[256];
-        ssize_t n = ::read(master.get(), buffer, sizeof buffer);
-        if (n <= 0) break;
-        output.append(buffer, static_cast<size_t>(n));
-    }
+    std::string output = first_line_of(master.get());
     BOOST_TEST(output.starts_with("on /dev/pts/"), output);
     BOOST_TEST(wait_exit(*result.pid_file_pid) == 6);
     backend->remove(r, false);
