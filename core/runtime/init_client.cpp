@@ -27,13 +27,6 @@ namespace proto = lxcri::init_protocol;
 namespace lxcri {
 namespace {
 
-std::string first_line(const fs::path& file) {
-    std::ifstream in(file);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
 }  // namespace
 
 UniqueFd listen_for_terminal(const fs::path& socket, uid_t owner_uid, gid_t owner_gid) {
@@ -140,7 +133,7 @@ ExecResult ExecSession::finish(pid_t child, std::optional<pid_t> helper) {
 }
 
 std::string init_error(const ContainerRef& container, const std::string& fallback) {
-    std::string line = first_line(container.dir / proto::host_subdir / proto::error_file);
+    std::string line = read_first_line(container.dir / proto::host_subdir / proto::error_file);
     return line.empty() ? fallback : line;
 }
 
@@ -166,13 +159,13 @@ std::vector<pid_t> container_processes(pid_t init) {
     };
     std::string init_ns = pid_ns(std::to_string(init));
     bool own_ns = !init_ns.empty() && init_ns != pid_ns(std::to_string(::getpid()));
-    std::string init_cgroup = first_line("/proc/" + std::to_string(init) + "/cgroup");
+    std::string init_cgroup = read_first_line("/proc/" + std::to_string(init) + "/cgroup");
     std::vector<pid_t> pids;
     std::error_code ec;
     for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
         std::string name = it->path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        bool member = own_ns ? pid_ns(name) == init_ns : first_line(it->path() / "cgroup") == init_cgroup;
+        bool member = own_ns ? pid_ns(name) == init_ns : read_first_line(it->path() / "cgroup") == init_cgroup;
         if (member) pids.push_back(static_cast<pid_t>(std::stol(name)));
     }
     return pids;

@@ -100,6 +100,20 @@ FileLock::~FileLock() {
     if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
+std::string read_first_line(const fs::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+    char buffer[4096];
+    ssize_t n;
+    do {
+        n = ::read(fd.get(), buffer, sizeof buffer);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return {};
+    std::string text(buffer, static_cast<std::size_t>(n));
+    return text.substr(0, text.find('\n'));
+}
+
 fs::path absolute_path(const fs::path& path) {
     return fs::absolute(path).lexically_normal();
 }

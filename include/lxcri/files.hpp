@@ -22,4 +22,10 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 // The whole file. Throws Error(not_found) when it does not exist.
 std::string read_file(const std::filesystem::path& path);
 
+// The first line of a small file (at most 4 KiB are read), without its
+// newline; "" when the file is missing or unreadable. Safe on files a
+// container may have planted: no symlink is followed in the last path
+// component, and anything but a regular file (a fifo) gives "" at once.
+std::string read_first_line(const std::filesystem::path& path);
+
 }  // namespace lxcri

@@ -72,13 +72,6 @@ void chown_or_throw(const fs::path& path, std::pair<uid_t, gid_t> owner) {
     if (::lchown(path.c_str(), owner.first, owner.second) != 0) throw_errno("chown " + path.string(), errno);
 }
 
-std::string first_line(const fs::path& file) {
-    std::ifstream in(file);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
 // The last error lines liblxc logged, for a message that says why.
 std::string lxc_log_tail(const fs::path& log) {
     std::ifstream in(log);
@@ -366,12 +359,12 @@ private:
     // VMID would otherwise stay taken for good. An in-progress create is
     // never stale: it writes <root>/<id>/lxc-vmid before its config.
     bool is_stale(const fs::path& config_dir) const {
-        std::string marker = first_line(config_dir / "config");
+        std::string marker = read_first_line(config_dir / "config");
         if (!marker.starts_with(managed_marker)) return false;
         auto at = marker.find(" dir=");
         if (at == std::string::npos) return false;
         fs::path dir = marker.substr(at + 5);
-        if (!dir.is_absolute() || first_line(dir / vmid_file) == config_dir.filename().string()) return false;
+        if (!dir.is_absolute() || read_first_line(dir / vmid_file) == config_dir.filename().string()) return false;
         return !lxc::Container(config_dir.filename().string(), lxcpath_).is_running();
     }
 
@@ -384,7 +377,7 @@ private:
         struct stat st {};
         if (::fstat(dir.get(), &st) != 0 || st.st_nlink == 0 || !is_stale(config_dir)) return false;
         log::info("replacing " + config_dir.string() + ", left by a container that is gone: " +
-                  first_line(config_dir / "config"));
+                  read_first_line(config_dir / "config"));
         remove_config(config_dir);
         return !fs::exists(config_dir);
     }
@@ -394,7 +387,7 @@ private:
         std::error_code ec;
         fs::path config = config_dir / "config";
         if (fs::exists(config, ec)) {
-            if (first_line(config).rfind(managed_marker, 0) != 0) {
+            if (read_first_line(config).rfind(managed_marker, 0) != 0) {
                 log::warning(config.string() + " is not managed by proxmox-lxcri; left alone");
                 return;
             }

@@ -5,6 +5,7 @@
 #include <lxcri/init_client.hpp>
 
 #include <lxcri/error.hpp>
+#include <lxcri/files.hpp>
 
 #include <linux/close_range.h>
 #include <sys/prctl.h>
@@ -31,22 +32,15 @@ namespace {
 
 constexpr const char* monitor_name = "lxcri-monitor";
 
-std::string first_line(const fs::path& file) {
-    std::ifstream in(file);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
 // True when `pid` is a monitor: by its name, not its binary, which an
 // upgrade replaces under running monitors. A look-alike gains nothing: the
 // path names its child's namespace or fails, and the config's author could
 // have named any namespace directly.
-bool is_monitor(const std::string& pid) { return first_line("/proc/" + pid + "/comm") == monitor_name; }
+bool is_monitor(const std::string& pid) { return read_first_line("/proc/" + pid + "/comm") == monitor_name; }
 
 // The parent pid from /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold spaces).
 std::string parent_of(const fs::path& proc_dir) {
-    std::string stat = first_line(proc_dir / "stat");
+    std::string stat = read_first_line(proc_dir / "stat");
     auto close = stat.rfind(')');
     if (close == std::string::npos) return {};
     std::istringstream rest(stat.substr(close + 1));

@@ -53,13 +53,6 @@ private:
     std::vector<std::function<void()>> steps_;
 };
 
-std::string first_line(const fs::path& file) {
-    std::ifstream in(file);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
 void chown_or_throw(const fs::path& path, std::uint32_t uid, std::uint32_t gid) {
     if (::lchown(path.c_str(), uid, gid) != 0) throw_errno("chown " + path.string(), errno);
 }
@@ -276,7 +269,7 @@ private:
         while (!fs::exists(rt / proto::ready_file, ec)) {
             pollfd p{pidfd, POLLIN, 0};
             if (::poll(&p, 1, delay_ms) > 0) {
-                std::string status = first_line(rt / proto::exit_status_file);
+                std::string status = read_first_line(rt / proto::exit_status_file);
                 throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
                                               error_of(rt, status.empty() ? "see `pct start --debug`" : status));
             }
@@ -289,7 +282,7 @@ private:
 
     // What went wrong, from the helper's error file.
     static std::string error_of(const fs::path& rt, const std::string& fallback) {
-        std::string helper = first_line(rt / proto::error_file);
+        std::string helper = read_first_line(rt / proto::error_file);
         return helper.empty() ? fallback : helper;
     }
 

@@ -49,13 +49,8 @@ std::pair<bool, int> parse_exit_status(const std::string& text) {
     pollfd p{3, POLLIN, 0};
     while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
     }
-    std::string status;
-    try {
-        status = read_file(exit_status_file);
-    } catch (const std::exception&) {
-        // No file: the init did not end by itself.
-    }
-    exit_as(status);
+    // Empty when there is no file: the init did not end by itself.
+    exit_as(read_first_line(exit_status_file));
 }
 
 }  // namespace
