@@ -58,6 +58,12 @@ void send_terminal(const fs::path& console_socket, int master) {
     send_fd(sock.get(), master, "/dev/ptmx");
 }
 
+void pass_init_terminal(const ContainerRef& container, int listener, const fs::path& console_socket) {
+    UniqueFd master = receive_terminal(listener, {});
+    ::unlink((container.dir / proto::host_subdir / proto::console_socket).c_str());
+    send_terminal(console_socket, master.get());
+}
+
 ExecSession::ExecSession(const ContainerRef& container, const ExecRequest& request) : request_(request) {
     if (request.process.terminal && !request.console_socket)
         throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");

@@ -29,6 +29,9 @@ void release_exec_fifo(const ContainerRef& container);
 UniqueFd listen_for_terminal(const std::filesystem::path& socket, uid_t owner_uid, gid_t owner_gid);
 UniqueFd receive_terminal(int listener, const ReceiveOptions& options);
 void send_terminal(const std::filesystem::path& console_socket, int master);
+// create, once the helper is ready: receive_terminal on `listener` (bound to
+// rt/console.sock), remove that socket file, send_terminal to `console_socket`.
+void pass_init_terminal(const ContainerRef& container, int listener, const std::filesystem::path& console_socket);
 
 // `exec` (init_protocol.hpp, step 6), the host side every backend shares.
 // The constructor writes rt/exec-<pid>.json (the container's config.json

@@ -149,11 +149,7 @@ public:
             }
             monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds);
             wait_until_ready(c, rt, monitor);
-            if (terminal) {
-                UniqueFd master = receive_terminal(terminal.get(), {});
-                ::unlink((rt / proto::console_socket).c_str());
-                send_terminal(*request.console_socket, master.get());
-            }
+            if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
 
             lxc::Container container(name, lxcpath_);
             pid_t init = container.init_pid();

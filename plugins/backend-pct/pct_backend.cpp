@@ -132,11 +132,7 @@ public:
             throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
                                           error_of(rt, "see `pct start " + vmid + " --debug`"));
         wait_until_ready(c, rt, pidfd.get());
-        if (terminal) {
-            UniqueFd master = receive_terminal(terminal.get(), {});
-            ::unlink((rt / proto::console_socket).c_str());
-            send_terminal(*request.console_socket, master.get());
-        }
+        if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
         pid_t waiter = pct::spawn_waiter(pidfd.get(), rt / proto::exit_status_file);
         undo.commit();
         return CreateResult{{Status::created, status.pid}, waiter};
