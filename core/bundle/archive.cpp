@@ -10,11 +10,15 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -25,15 +29,14 @@ namespace {
 struct ReadArchiveFree {
     void operator()(archive* a) const { ::archive_read_free(a); }
 };
-struct WriteArchiveFree {
-    void operator()(archive* a) const { ::archive_write_free(a); }
-};
 struct EntryFree {
     void operator()(archive_entry* e) const { ::archive_entry_free(e); }
 };
 using ReadArchive = std::unique_ptr<archive, ReadArchiveFree>;
-using WriteArchive = std::unique_ptr<archive, WriteArchiveFree>;
 using Entry = std::unique_ptr<archive_entry, EntryFree>;
+
+constexpr std::string_view whiteout_prefix = ".wh.";
+constexpr std::string_view opaque_marker = ".wh..wh..opq";
 
 std::string archive_message(archive* a) {
     const char* message = ::archive_error_string(a);
@@ -64,69 +67,448 @@ std::string contained_path(std::string_view raw, const std::string& what) {
     return out;
 }
 
-std::vector<std::string> components(const std::string& rel) {
-    std::vector<std::string> parts;
-    size_t start = 0;
-    while (start < rel.size()) {
-        size_t end = rel.find('/', start);
-        if (end == std::string::npos) end = rel.size();
-        parts.push_back(rel.substr(start, end - start));
-        start = end + 1;
-    }
-    return parts;
+std::pair<std::string, std::string> split_parent(const std::string& rel) {
+    const size_t slash = rel.rfind('/');
+    if (slash == std::string::npos) return {"", rel};
+    return {rel.substr(0, slash), rel.substr(slash + 1)};
 }
 
-// Runs libarchive's disk writer inside the rootfs: it resolves entry paths
-// against the working directory. Restores the previous one on destruction.
-class WorkingDirectory {
+timespec entry_time(bool is_set, time_t seconds, long nanoseconds) {
+    return is_set ? timespec{seconds, nanoseconds} : timespec{0, UTIME_OMIT};
+}
+
+// POSIX ACLs as the kernel stores them (system.posix_acl_access/_default):
+// a version word, then {tag, perm, id} entries sorted by tag and id.
+std::string posix_acl_xattr(archive_entry* entry, int type) {
+    struct AclEntry {
+        std::uint16_t tag;
+        std::uint16_t perm;
+        std::uint32_t id;
+    };
+    std::vector<AclEntry> entries;
+    if (::archive_entry_acl_reset(entry, type) <= 0) return {};
+    int entry_type = 0, permset = 0, tag = 0, id = 0;
+    const char* name = nullptr;
+    while (::archive_entry_acl_next(entry, type, &entry_type, &permset, &tag, &id, &name) == ARCHIVE_OK) {
+        std::uint16_t kernel_tag = 0;
+        switch (tag) {
+        case ARCHIVE_ENTRY_ACL_USER_OBJ: kernel_tag = 0x01; break;
+        case ARCHIVE_ENTRY_ACL_USER: kernel_tag = 0x02; break;
+        case ARCHIVE_ENTRY_ACL_GROUP_OBJ: kernel_tag = 0x04; break;
+        case ARCHIVE_ENTRY_ACL_GROUP: kernel_tag = 0x08; break;
+        case ARCHIVE_ENTRY_ACL_MASK: kernel_tag = 0x10; break;
+        case ARCHIVE_ENTRY_ACL_OTHER: kernel_tag = 0x20; break;
+        default: continue;  // NFSv4 "everyone@" has no POSIX form
+        }
+        std::uint16_t perm = 0;
+        if (permset & ARCHIVE_ENTRY_ACL_READ) perm |= 4;
+        if (permset & ARCHIVE_ENTRY_ACL_WRITE) perm |= 2;
+        if (permset & ARCHIVE_ENTRY_ACL_EXECUTE) perm |= 1;
+        bool has_id = kernel_tag == 0x02 || kernel_tag == 0x08;
+        entries.push_back({kernel_tag, perm, has_id ? static_cast<std::uint32_t>(id) : 0xffffffffu});
+    }
+    if (entries.empty()) return {};
+    std::sort(entries.begin(), entries.end(),
+              [](const AclEntry& a, const AclEntry& b) { return a.tag != b.tag ? a.tag < b.tag : a.id < b.id; });
+    std::string value;
+    auto put = [&value](auto number) { value.append(reinterpret_cast<const char*>(&number), sizeof number); };
+    put(std::uint32_t{2});
+    for (const auto& e : entries) {
+        put(e.tag);
+        put(e.perm);
+        put(e.id);
+    }
+    return value;
+}
+
+// Writes archive entries below the directory `root_fd` and nowhere else:
+// every call is relative to a directory fd that was opened beneath the
+// root without following a symlink, and the last component is made with an
+// *at() call that does not follow one either. Directory modes and times are
+// kept back until finish(), when nothing is written into them any more; an
+// extraction that fails never calls it, so nothing pending is applied.
+class TreeWriter {
 public:
-    explicit WorkingDirectory(int dir_fd) : saved_(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) {
-        if (::fchdir(dir_fd) != 0) throw_errno("change into the rootfs", errno);
+    TreeWriter(int root_fd, bool layer) : root_fd_(root_fd), layer_(layer), root_(::geteuid() == 0) {}
+
+    void write(archive* in, archive_entry* entry, const std::string& rel, const std::string& what) {
+        auto [parent_rel, name] = split_parent(rel);
+        const int parent = parent_dir(parent_rel, what);
+        if (layer_ && name.starts_with(whiteout_prefix)) return whiteout(parent, parent_rel, name, what);
+
+        const mode_t type = ::archive_entry_filetype(entry);
+        const char* hardlink = ::archive_entry_hardlink(entry);
+        if (!hardlink && type == AE_IFDIR && existing_directory(parent, name)) {
+            UniqueFd dir(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!dir) throw_errno(what + ": open", errno);
+            set_directory(dir.get(), entry, rel, what);
+            note_written(rel);
+            return;
+        }
+        replace_existing(parent, name, rel, what);
+
+        if (hardlink) {
+            make_hardlink(parent, name, hardlink, what);
+        } else {
+            switch (type) {
+            case AE_IFREG: write_file(in, entry, parent, name, what); break;
+            case AE_IFDIR: make_directory(entry, parent, name, rel, what); break;
+            case AE_IFLNK: make_symlink(entry, parent, name, what); break;
+            case AE_IFCHR:
+            case AE_IFBLK:
+            case AE_IFIFO: make_node(entry, parent, name, what); break;
+            default: throw Error(Errc::invalid_input, what + ": unsupported file type (sockets cannot be archived)");
+            }
+        }
+        note_written(rel);
     }
-    ~WorkingDirectory() {
-        if (!saved_ || ::fchdir(saved_.get()) != 0) (void)!::chdir("/");
+
+    // Applies the directories' modes and times, deepest first.
+    void finish() {
+        // Stable: of two entries for one directory, the later wins.
+        std::stable_sort(directories_.begin(), directories_.end(),
+                  [](const PendingDir& a, const PendingDir& b) { return a.rel > b.rel; });
+        for (const auto& dir : directories_) {
+            UniqueFd fd(open_dir_no_symlinks(root_fd_, dir.rel));
+            if (!fd) continue;  // replaced by a later entry
+            if (::fchmod(fd.get(), dir.mode) != 0) throw_errno(dir.rel + ": chmod", errno);
+            if (::futimens(fd.get(), dir.times) != 0) throw_errno(dir.rel + ": set times", errno);
+        }
+        directories_.clear();
     }
-    WorkingDirectory(const WorkingDirectory&) = delete;
-    WorkingDirectory& operator=(const WorkingDirectory&) = delete;
+
+    std::uint64_t skipped_devices() const { return skipped_devices_; }
 
 private:
-    UniqueFd saved_;
+    struct PendingDir {
+        std::string rel;
+        mode_t mode;
+        timespec times[2];
+    };
+
+    // The directory `rel` below the root, made (0755) where missing; a
+    // symlink or non-directory on the way is refused.
+    int parent_dir(const std::string& rel, const std::string& what) {
+        if (rel.empty()) return root_fd_;
+        if (cached_ && cached_rel_ == rel) return cached_.get();
+        UniqueFd current;
+        std::string prefix;
+        size_t start = 0;
+        while (start < rel.size()) {
+            size_t end = rel.find('/', start);
+            if (end == std::string::npos) end = rel.size();
+            const std::string component = rel.substr(start, end - start);
+            prefix += prefix.empty() ? component : "/" + component;
+            const int at = current ? current.get() : root_fd_;
+            UniqueFd next(::openat(at, component.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!next && errno == ENOENT) {
+                // A directory the archive does not list (as tar: 0755).
+                if (::mkdirat(at, component.c_str(), 0700) != 0) throw_errno(what + ": create " + prefix, errno);
+                next.reset(::openat(at, component.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (next && ::fchmod(next.get(), 0755) != 0) throw_errno(what + ": chmod " + prefix, errno);
+            }
+            if (!next) {
+                struct stat st {};
+                if ((errno == ELOOP || errno == ENOTDIR) && ::fstatat(at, component.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                    if (S_ISLNK(st.st_mode))
+                        throw Error(Errc::invalid_input, what + ": goes through the symlink " + single_quoted(prefix) +
+                                                             ", which could lead outside the bundle");
+                    throw Error(Errc::invalid_input, what + ": " + single_quoted(prefix) + " is not a directory");
+                }
+                throw_errno(what + ": open " + prefix, errno);
+            }
+            current = std::move(next);
+            start = end + 1;
+        }
+        cached_ = std::move(current);
+        cached_rel_ = rel;
+        return cached_.get();
+    }
+
+    bool existing_directory(int parent, const std::string& name) {
+        struct stat st {};
+        return ::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    }
+
+    // A later entry replaces an earlier one of the same name (tar's rule,
+    // and the image spec's for layers), a directory with all it holds.
+    void replace_existing(int parent, const std::string& name, const std::string& rel, const std::string& what) {
+        struct stat st {};
+        if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) return;
+            throw_errno(what + ": stat", errno);
+        }
+        remove(parent, name, S_ISDIR(st.st_mode), rel, what);
+    }
+
+    void remove(int parent, const std::string& name, bool directory, const std::string& rel, const std::string& what) {
+        if (directory) {
+            if (cached_rel_ == rel || cached_rel_.starts_with(rel + "/")) {
+                cached_.reset();
+                cached_rel_.clear();
+            }
+            UniqueFd dir(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!dir) throw_errno(what + ": open " + rel, errno);
+            try {
+                remove_contents(dir.get(), rel);
+            } catch (const Error& e) {
+                throw e.with_context(what);
+            }
+            if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) != 0) throw_errno(what + ": remove " + rel, errno);
+        } else if (::unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT) {
+            throw_errno(what + ": remove " + rel, errno);
+        }
+    }
+
+    // OCI image layers: ".wh.<name>" deletes <name> of the layers below;
+    // ".wh..wh..opq" empties its directory of them (image-spec layer.md).
+    void whiteout(int parent, const std::string& parent_rel, const std::string& name, const std::string& what) {
+        const std::string join = parent_rel.empty() ? "" : parent_rel + "/";
+        if (name == opaque_marker) {
+            std::vector<DirEntry> entries;
+            UniqueFd dir(::openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            if (!dir || !list_dir(dir.get(), entries)) throw_errno(what + ": read directory", errno);
+            for (const auto& e : entries) {
+                if (written_.count(join + e.name)) continue;  // this layer's own
+                struct stat st {};
+                if (::fstatat(parent, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+                remove(parent, e.name, S_ISDIR(st.st_mode), join + e.name, what);
+            }
+            return;
+        }
+        const std::string target = name.substr(whiteout_prefix.size());
+        if (target.empty() || target == "." || target == ".." || target.starts_with(whiteout_prefix))
+            throw Error(Errc::invalid_input, what + ": not a valid whiteout");
+        if (written_.count(join + target)) return;  // the spec: a whiteout hides only lower layers
+        struct stat st {};
+        if (::fstatat(parent, target.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+        remove(parent, target, S_ISDIR(st.st_mode), join + target, what);
+    }
+
+    void note_written(const std::string& rel) {
+        if (layer_) written_.insert(rel);
+    }
+
+    void make_hardlink(int parent, const std::string& name, const char* raw_target, const std::string& what) {
+        const std::string link_what = what + ": hard link target " + single_quoted(raw_target);
+        const std::string target = contained_path(raw_target, link_what);
+        if (target.empty()) throw Error(Errc::invalid_input, link_what + ": is the rootfs itself");
+        auto [target_dir_rel, target_name] = split_parent(target);
+        UniqueFd target_dir;
+        if (!target_dir_rel.empty()) {
+            target_dir.reset(open_dir_no_symlinks(root_fd_, target_dir_rel));
+            if (!target_dir) {
+                if (errno == ELOOP || errno == EXDEV)
+                    throw Error(Errc::invalid_input, link_what + ": goes through a symlink");
+                throw Error(Errc::invalid_input, link_what + ": not (yet) in the archive");
+            }
+        }
+        const int at = target_dir ? target_dir.get() : root_fd_;
+        struct stat st {};
+        if (::fstatat(at, target_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+            throw Error(Errc::invalid_input, link_what + ": not (yet) in the archive");
+        if (S_ISDIR(st.st_mode)) throw Error(Errc::invalid_input, link_what + ": is a directory");
+        if (::linkat(at, target_name.c_str(), parent, name.c_str(), 0) != 0) throw_errno(what + ": link", errno);
+    }
+
+    void write_file(archive* in, archive_entry* entry, int parent, const std::string& name, const std::string& what) {
+        UniqueFd fd(::openat(parent, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!fd) throw_errno(what + ": create", errno);
+        off_t end = 0;
+        for (;;) {
+            const void* buffer = nullptr;
+            size_t size = 0;
+            la_int64_t offset = 0;
+            int r = ::archive_read_data_block(in, &buffer, &size, &offset);
+            if (r == ARCHIVE_EOF) break;
+            if (r < ARCHIVE_WARN) throw Error(Errc::invalid_input, what + ": " + archive_message(in));
+            const char* data = static_cast<const char*>(buffer);
+            while (size > 0) {
+                ssize_t n = ::pwrite(fd.get(), data, size, offset);
+                if (n < 0) {
+                    if (errno == EINTR) continue;
+                    throw_errno(what + ": write", errno);
+                }
+                data += n;
+                size -= static_cast<size_t>(n);
+                offset += n;
+            }
+            end = std::max<off_t>(end, offset);
+        }
+        // A sparse file may end in a hole.
+        const off_t size = ::archive_entry_size(entry);
+        if (size > end && ::ftruncate(fd.get(), size) != 0) throw_errno(what + ": truncate", errno);
+        set_owner(fd.get(), nullptr, entry, what);
+        if (::fchmod(fd.get(), permissions(entry)) != 0) throw_errno(what + ": chmod", errno);
+        set_xattrs(fd.get(), nullptr, nullptr, entry, what);
+        const timespec times[2] = {atime(entry), mtime(entry)};
+        if (::futimens(fd.get(), times) != 0) throw_errno(what + ": set times", errno);
+    }
+
+    void make_directory(archive_entry* entry, int parent, const std::string& name, const std::string& rel,
+                        const std::string& what) {
+        if (::mkdirat(parent, name.c_str(), 0700) != 0) throw_errno(what + ": create", errno);
+        UniqueFd dir(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!dir) throw_errno(what + ": open", errno);
+        set_directory(dir.get(), entry, rel, what);
+    }
+
+    // Owner and xattrs now; mode and times in finish().
+    void set_directory(int dir, archive_entry* entry, const std::string& rel, const std::string& what) {
+        set_owner(dir, nullptr, entry, what);
+        set_xattrs(dir, nullptr, nullptr, entry, what);
+        directories_.push_back({rel, permissions(entry), {atime(entry), mtime(entry)}});
+    }
+
+    void make_symlink(archive_entry* entry, int parent, const std::string& name, const std::string& what) {
+        const char* target = ::archive_entry_symlink(entry);
+        if (!target || !*target) throw Error(Errc::invalid_input, what + ": symlink without a target");
+        if (::symlinkat(target, parent, name.c_str()) != 0) throw_errno(what + ": symlink", errno);
+        set_owner(parent, name.c_str(), entry, what);
+        set_xattrs(-1, &parent, name.c_str(), entry, what);
+        const timespec times[2] = {atime(entry), mtime(entry)};
+        if (::utimensat(parent, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) throw_errno(what + ": set times", errno);
+    }
+
+    void make_node(archive_entry* entry, int parent, const std::string& name, const std::string& what) {
+        const mode_t type = ::archive_entry_filetype(entry);
+        if (::mknodat(parent, name.c_str(), type | 0600, ::archive_entry_rdev(entry)) != 0) {
+            if (errno == EPERM && type != AE_IFIFO) {
+                ++skipped_devices_;
+                return;
+            }
+            throw_errno(what + ": mknod", errno);
+        }
+        set_owner(parent, name.c_str(), entry, what);
+        // Just made by us, in a directory nobody else writes to yet.
+        if (::fchmodat(parent, name.c_str(), permissions(entry), 0) != 0) throw_errno(what + ": chmod", errno);
+        set_xattrs(-1, &parent, name.c_str(), entry, what);
+        const timespec times[2] = {atime(entry), mtime(entry)};
+        if (::utimensat(parent, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) throw_errno(what + ": set times", errno);
+    }
+
+    // The archive's numeric ids, as root only: they are the container's, and
+    // a user cannot give files away (libarchive's and tar's rule).
+    void set_owner(int fd, const char* name, archive_entry* entry, const std::string& what) {
+        if (!root_) return;
+        const auto uid = static_cast<uid_t>(::archive_entry_uid(entry));
+        const auto gid = static_cast<gid_t>(::archive_entry_gid(entry));
+        int rc = name ? ::fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) : ::fchown(fd, uid, gid);
+        if (rc != 0) throw_errno(what + ": chown", errno);
+    }
+
+    // Without the archive's owner, setuid and setgid bits are dropped.
+    mode_t permissions(archive_entry* entry) const {
+        mode_t mode = ::archive_entry_perm(entry) & 07777;
+        return root_ ? mode : mode & ~mode_t(06000);
+    }
+
+    static timespec atime(archive_entry* e) {
+        return entry_time(::archive_entry_atime_is_set(e), ::archive_entry_atime(e), ::archive_entry_atime_nsec(e));
+    }
+    static timespec mtime(archive_entry* e) {
+        return entry_time(::archive_entry_mtime_is_set(e), ::archive_entry_mtime(e), ::archive_entry_mtime_nsec(e));
+    }
+
+    // On `fd`, or on `name` in `*parent` (not followed) for symlinks and
+    // device nodes, which cannot be opened without side effects.
+    void set_xattrs(int fd, const int* parent, const char* name, archive_entry* entry, const std::string& what) {
+        auto set = [&](const char* key, const void* value, size_t size) {
+            int rc = fd >= 0 ? ::fsetxattr(fd, key, value, size, 0)
+                             : ::lsetxattr(proc_fd_path(*parent, name).c_str(), key, value, size, 0);
+            if (rc == 0) return;
+            // Filesystems without xattrs, trusted.* and security.* without
+            // root, user.* on a symlink: lost as with tar, with a warning.
+            if (errno == ENOTSUP || errno == EPERM || errno == EACCES) {
+                if (!warned_xattrs_)
+                    log::warning(what + ": extended attribute " + key + " not kept: " + std::strerror(errno) +
+                                 " (further ones not reported)");
+                warned_xattrs_ = true;
+                return;
+            }
+            throw_errno(what + ": set xattr " + key, errno);
+        };
+        const char* key = nullptr;
+        const void* value = nullptr;
+        size_t size = 0;
+        if (::archive_entry_xattr_reset(entry) > 0)
+            while (::archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK)
+                if (key) set(key, value, size);
+        if (fd < 0) return;  // ACLs exist on files and directories only
+        for (auto [type, xattr] : {std::pair{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
+                                   std::pair{ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"}}) {
+            std::string acl = posix_acl_xattr(entry, type);
+            if (!acl.empty()) set(xattr, acl.data(), acl.size());
+        }
+    }
+
+    const int root_fd_;
+    const bool layer_;
+    const bool root_;
+    UniqueFd cached_;  // the parent directory of the last entry
+    std::string cached_rel_;
+    std::vector<PendingDir> directories_;
+    std::unordered_set<std::string> written_;  // layers: this layer's own paths
+    std::uint64_t skipped_devices_ = 0;
+    bool warned_xattrs_ = false;
 };
 
 class Extractor {
 public:
-    Extractor(const fs::path& archive_path, const fs::path& target, const ProgressCallback& on_progress)
-        : archive_path_(archive_path), target_(target), on_progress_(on_progress), root_(::geteuid() == 0) {}
+    Extractor(const fs::path& archive_path, const ProgressCallback& on_progress)
+        : archive_path_(archive_path), on_progress_(on_progress) {}
 
-    void run() {
+    // Into `root_fd`; `layer` applies whiteouts and takes the root's metadata
+    // from nothing (a layer's "./" entry does not change the rootfs).
+    void run(int root_fd, bool layer) {
         ReadArchive in = open_archive();
-        if (::mkdir(target_.c_str(), 0700) != 0) throw_errno("create " + target_.string(), errno);
-        UniqueFd root(::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!root) throw_errno("open " + target_.string(), errno);
-        if (::fchmod(root.get(), 0700) != 0) throw_errno("chmod " + target_.string(), errno);
-        root_fd_ = root.get();
-
-        WriteArchive out(::archive_write_disk_new());
-        if (!out) throw Error(Errc::failed, "libarchive: out of memory");
-        int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
-                    ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
-        if (root_) flags |= ARCHIVE_EXTRACT_OWNER;
-        // No archive_write_disk_set_standard_lookup: the ids in the archive
-        // are the container's, not names to look up on the host.
-        ::archive_write_disk_set_options(out.get(), flags);
-
-        {
-            WorkingDirectory cwd(root_fd_);
-            extract_entries(in.get(), out.get());
-            // Directory modes and times are set here, after their contents.
-            if (::archive_write_close(out.get()) < ARCHIVE_WARN)
-                throw Error(Errc::failed, "extract: " + archive_message(out.get()));
+        TreeWriter writer(root_fd, layer);
+        for (;;) {
+            archive_entry* entry = nullptr;
+            int r = ::archive_read_next_header(in.get(), &entry);
+            if (r == ARCHIVE_EOF) break;
+            if (r < ARCHIVE_WARN) {
+                if (progress_.entries == 0) not_readable(in.get());
+                throw Error(Errc::invalid_input, archive_message(in.get()));
+            }
+            if (r == ARCHIVE_WARN) log::warning(archive_path_.string() + ": " + archive_message(in.get()));
+            const char* raw_name = ::archive_entry_pathname(entry);
+            const std::string name = raw_name ? raw_name : "";
+            const std::string what = "archive entry " + single_quoted(name);
+            const std::string rel = contained_path(name, what);
+            if (rel.empty()) {
+                // The top directory ("./"): its metadata goes to the rootfs itself, last.
+                if (::archive_entry_filetype(entry) != AE_IFDIR)
+                    throw Error(Errc::invalid_input, what + ": not a directory");
+                if (!layer) root_entry_.reset(::archive_entry_clone(entry));
+            } else {
+                writer.write(in.get(), entry, rel, what);
+            }
+            ++progress_.entries;
+            progress_.bytes = static_cast<std::uint64_t>(::archive_filter_bytes(in.get(), -1));
+            if (on_progress_) on_progress_(progress_);
         }
-        finish_root();
-        if (skipped_devices_ > 0)
-            log::warning("rootfs: skipped " + std::to_string(skipped_devices_) +
+        writer.finish();
+        if (writer.skipped_devices() > 0)
+            log::warning("rootfs: skipped " + std::to_string(writer.skipped_devices()) +
                          " device node(s) of the archive: creating them needs CAP_MKNOD (run as root)");
+    }
+
+    // The rootfs gets the archive's "./" metadata, or 0755.
+    void finish_root(int root_fd, const fs::path& target) {
+        if (!root_entry_) {
+            if (::fchmod(root_fd, 0755) != 0) throw_errno("chmod " + target.string(), errno);
+            return;
+        }
+        archive_entry* entry = root_entry_.get();
+        if (::geteuid() == 0 && ::fchown(root_fd, static_cast<uid_t>(::archive_entry_uid(entry)),
+                                         static_cast<gid_t>(::archive_entry_gid(entry))) != 0)
+            throw_errno("chown " + target.string(), errno);
+        if (::fchmod(root_fd, ::archive_entry_perm(entry) & 07777) != 0) throw_errno("chmod " + target.string(), errno);
+        const timespec times[2] = {
+            entry_time(::archive_entry_atime_is_set(entry), ::archive_entry_atime(entry), ::archive_entry_atime_nsec(entry)),
+            entry_time(::archive_entry_mtime_is_set(entry), ::archive_entry_mtime(entry), ::archive_entry_mtime_nsec(entry))};
+        if (::futimens(root_fd, times) != 0) throw_errno("set times of " + target.string(), errno);
     }
 
 private:
@@ -157,163 +539,26 @@ private:
                     "not a directory or a tar archive (tar, tar.gz, tar.zst, tar.xz): " + archive_message(in));
     }
 
-    void extract_entries(archive* in, archive* out) {
-        for (;;) {
-            archive_entry* entry = nullptr;
-            int r = ::archive_read_next_header(in, &entry);
-            if (r == ARCHIVE_EOF) return;
-            if (r < ARCHIVE_WARN) {
-                if (progress_.entries == 0) not_readable(in);
-                throw Error(Errc::invalid_input, archive_message(in));
-            }
-            if (r == ARCHIVE_WARN) log::warning(archive_path_.string() + ": " + archive_message(in));
-            extract_entry(in, out, entry);
-            ++progress_.entries;
-            progress_.bytes = static_cast<std::uint64_t>(::archive_filter_bytes(in, -1));
-            if (on_progress_) on_progress_(progress_);
-        }
-    }
-
-    void extract_entry(archive* in, archive* out, archive_entry* entry) {
-        const char* raw_name = ::archive_entry_pathname(entry);
-        const std::string name = raw_name ? raw_name : "";
-        const std::string what = "archive entry " + single_quoted(name);
-        const std::string rel = contained_path(name, what);
-        const mode_t type = ::archive_entry_filetype(entry);
-
-        if (rel.empty()) {
-            // The top directory ("./"): its metadata goes to the rootfs itself, last.
-            if (type != AE_IFDIR) throw Error(Errc::invalid_input, what + ": not a directory");
-            root_entry_.reset(::archive_entry_clone(entry));
-            return;
-        }
-        check_parents(rel, what);
-        ::archive_entry_set_pathname(entry, rel.c_str());
-
-        if (const char* raw_link = ::archive_entry_hardlink(entry)) {
-            const std::string link_what = what + ": hard link target " + single_quoted(raw_link);
-            const std::string link = contained_path(raw_link, link_what);
-            if (link.empty()) throw Error(Errc::invalid_input, link_what + ": is the rootfs itself");
-            check_hardlink_target(link, link_what);
-            ::archive_entry_set_hardlink(entry, link.c_str());
-        }
-
-        int r = ::archive_write_header(out, entry);
-        if (r == ARCHIVE_FAILED && (type == AE_IFCHR || type == AE_IFBLK)) {
-            ++skipped_devices_;
-            return;
-        }
-        if (r < ARCHIVE_WARN) throw Error(Errc::invalid_input, what + ": " + archive_message(out));
-        if (r == ARCHIVE_WARN) warn(what, out);
-        if (::archive_entry_size(entry) > 0) copy_data(in, out, what);
-        r = ::archive_write_finish_entry(out);
-        if (r < ARCHIVE_WARN) throw Error(Errc::failed, what + ": " + archive_message(out));
-        if (r == ARCHIVE_WARN) warn(what, out);
-
-        // A non-directory may have replaced a directory we already checked.
-        if (type != AE_IFDIR && (checked_dir_ == rel || checked_dir_.starts_with(rel + "/"))) checked_dir_.clear();
-    }
-
-    void copy_data(archive* in, archive* out, const std::string& what) {
-        for (;;) {
-            const void* buffer = nullptr;
-            size_t size = 0;
-            la_int64_t offset = 0;
-            int r = ::archive_read_data_block(in, &buffer, &size, &offset);
-            if (r == ARCHIVE_EOF) return;
-            if (r < ARCHIVE_WARN) throw Error(Errc::invalid_input, what + ": " + archive_message(in));
-            if (::archive_write_data_block(out, buffer, size, offset) < ARCHIVE_WARN)
-                throw Error(Errc::failed, what + ": " + archive_message(out));
-        }
-    }
-
-    // Our own check on top of libarchive's: every existing directory on the
-    // way to the entry must be a real directory, never a symlink (which an
-    // earlier entry of the same archive may have planted).
-    void check_parents(const std::string& rel, const std::string& what) {
-        const size_t slash = rel.rfind('/');
-        if (slash == std::string::npos) return;
-        const std::string parent = rel.substr(0, slash);
-        if (parent == checked_dir_) return;
-        walk_directories(parent, what);
-        checked_dir_ = parent;
-    }
-
-    void check_hardlink_target(const std::string& link, const std::string& what) {
-        UniqueFd dir;
-        const size_t slash = link.rfind('/');
-        if (slash != std::string::npos) dir = walk_directories(link.substr(0, slash), what);
-        const std::string last = slash == std::string::npos ? link : link.substr(slash + 1);
-        struct stat st {};
-        if (::fstatat(dir ? dir.get() : root_fd_, last.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-            throw Error(Errc::invalid_input, what + ": not (yet) in the archive");
-        if (S_ISDIR(st.st_mode)) throw Error(Errc::invalid_input, what + ": is a directory");
-    }
-
-    // Opens `dir` below the rootfs without following any symlink. A missing
-    // component ends the walk (libarchive will make it): returns no fd then.
-    UniqueFd walk_directories(const std::string& dir, const std::string& what) {
-        UniqueFd current;
-        std::string prefix;
-        for (const auto& component : components(dir)) {
-            prefix += prefix.empty() ? component : "/" + component;
-            const int at = current ? current.get() : root_fd_;
-            struct stat st {};
-            if (::fstatat(at, component.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-                if (errno == ENOENT) return {};
-                throw_errno(what + ": stat " + prefix, errno);
-            }
-            if (S_ISLNK(st.st_mode))
-                throw Error(Errc::invalid_input, what + ": goes through the symlink " + single_quoted(prefix) +
-                                                     ", which could lead outside the bundle");
-            if (!S_ISDIR(st.st_mode))
-                throw Error(Errc::invalid_input, what + ": " + single_quoted(prefix) + " is not a directory");
-            UniqueFd next(::openat(at, component.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-            if (!next) throw_errno(what + ": open " + prefix, errno);
-            current = std::move(next);
-        }
-        return current;
-    }
-
-    void warn(const std::string& what, archive* a) {
-        if (warnings_++ < 10) log::warning(what + ": " + archive_message(a));
-    }
-
-    // The rootfs gets the archive's "./" metadata, or 0755.
-    void finish_root() {
-        if (!root_entry_) {
-            if (::fchmod(root_fd_, 0755) != 0) throw_errno("chmod " + target_.string(), errno);
-            return;
-        }
-        const Entry entry = std::move(root_entry_);
-        if (root_ && ::fchown(root_fd_, static_cast<uid_t>(::archive_entry_uid(entry.get())),
-                              static_cast<gid_t>(::archive_entry_gid(entry.get()))) != 0)
-            throw_errno("chown " + target_.string(), errno);
-        if (::fchmod(root_fd_, ::archive_entry_perm(entry.get()) & 07777) != 0)
-            throw_errno("chmod " + target_.string(), errno);
-        timespec times[2] = {{::archive_entry_atime(entry.get()), ::archive_entry_atime_nsec(entry.get())},
-                             {::archive_entry_mtime(entry.get()), ::archive_entry_mtime_nsec(entry.get())}};
-        if (!::archive_entry_atime_is_set(entry.get())) times[0] = {0, UTIME_OMIT};
-        if (!::archive_entry_mtime_is_set(entry.get())) times[1] = {0, UTIME_OMIT};
-        if (::futimens(root_fd_, times) != 0) throw_errno("set times of " + target_.string(), errno);
-    }
-
     const fs::path archive_path_;
-    const fs::path target_;
     const ProgressCallback& on_progress_;
-    const bool root_;
-    int root_fd_ = -1;
-    std::string checked_dir_;
     Entry root_entry_;
-    std::uint64_t skipped_devices_ = 0;
-    unsigned warnings_ = 0;
     Progress progress_;
 };
 
 }  // namespace
 
 void extract_archive(const fs::path& archive, const fs::path& target, const ProgressCallback& on_progress) {
-    Extractor(archive, target, on_progress).run();
+    if (::mkdir(target.c_str(), 0700) != 0) throw_errno("create " + target.string(), errno);
+    UniqueFd root(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root) throw_errno("open " + target.string(), errno);
+    if (::fchmod(root.get(), 0700) != 0) throw_errno("chmod " + target.string(), errno);
+    Extractor extractor(archive, on_progress);
+    extractor.run(root.get(), false);
+    extractor.finish_root(root.get(), target);
+}
+
+void apply_layer(const fs::path& archive, int rootfs_fd, const ProgressCallback& on_progress) {
+    Extractor(archive, on_progress).run(rootfs_fd, true);
 }
 
 }  // namespace lxcri::bundle

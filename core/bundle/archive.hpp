@@ -14,13 +14,22 @@ namespace lxcri::bundle {
 // the host's /etc/passwd), modes, times, xattrs, ACLs, symlinks, hard links
 // and device nodes (with CAP_MKNOD). Refuses, naming the entry, every entry
 // or hard-link target that is absolute, contains "..", or goes through a
-// symlink, so nothing is written outside `target`.
+// symlink, so nothing is written outside `target`. Every write is relative
+// to a directory fd below `target`; the process's working directory is
+// neither used nor changed. Directory modes and times are applied at the
+// end, and only when every entry was extracted.
 //
 // Throws Error(invalid_input) for a file that is not a tar archive and for
 // unsafe entries. A partial `target` is left for the caller to remove.
-// Changes the working directory while it runs (libarchive writes relative to
-// it): not for use from several threads.
 void extract_archive(const std::filesystem::path& archive, const std::filesystem::path& target,
                      const ProgressCallback& on_progress = {});
+
+// Applies an OCI image layer (a tar archive as above) to the rootfs open as
+// `rootfs_fd`, with the image spec's rules: an entry replaces what lower
+// layers left at its path (a directory keeps its contents when the entry is
+// a directory too), ".wh.<name>" removes <name> of the lower layers and
+// ".wh..wh..opq" empties its directory of them. The same safety as
+// extract_archive; the layer's "./" entry does not change the rootfs.
+void apply_layer(const std::filesystem::path& archive, int rootfs_fd, const ProgressCallback& on_progress = {});
 
 }  // namespace lxcri::bundle

@@ -542,7 +542,7 @@ private:
     std::atomic<bool> warned_xattrs_{false};
 };
 
-void remove_contents(int dir_fd, const std::string& rel, bool root) {
+void remove_all_in(int dir_fd, const std::string& rel, bool root) {
     std::vector<DirEntry> entries;
     if (!list_dir(dir_fd, entries)) fail(rel, "read directory", errno);
     for (const auto& entry : entries) {
@@ -564,7 +564,7 @@ void remove_contents(int dir_fd, const std::string& rel, bool root) {
             sub.reset(::openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!sub) fail(sub_rel, "open", errno);
         if (!root && (st.st_mode & 0700) != 0700) ::fchmod(sub.get(), 0700);
-        remove_contents(sub.get(), sub_rel, root);
+        remove_all_in(sub.get(), sub_rel, root);
         if (::unlinkat(dir_fd, name, AT_REMOVEDIR) != 0) fail(sub_rel, "rmdir", errno);
     }
 }
@@ -598,6 +598,8 @@ void make_skeleton(const fs::path& target) {
     if (::fchmod(root.get(), 0755) != 0) throw_errno("chmod " + target.string(), errno);
 }
 
+void remove_contents(int dir_fd, const std::string& rel) { remove_all_in(dir_fd, rel, ::geteuid() == 0); }
+
 void remove_tree(const fs::path& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
@@ -613,7 +615,7 @@ void remove_tree(const fs::path& path) {
     if (!dir) throw_errno("open " + path.string(), errno);
     if (!root && (st.st_mode & 0700) != 0700) ::fchmod(dir.get(), 0700);
     try {
-        remove_contents(dir.get(), "", root);
+        remove_all_in(dir.get(), "", root);
     } catch (const Error& e) {
         throw e.with_context("remove " + path.string());
     }

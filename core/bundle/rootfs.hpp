@@ -45,6 +45,10 @@ void copy_tree(const std::filesystem::path& source, const std::filesystem::path&
 // top-level directories, mode 0755, root 0700, tmp and var/tmp 1777.
 void make_skeleton(const std::filesystem::path& target);
 
+// Removes everything in the directory `dir_fd` without following symlinks
+// (as remove_tree); `rel` names it in errors.
+void remove_contents(int dir_fd, const std::string& rel);
+
 // Removes `path` and everything below it without following symlinks; as a
 // non-root user it first makes read-only directories writable. No error
 // when `path` does not exist.

@@ -269,3 +269,35 @@ BOOST_FIXTURE_TEST_CASE(keeps_the_working_directory, Workspace) {
     BOOST_CHECK_THROW(bundle::extract_archive(tmp / "bad.tar", tmp / "rootfs2"), Error);
     BOOST_TEST(fs::current_path() == before);
 }
+
+// A refused archive must not touch anything outside its target, not even
+// through metadata that an extractor applies late: here "etcx" (mode 0777,
+// mtime 0) comes before the refused "../evil", and a directory of that name
+// exists in the caller's working directory.
+BOOST_FIXTURE_TEST_CASE(a_refused_archive_leaves_the_working_directory_alone, Workspace) {
+    fs::create_directories(tmp / "payload/etcx");
+    fs::permissions(tmp / "payload/etcx", fs::perms(0777));
+    set_mtime(tmp / "payload/etcx", 0);
+    write_text(tmp / "payload/evil", "evil");
+    const fs::path file = tmp / "late-metadata.tar";
+    tar({"-P", "-cf", file.string(), "--transform", "s,^evil,../evil,", "-C", (tmp / "payload").string(), "etcx",
+         "evil"});
+
+    const fs::path cwd = tmp / "cwd";
+    fs::create_directories(cwd / "etcx");
+    fs::permissions(cwd / "etcx", fs::perms(0750));
+    set_mtime(cwd / "etcx", 1500000000);
+    const fs::path before = fs::current_path();
+    fs::current_path(cwd);
+    BOOST_CHECK_THROW(bundle::extract_archive(file, tmp / "rootfs"), Error);
+    bundle::CreateOptions options;
+    options.path = tmp / "bundle";
+    options.rootfs = file;
+    BOOST_CHECK_THROW(bundle::create_bundle(options), Error);
+    fs::current_path(before);
+
+    BOOST_TEST((lstat_of(cwd / "etcx").st_mode & 07777) == 0750u);
+    BOOST_TEST(lstat_of(cwd / "etcx").st_mtim.tv_sec == 1500000000);
+    BOOST_TEST(!fs::exists(cwd / "evil"));
+    BOOST_TEST(!fs::exists(tmp / "evil"));
+}
