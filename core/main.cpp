@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "config/config_loader.hpp"
+#include "config/option_error.hpp"
 #include "log/logging.hpp"
 #include "state/state_store.hpp"
 
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
             parsed = po::command_line_parser(global_args).options(options).run();
             po::store(parsed, flags);
         } catch (const po::error& e) {
-            throw lxcri::Error(lxcri::Errc::usage, e.what());
+            throw lxcri::Error(lxcri::Errc::usage, lxcri::option_error_message(e));
         }
         if (flags.count("version")) {
             print_version();
@@ -106,6 +107,9 @@ int main(int argc, char** argv) {
     } catch (const lxcri::Error& e) {
         lxcri::log::failure(e.what());
         return static_cast<int>(e.code());
+    } catch (const po::error& e) {
+        lxcri::log::failure(lxcri::option_error_message(e));
+        return static_cast<int>(lxcri::Errc::usage);
     } catch (const std::exception& e) {
         lxcri::log::failure(std::string("internal error: ") + e.what());
         return 1;

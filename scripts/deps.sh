@@ -35,6 +35,9 @@ lxcri_install_deps() {
 lxcri_build() {
   local dir=${1:-build}
   shift || true
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLXCRI_WERROR=ON "$@" >/dev/null
+  local launcher=()
+  # Rebuilds of several checkouts share one compiler cache where there is one.
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLXCRI_WERROR=ON "${launcher[@]}" "$@" >/dev/null
   cmake --build "$dir" -j"$(nproc)"
 }

@@ -1,5 +1,6 @@
 #include "cli/command.hpp"
 
+#include "config/option_error.hpp"
 #include "runtime/runtime.hpp"
 
 #include <lxcri/error.hpp>
@@ -53,7 +54,7 @@ std::optional<po::variables_map> parse_command_args(const Command& command, cons
         }
         po::notify(vm);
     } catch (const po::error& e) {
-        throw Error(Errc::usage, command.name + ": " + e.what());
+        throw Error(Errc::usage, command.name + ": " + option_error_message(e));
     }
     return vm;
 }

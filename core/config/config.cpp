@@ -1,4 +1,5 @@
 #include "config/config_loader.hpp"
+#include "config/option_error.hpp"
 
 #include "util/fs.hpp"
 
@@ -64,7 +65,7 @@ Config load_config(const po::parsed_options& command_line) {
         po::options_description env_keys = config_keys(false);
         po::store(po::parse_environment(env_keys, [&](const std::string& v) { return env_to_key(env_keys, v); }), vm);
     } catch (const po::error& e) {
-        throw Error(Errc::invalid_input, std::string("environment: ") + e.what());
+        throw Error(Errc::invalid_input, "environment: " + option_error_message(e));
     }
 
     Config config;
@@ -98,7 +99,7 @@ Config load_config(const po::parsed_options& command_line) {
             }
             po::store(parsed, vm);
         } catch (const po::error& e) {
-            throw Error(Errc::invalid_input, "config file " + file->string() + ": " + e.what());
+            throw Error(Errc::invalid_input, "config file " + file->string() + ": " + option_error_message(e));
         }
         config.config_file = file;
     }

@@ -371,3 +371,28 @@ BOOST_AUTO_TEST_CASE(hooks_run_with_state_on_stdin) {
     check_failure(env.create("slow"), 1, "timed out after 1 s");
     BOOST_CHECK(env.snapshot() == before);
 }
+
+// Boost.Program_options formats its messages by substituting placeholders
+// in a loop that never ends when a value contains one: "%value%" typed by a
+// user once made the CLI spin for ever. Each case runs under timeout(1).
+BOOST_AUTO_TEST_CASE(option_values_with_placeholders_fail_at_once) {
+    Env env;
+    auto bounded = [&](const std::vector<std::string>& args, const std::map<std::string, std::string>& vars = {}) {
+        std::vector<std::string> argv{"timeout", "-s", "KILL", "20", LXCRI_BINARY, "--root", env.root.string(),
+                                      "--state-dir", env.state.string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        lxcri::test::RunOptions options;
+        options.env = vars;
+        options.env.emplace("PROXMOX_LXCRI_CONFIG", env.config.string());
+        return lxcri::test::run(argv, options);
+    };
+    check_failure(bounded({"--vmid-min=%value%", "list"}), 2, "'%value%'");
+    check_failure(bounded({"--vmid-min", "%canonical_option%%value%", "list"}), 2, "%canonical_option%%value%");
+    check_failure(bounded({"list"}, {{"PROXMOX_LXCRI_VMID_MIN", "%value%"}}), 3, "'%value%'");
+    check_failure(bounded({"exec", "--preserve-fds", "%value%", "c1", "true"}), 2, "'%value%'");
+    check_failure(bounded({"--%option%", "list"}), 2, "%option%");
+    lxcri::test::write_text(env.config, "vmid-min = %value%\n");
+    check_failure(bounded({"list"}), 3, "'%value%'");
+    lxcri::test::write_text(env.config, "x%invalid_line%\n");
+    check_failure(bounded({"list"}), 3, "x%invalid_line%");
+}
