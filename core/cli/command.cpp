@@ -53,6 +53,14 @@ std::optional<po::variables_map> parse_command_args(const Command& command, cons
             return std::nullopt;
         }
         po::notify(vm);
+    } catch (const po::required_option& e) {
+        // An operand (positional) is named as the usage shows it: <id>.
+        std::string name = e.get_option_name();
+        name.erase(0, name.find_first_not_of('-'));
+        for (unsigned i = 0; i < positional.max_total_count() && i < 16; ++i)
+            if (positional.name_for_position(i) == name)
+                throw Error(Errc::usage, command.name + ": missing <" + name + ">; usage: proxmox-lxcri " + command.usage);
+        throw Error(Errc::usage, command.name + ": " + option_error_message(e));
     } catch (const po::error& e) {
         throw Error(Errc::usage, command.name + ": " + option_error_message(e));
     }

@@ -81,7 +81,7 @@ void format_terminal(const logging::record_view& record, logging::formatting_ost
     out << record_message(record);
 }
 
-void install_sink(boost::shared_ptr<std::ostream> stream, const Options& options, bool to_file) {
+boost::shared_ptr<Sink> make_sink(boost::shared_ptr<std::ostream> stream, const Options& options, bool to_file) {
     auto backend = boost::make_shared<sinks::text_ostream_backend>();
     backend->add_stream(stream);
     backend->auto_flush(true);
@@ -97,7 +97,7 @@ void install_sink(boost::shared_ptr<std::ostream> stream, const Options& options
         auto level = attrs["Severity"].extract<Level>();
         return !level || *level >= min;
     });
-    logging::core::get()->add_sink(sink);
+    return sink;
 }
 
 // An output stream that owns a file descriptor.
@@ -111,26 +111,31 @@ private:
 
 std::once_flag configured;
 
+// The new sink is made before the old one goes: the core is never without
+// a sink, because Boost.Log's default sink, used when there is none, writes
+// to stdout, which engines read as the answer of `state` and `list`.
 void configure(const Options& options) {
-    auto core = logging::core::get();
-    core->remove_all_sinks();
-    debug_on = options.debug;
-    logging_to_file = options.file.has_value();
+    boost::shared_ptr<Sink> sink;
     if (options.file) {
         // Close-on-exec, unlike std::ofstream's: hooks, pct and the
         // container must not inherit the log file.
         int fd = ::open(options.file->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) throw_errno("open log file " + options.file->string(), errno, Errc::invalid_input);
-        install_sink(boost::make_shared<FdStream>(fd), options, true);
+        sink = make_sink(boost::make_shared<FdStream>(fd), options, true);
     } else {
-        install_sink(boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter()), options, false);
+        sink = make_sink(boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter()), options, false);
     }
+    auto core = logging::core::get();
+    core->remove_all_sinks();
+    core->add_sink(sink);
+    debug_on = options.debug;
+    logging_to_file = options.file.has_value();
 }
 
 }  // namespace
 
 void init(const Options& options) {
-    std::call_once(configured, [] {});
+    std::call_once(configured, [] { configure(Options{}); });
     configure(options);
 }
 

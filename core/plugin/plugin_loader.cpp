@@ -2,6 +2,8 @@
 
 #include "util/fs.hpp"
 
+#include <lxcri/log.hpp>
+
 #include <boost/dll/library_info.hpp>
 
 #include <dlfcn.h>
@@ -42,7 +44,11 @@ void check_symbols(const PluginFile& file) {
         boost::dll::library_info info(file.path.string());
         symbols = info.symbols(section);
     } catch (const std::exception& e) {
-        throw Error(Errc::plugin, "plugin " + file.path.string() + " is not a loadable shared library: " + e.what());
+        // Boost.DLL's reasons name its stream internals, not the file.
+        log::debug("plugin " + file.path.string() + ": boost::dll::library_info: " + e.what());
+        throw Error(Errc::plugin, "plugin " + file.path.string() +
+                                      " is not a loadable shared library: not an ELF file for this machine, or "
+                                      "truncated or damaged (rebuild or reinstall it)");
     }
     auto has = [&](const std::string& s) { return std::find(symbols.begin(), symbols.end(), s) != symbols.end(); };
     if (!has("lxcri_plugin_info") || !has(factory_symbol(file.kind)))
@@ -113,7 +119,16 @@ Plugin<T> load(const PluginLoader& loader, PluginKind kind, const std::string& n
 
 std::string_view to_string(PluginKind kind) { return kind == PluginKind::backend ? "backend" : "mapping"; }
 
-PluginLoader::PluginLoader(std::vector<fs::path> directories) : directories_(std::move(directories)) {}
+PluginLoader::PluginLoader(std::vector<fs::path> directories) : directories_(std::move(directories)) {
+    // A mistyped --plugin-dir would otherwise only show as "unknown backend".
+    for (const auto& dir : directories_) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec))
+            log::warning("plugin directory " + dir.string() + (ec && ec != std::errc::no_such_file_or_directory
+                                                                   ? ": " + ec.message()
+                                                                   : std::string(" does not exist")));
+    }
+}
 
 fs::path PluginLoader::default_directory() { return program_relative_dir(LXCRI_PLUGIN_RELDIRS); }
 

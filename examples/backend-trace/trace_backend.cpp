@@ -41,6 +41,7 @@ public:
     // Options are checked here, so a bad one fails before the core does anything.
     explicit TraceBackend(const lxcri::PluginContext& context)
         : file_(context.option("file", (context.state_dir / "trace.log").string())) {
+        context.require_known_keys("trace", {"file"});
         if (!file_.is_absolute())
             throw lxcri::Error(lxcri::Errc::invalid_input, "trace.file: '" + file_.string() + "' is not absolute");
         append("open root=" + context.root.string() + " libexec=" + context.libexec_dir.string());

@@ -71,7 +71,9 @@ std::vector<Rule> parse_rules(const std::string& text) {
 class PrefixMapping final : public lxcri::MappingStrategy {
 public:
     explicit PrefixMapping(const lxcri::PluginContext& context)
-        : rules_(parse_rules(context.option("rules", "db-:1000-1999"))) {}
+        : rules_(parse_rules(context.option("rules", "db-:1000-1999"))) {
+        context.require_known_keys("prefix", {"rules"});
+    }
 
     lxcri::Vmid candidate(std::string_view id, lxcri::VmidRange range, std::uint64_t attempt) const override {
         if (const Rule* rule = match(id)) return in_block(*rule, range, attempt);

@@ -10,10 +10,14 @@
 #include <boost/dll/alias.hpp>
 #include <boost/preprocessor/cat.hpp>
 
+#include <charconv>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 // Bumped whenever a change to include/lxcri/ breaks binary compatibility:
 // a changed virtual function list or signature, a changed layout of a struct
@@ -50,6 +54,37 @@ struct PluginContext {
     std::string option(const std::string& key, const std::string& fallback = {}) const {
         auto it = options.find(key);
         return it == options.end() ? fallback : it->second;
+    }
+
+    // Error(invalid_input) "<section>.<key>: unknown key (known: ...)" for
+    // the first option that is not in `known`: a typo must not be ignored.
+    void require_known_keys(std::string_view section, std::initializer_list<std::string_view> known) const {
+        for (const auto& [key, value] : options) {
+            bool found = false;
+            std::string list;
+            for (auto k : known) {
+                found = found || k == key;
+                list += (list.empty() ? "" : ", ") + std::string(k);
+            }
+            if (!found)
+                throw Error(Errc::invalid_input,
+                            std::string(section) + "." + key + ": unknown key (known: " + list + ")");
+        }
+    }
+
+    // The option as a whole number in [min, max], or `fallback` when unset.
+    long long integer_option(std::string_view section, const std::string& key, long long fallback, long long min,
+                             long long max) const {
+        auto it = options.find(key);
+        if (it == options.end()) return fallback;
+        const std::string& text = it->second;
+        long long value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+            throw Error(Errc::invalid_input, std::string(section) + "." + key + ": '" + text +
+                                                 "' is not a whole number from " + std::to_string(min) + " to " +
+                                                 std::to_string(max));
+        return value;
     }
 };
 

@@ -72,7 +72,10 @@ public:
           helper_(context.libexec_dir / lxcri::init_protocol::helper_name) {
         if (!target_.empty() && target_ != "pct")
             throw lxcri::Error(lxcri::Errc::invalid_input, "dry-run.target: '" + target_ + "' is not pct");
-        if (target_ == "pct") pct_ = lxcri::parse_pct_settings(context.options, "dry-run", {"target", "vmids-in-use"});
+        if (target_ == "pct")
+            pct_ = lxcri::parse_pct_settings(context.options, "dry-run", {"target", "vmids-in-use"});
+        else
+            context.require_known_keys("dry-run", {"vmids-in-use", "target"});
     }
 
     std::set<lxcri::Vmid> vmids_in_use() override { return in_use_; }
@@ -130,6 +133,9 @@ public:
         std::error_code ec;
         fs::remove(status_file(c), ec);
     }
+
+    // A simulated container has no processes.
+    std::vector<pid_t> processes(const lxcri::ContainerRef&) override { return {}; }
 
 private:
     // What the pct backend would run, from the same plan builder.

@@ -9,7 +9,7 @@
 // Options ([lxc] in the config file):
 //   lxcpath = /var/lib/lxc      where container configs are written
 //   log-level = WARN            liblxc's log level (TRACE .. FATAL); the log is <root>/<id>/lxc.log
-//   start-timeout = 30          seconds create waits for the init to be ready
+//   start-timeout = 30          seconds create waits for the init to be ready (1 .. 3600)
 
 #include "lxc_container.hpp"
 #include "monitor.hpp"
@@ -72,27 +72,43 @@ void chown_or_throw(const fs::path& path, std::pair<uid_t, gid_t> owner) {
     if (::lchown(path.c_str(), owner.first, owner.second) != 0) throw_errno("chown " + path.string(), errno);
 }
 
-// The last error lines liblxc logged, for a message that says why.
-std::string lxc_log_tail(const fs::path& log) {
+// liblxc's log levels, as lxc.log.level takes them (names in any case, or 0..8).
+std::string checked_log_level(const std::string& level) {
+    static const char* const names[] = {"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL"};
+    std::string upper;
+    for (char c : level) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (const char* name : names)
+        if (upper == name) return upper;
+    if (level.size() == 1 && level[0] >= '0' && level[0] <= '8') return level;
+    throw Error(Errc::invalid_input, "lxc.log-level: '" + level +
+                                         "' is not one of TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL");
+}
+
+// Why liblxc failed, from its log, quoted because a failed create removes
+// the log with the rest: the first ERROR line (the cause; the later ones
+// are its consequences), else the last lines of the log.
+std::string lxc_log_excerpt(const fs::path& log) {
     std::ifstream in(log);
-    std::string line, last;
-    while (std::getline(in, line))
-        if (line.find(" ERROR ") != std::string::npos) last = line.substr(line.find(" ERROR ") + 1);
-    return last;
+    std::string line;
+    std::vector<std::string> tail;
+    while (std::getline(in, line)) {
+        if (auto at = line.find(" ERROR "); at != std::string::npos) return "liblxc: " + line.substr(at + 1);
+        tail.push_back(line);
+        if (tail.size() > 3) tail.erase(tail.begin());
+    }
+    std::string joined;
+    for (const auto& l : tail) joined += (joined.empty() ? "" : " | ") + l;
+    return joined.empty() ? std::string() : "liblxc's log ends: " + joined;
 }
 
 class LxcBackend final : public Backend {
 public:
     explicit LxcBackend(const PluginContext& context)
         : lxcpath_(context.option("lxcpath", "/var/lib/lxc")),
-          log_level_(context.option("log-level", "WARN")),
-          helper_(context.libexec_dir / proto::helper_name) {
-        std::string timeout = context.option("start-timeout", "30");
-        try {
-            start_timeout_ = std::chrono::seconds(std::stoi(timeout));
-        } catch (const std::exception&) {
-            throw Error(Errc::invalid_input, "lxc.start-timeout: '" + timeout + "' is not a number of seconds");
-        }
+          log_level_(checked_log_level(context.option("log-level", "WARN"))),
+          helper_(context.libexec_dir / proto::helper_name),
+          start_timeout_(context.integer_option("lxc", "start-timeout", 30, 1, 3600)) {
+        context.require_known_keys("lxc", {"lxcpath", "log-level", "start-timeout"});
         if (!lxcpath_.is_absolute())
             throw Error(Errc::invalid_input, "lxc.lxcpath: must be an absolute path, not '" + lxcpath_.string() + "'");
     }
@@ -313,7 +329,7 @@ private:
             int status = 0;
             if (::waitpid(monitor, &status, WNOHANG) == monitor)
                 throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
-                                              error_of(c, "see " + (c.dir / "lxc.log").string()));
+                                              error_of(c, "liblxc wrote no log (lxc.log-level " + log_level_ + ")"));
             if (std::chrono::steady_clock::now() > deadline)
                 throw Error(Errc::failed, c.id + ": the container's init was not ready after " +
                                               std::to_string(start_timeout_.count()) + " s");
@@ -329,7 +345,7 @@ private:
 
     // What went wrong, from the helper's error file or liblxc's log.
     std::string error_of(const ContainerRef& c, const std::string& fallback) {
-        std::string lxc_error = lxc_log_tail(c.dir / "lxc.log");
+        std::string lxc_error = lxc_log_excerpt(c.dir / "lxc.log");
         return init_error(c, lxc_error.empty() ? fallback : lxc_error);
     }
 

@@ -282,7 +282,7 @@ BOOST_AUTO_TEST_CASE(bad_input_fails_cleanly_and_changes_nothing) {
          7, "built for plugin API 999"},
         {"unknown flag", env.cli({"create", "--frobnicate", "n11"}), 2, "frobnicate"},
         {"unknown global flag", env.cli({"--frobnicate", "create", "n12"}), 2, "frobnicate"},
-        {"missing id", env.cli({"create"}), 2, "id"},
+        {"missing id", env.cli({"create"}), 2, "create: missing <id>; usage: proxmox-lxcri create"},
         {"unknown command", env.cli({"explode"}), 2, "unknown command 'explode'"},
     };
     for (const auto& c : cases) {
@@ -395,4 +395,82 @@ BOOST_AUTO_TEST_CASE(option_values_with_placeholders_fail_at_once) {
     check_failure(bounded({"list"}), 3, "'%value%'");
     lxcri::test::write_text(env.config, "x%invalid_line%\n");
     check_failure(bounded({"list"}), 3, "x%invalid_line%");
+}
+
+// stdout of state and list is the answer engines parse: a --log file that
+// cannot be opened must be reported on stderr, never on stdout.
+BOOST_AUTO_TEST_CASE(an_unopenable_log_file_is_reported_on_stderr_only) {
+    Env env;
+    const std::string log = (env.tmp / "nonexistent/dir/x.log").string();
+    for (const std::vector<std::string>& command :
+         {std::vector<std::string>{"state", "c1"}, {"list"}, {"delete", "-f", "c1"}}) {
+        BOOST_TEST_CONTEXT(command.front()) {
+            std::vector<std::string> args{"--log", log, "--log-format", "json"};
+            args.insert(args.end(), command.begin(), command.end());
+            auto r = env.cli(args);
+            BOOST_TEST(r.out == "");
+            check_failure(r, 3, "open log file " + log);
+        }
+    }
+}
+
+// Every key of a plugin section is checked when the plugin loads, before
+// anything is made: unknown keys, values out of range, bad names.
+BOOST_AUTO_TEST_CASE(plugin_options_are_checked_before_anything_is_made) {
+    Env env;
+    struct Case {
+        std::string config;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {"backend = lxc\n[lxc]\nlog-level = LOUD\n", "lxc.log-level: 'LOUD' is not one of TRACE"},
+        {"backend = lxc\n[lxc]\nstart-timeout = -5\n", "lxc.start-timeout: '-5' is not a whole number from 1 to 3600"},
+        {"backend = lxc\n[lxc]\nstart-timeout = 30s\n", "lxc.start-timeout: '30s'"},
+        {"backend = lxc\n[lxc]\nlxc-path = /var/lib/lxc\n",
+         "lxc.lxc-path: unknown key (known: lxcpath, log-level, start-timeout)"},
+        {"backend = dry-run\n[dry-run]\nvmid-in-use = 100\n", "dry-run.vmid-in-use: unknown key (known: vmids-in-use, target)"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.config) {
+            lxcri::test::write_text(env.config, c.config);
+            check_failure(env.create("c1"), 3, c.message);
+            BOOST_TEST(!fs::exists(env.root / "c1"));
+            BOOST_TEST(env.mapping().empty());
+        }
+    }
+    lxcri::test::write_text(env.config, "backend = lxc\n[lxc]\nlog-level = trace\nstart-timeout = 3600\n");
+    auto listed = env.cli({"list"});
+    BOOST_TEST(listed.exit_code == 0, listed.err);
+}
+
+BOOST_AUTO_TEST_CASE(ps_of_a_dry_run_container_is_empty) {
+    Env env;
+    BOOST_REQUIRE_EQUAL(env.create("c1").exit_code, 0);
+    auto json = env.cli({"ps", "--format", "json", "c1"});
+    BOOST_TEST(json.exit_code == 0, json.err);
+    BOOST_TEST(json.out == "[]\n");
+    auto table = env.cli({"ps", "c1"});
+    BOOST_TEST(table.exit_code == 0, table.err);
+    BOOST_TEST(table.out == "");
+}
+
+BOOST_AUTO_TEST_CASE(plugin_directory_problems_are_named) {
+    Env env;
+    env.extra = {"--plugin-dir", (env.tmp / "no/such/dir").string()};
+    auto listed = env.cli({"list"});
+    BOOST_TEST(listed.exit_code == 0, listed.err);
+    BOOST_TEST(listed.err.find("warning: plugin directory " + (env.tmp / "no/such/dir").string() + " does not exist") !=
+               std::string::npos, listed.err);
+
+    // A damaged plugin file: one message about the file, no library internals.
+    fs::path dir = env.tmp / "plugins";
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms(0755));
+    lxcri::test::write_text(dir / "lxcri-backend-broken.so", "\x7f" "ELF but not really");
+    fs::permissions(dir / "lxcri-backend-broken.so", fs::perms(0644));
+    env.extra = {"--plugin-dir", dir.string(), "--backend", "broken"};
+    auto r = env.create("c1");
+    check_failure(r, 7, "lxcri-backend-broken.so is not a loadable shared library: not an ELF file for this machine");
+    BOOST_TEST(r.err.find("basic_ios") == std::string::npos);
+    BOOST_TEST(r.err.find("iostream") == std::string::npos);
 }
