@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 umask 022
 . scripts/deps.sh
-lxcri_install_deps
-lxcri_build build
+lxcri_install_deps build
+# The runtime, its plugins and init helper only: the tests are test.sh's.
+lxcri_build build -DBUILD_TESTING=OFF
 
 bin=build/bin/proxmox-lxcri
 work=$(mktemp -d /tmp/lxcri-demo.XXXXXX)

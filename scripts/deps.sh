@@ -1,25 +1,36 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages proxmox-lxcri needs to build and test,
-# and only those that are missing. Sourced by demo.sh and test.sh.
+# Installs the Debian 12 packages proxmox-lxcri needs, and only those that
+# are missing. Sourced by demo.sh (build set) and test.sh (build + test sets).
 set -euo pipefail
 
-lxcri_packages=(
+# What the runtime needs to build and run, and what the demo runs.
+lxcri_build_packages=(
   build-essential cmake pkg-config git
   # Boost 1.81 (Debian 12's default 1.74 has no Boost.JSON)
   libboost1.81-dev libboost-json1.81-dev libboost-log1.81-dev
-  libboost-program-options1.81-dev libboost-test1.81-dev libboost-filesystem1.81-dev
+  libboost-program-options1.81-dev libboost-filesystem1.81-dev
   lxc lxc-dev libseccomp-dev libcap-dev libarchive-dev
-  # tests: a reference runtime, a static busybox for test rootfs, archive tools
-  runc busybox-static tar gzip xz-utils zstd attr procps
-  # tests: the real clients (podman with conmon, containerd with ctr)
+  # the demo's container: a static busybox
+  busybox-static
+)
+
+# What only the tests need.
+lxcri_test_packages=(
+  libboost-test1.81-dev
+  # a reference runtime, archive tools
+  runc tar gzip xz-utils zstd attr procps
+  # the real clients (podman with conmon, containerd with ctr)
   podman containerd
-  # tests: the .deb checks and the pct test double
+  # the .deb checks and the pct test double
   lintian bash-completion dpkg-dev python3
 )
 
+# lxcri_install_deps [build|test]: test installs both sets (the default).
 lxcri_install_deps() {
+  local wanted=("${lxcri_build_packages[@]}")
+  [ "${1:-test}" = build ] || wanted+=("${lxcri_test_packages[@]}")
   local missing=()
-  for p in "${lxcri_packages[@]}"; do
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ((${#missing[@]})); then

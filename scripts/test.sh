@@ -7,11 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 umask 022  # plugin files must not be group/other-writable, or the core refuses them
 . scripts/deps.sh
-lxcri_install_deps
+lxcri_install_deps test
 
-lxcri_build build
+lxcri_build build -DBUILD_TESTING=ON
 ctest --test-dir build --output-on-failure -j2
 
-lxcri_build build-asan -DLXCRI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+lxcri_build build-asan -DBUILD_TESTING=ON -DLXCRI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j2 -L unit
