@@ -285,6 +285,15 @@ out=$(examples plugins --format json)
 expect_in "$out" '"name":"trace"' "plugins with --plugin-dir"
 expect_in "$out" '"name":"prefix"' "plugins with --plugin-dir"
 
+step "an example against the build tree's package (-DProxmoxLxcri_DIR=$build/cmake), loaded by the build tree's core"
+cmake -S "$src/examples/backend-trace" -B "$work/tree-trace" -DProxmoxLxcri_DIR="$build/cmake" \
+    -DCMAKE_CXX_FLAGS=-Werror >"$work/tree-trace.log" 2>&1 &&
+    cmake --build "$work/tree-trace" >>"$work/tree-trace.log" 2>&1 ||
+    fail "backend-trace does not build against $build/cmake:"$'\n'"$(cat "$work/tree-trace.log")"
+out=$("$build/bin/proxmox-lxcri" --plugin-dir "$work/tree-trace/plugins" plugins --format json)
+! grep -q '"error"' <<<"$out" || fail "the build-tree example failed to load: $out"
+expect_in "$out" '"name":"trace"' "build tree: plugins with --plugin-dir"
+
 step "the prefix mapping (--mapping prefix, dry-run backend)"
 vmid_of() { examples state "$1" | tr -d ' \n' | sed -n 's/.*"vmid":\([0-9]*\).*/\1/p'; }
 for id_vmid in db-main=1000 web=100 db-replica=1001 cache=101; do
