@@ -49,16 +49,16 @@ void print_version() {
 // Global flags come before the command, as with runc. Returns the index of
 // the command in argv (argc when there is none).
 int find_command(int argc, char** argv, const po::options_description& options) {
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        if (arg == "--") return i + 1;
-        if (arg.size() < 2 || arg[0] != '-') return i;
-        std::string name = arg.substr(arg[1] == '-' ? 2 : 1);
-        bool inline_value = name.find('=') != std::string::npos;
-        name = name.substr(0, name.find('='));
-        const po::option_description* option = options.find_nothrow(name, false, false, arg[1] != '-');
-        if (!option) throw lxcri::Error(lxcri::Errc::usage, "unknown global option '" + arg + "' (see --help)");
-        if (!inline_value && option->semantic()->max_tokens() > 0 && option->semantic()->min_tokens() > 0) ++i;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    const std::vector<lxcri::cli::Word> words = lxcri::cli::classify_words(args, options);
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        switch (words[i]) {
+        case lxcri::cli::Word::unknown_option:
+            throw lxcri::Error(lxcri::Errc::usage, "unknown global option '" + args[i] + "' (see --help)");
+        case lxcri::cli::Word::separator: return static_cast<int>(i) + 2;
+        case lxcri::cli::Word::operand: return static_cast<int>(i) + 1;
+        default: break;
+        }
     }
     return argc;
 }

@@ -1,6 +1,8 @@
 #include "cli/command.hpp"
 #include "runtime/runtime.hpp"
 
+#include <algorithm>
+
 namespace po = boost::program_options;
 
 namespace lxcri::cli {
@@ -29,26 +31,11 @@ int run_exec(Context& context, const std::vector<std::string>& args) {
     po::positional_options_description positional;
     positional.add("id", 1).add("command", -1);
     // Everything after the id belongs to the command, flags included.
-    std::vector<std::string> own;
-    std::vector<std::string> command_args;
-    bool seen_id = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (seen_id) {
-            command_args.push_back(a);
-            continue;
-        }
-        own.push_back(a);
-        if (a == "--") continue;
-        if (a.rfind("-", 0) == 0) {
-            std::string name = a.substr(a.rfind("--", 0) == 0 ? 2 : 1);
-            if (name.find('=') != std::string::npos) continue;
-            auto* option = options.find_nothrow(name, false, false, a.rfind("--", 0) != 0);
-            if (option && option->semantic()->max_tokens() > 0 && i + 1 < args.size()) own.push_back(args[++i]);
-            continue;
-        }
-        seen_id = true;
-    }
+    const std::vector<Word> words = classify_words(args, options);
+    auto id = std::find(words.begin(), words.end(), Word::operand);
+    const auto split = args.begin() + (id == words.end() ? args.size() : id - words.begin() + 1);
+    const std::vector<std::string> own(args.begin(), split);
+    const std::vector<std::string> command_args(split, args.end());
     auto vm = parse_command_args(command("exec"), own, options, positional);
     if (!vm) return 0;
 

@@ -62,6 +62,14 @@ std::optional<boost::program_options::variables_map> parse_command_args(
     const boost::program_options::options_description& options,
     const boost::program_options::positional_options_description& positional);
 
+// How Boost.Program_options will read each word of a command line, decided
+// ahead of it from the option descriptions: an option (with or without an
+// attached value), the separate value of the option before it, an operand,
+// the "--" that ends the options, or an option `options` does not know.
+enum class Word { option, value, operand, separator, unknown_option };
+std::vector<Word> classify_words(const std::vector<std::string>& args,
+                                 const boost::program_options::options_description& options);
+
 // The command registered under `name` (for parse_command_args).
 const Command& command(const std::string& name);
 

@@ -474,3 +474,39 @@ BOOST_AUTO_TEST_CASE(plugin_directory_problems_are_named) {
     BOOST_TEST(r.err.find("basic_ios") == std::string::npos);
     BOOST_TEST(r.err.find("iostream") == std::string::npos);
 }
+
+// Long command lines are read in pieces (Boost's parser is quadratic in the
+// number of words): every word must still land where it belongs, in order,
+// with operands, "--", "=" forms and values that look like options.
+BOOST_AUTO_TEST_CASE(long_command_lines_keep_every_word) {
+    Env env;
+    std::vector<std::string> args{"bundle", "create", (env.tmp / "b").string(), "--rootfs",
+                                  (env.bundle / "rootfs").string(), "--quiet"};
+    std::vector<std::string> expected;
+    for (int i = 0; i < 3000; ++i) {
+        std::string value = i % 7 == 0 ? "-n" : i % 5 == 0 ? "a,b=c" : "w" + std::to_string(i);
+        if (i % 2) {
+            args.insert(args.end(), {"--arg", value});
+        } else {
+            args.push_back("--arg=" + value);
+        }
+        expected.push_back(value);
+    }
+    auto r = env.cli(args);
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto config = lxcri::read_json_file(env.tmp / "b/config.json").as_object();
+    std::vector<std::string> got;
+    for (const auto& a : config.at("process").as_object().at("args").as_array()) got.emplace_back(a.as_string());
+    BOOST_TEST(got == expected, boost::test_tools::per_element());
+
+    // An operand after many options, and after "--".
+    std::vector<std::string> create{"bundle", "create", "--rootfs", (env.bundle / "rootfs").string(), "--quiet"};
+    for (int i = 0; i < 600; ++i) create.push_back("--env=V" + std::to_string(i) + "=" + std::to_string(i));
+    create.insert(create.end(), {"--", (env.tmp / "late").string()});
+    auto c = env.cli(create);
+    BOOST_REQUIRE_MESSAGE(c.exit_code == 0, c.err);
+    auto env_list = lxcri::read_json_file(env.tmp / "late/config.json").at("process").at("env").as_array();
+    BOOST_TEST(std::count(env_list.begin(), env_list.end(), json::value("V599=599")) == 1);
+    BOOST_REQUIRE_EQUAL(env.create("long1").exit_code, 0);
+    check_failure(env.cli({"state", "long1", "extra"}), 2, "state: unexpected argument 'extra'");
+}
