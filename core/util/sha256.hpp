@@ -1,8 +1,10 @@
 #pragma once
 
-// SHA-256 (FIPS 180-4), for the pct template digest and for the init
-// helper's check of an exec process file. Self-contained: the static
-// helper links no crypto library.
+// SHA-256 (FIPS 180-4), for the pct template digest, the init helper's
+// check of an exec process file and the digests of image blobs and layers.
+// Self-contained: the static helper links no crypto library. On x86-64 CPUs
+// with the SHA extensions (SHA-NI) blocks are hashed by them, several times
+// faster than the portable code (image layers are hundreds of megabytes).
 
 #include <algorithm>
 #include <array>
@@ -11,6 +13,11 @@
 #include <string>
 #include <string_view>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LXCRI_SHA256_SHANI 1
+#endif
+
 namespace lxcri {
 
 class Sha256 {
@@ -18,17 +25,24 @@ public:
     void update(const void* data, std::size_t size) {
         auto bytes = static_cast<const unsigned char*>(data);
         length_ += size;
-        while (size > 0) {
+        if (used_ > 0) {
             std::size_t n = std::min(size, block_.size() - used_);
             std::memcpy(block_.data() + used_, bytes, n);
             used_ += n;
             bytes += n;
             size -= n;
-            if (used_ == block_.size()) {
-                compress();
-                used_ = 0;
-            }
+            if (used_ < block_.size()) return;
+            compress(block_.data(), 1);
+            used_ = 0;
         }
+        // Whole blocks straight from the caller's buffer.
+        if (std::size_t blocks = size / block_.size(); blocks > 0) {
+            compress(bytes, blocks);
+            bytes += blocks * block_.size();
+            size -= blocks * block_.size();
+        }
+        std::memcpy(block_.data(), bytes, size);
+        used_ = size;
     }
     void update(std::string_view text) { update(text.data(), text.size()); }
 
@@ -51,8 +65,7 @@ public:
 private:
     static std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-    void compress() {
-        static constexpr std::array<std::uint32_t, 64> k = {
+    static constexpr std::array<std::uint32_t, 64> k = {
             0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
             0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
             0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -61,10 +74,53 @@ private:
             0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
             0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
             0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+    void compress(const unsigned char* data, std::size_t blocks) {
+#ifdef LXCRI_SHA256_SHANI
+        static const bool shani = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+        if (shani) return compress_shani(data, blocks);
+#endif
+        for (; blocks > 0; --blocks, data += 64) compress_portable(data);
+    }
+
+#ifdef LXCRI_SHA256_SHANI
+    // Intel's SHA extensions: the state as ABEF/CDGH, four rounds per step.
+    __attribute__((target("sha,sse4.1"))) void compress_shani(const unsigned char* data, std::size_t blocks) {
+        const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+        __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&h_[0])), 0xB1);
+        __m128i state1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&h_[4])), 0x1B);
+        __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  // ABEF
+        state1 = _mm_blend_epi16(state1, tmp, 0xF0);       // CDGH
+        for (; blocks > 0; --blocks, data += 64) {
+            const __m128i abef = state0, cdgh = state1;
+            __m128i m[4];
+            for (int g = 0; g < 16; ++g) {
+                __m128i& w = m[g % 4];  // words 4g..4g+3 of the schedule
+                if (g < 4)
+                    w = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)), byte_swap);
+                else
+                    w = _mm_sha256msg2_epu32(
+                        _mm_add_epi32(_mm_sha256msg1_epu32(w, m[(g + 1) % 4]), _mm_alignr_epi8(m[(g + 3) % 4], m[(g + 2) % 4], 4)),
+                        m[(g + 3) % 4]);
+                const __m128i msg = _mm_add_epi32(w, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&k[4 * g])));
+                state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+                state0 = _mm_sha256rnds2_epu32(state0, state1, _mm_shuffle_epi32(msg, 0x0E));
+            }
+            state0 = _mm_add_epi32(state0, abef);
+            state1 = _mm_add_epi32(state1, cdgh);
+        }
+        tmp = _mm_shuffle_epi32(state0, 0x1B);     // FEBA
+        state1 = _mm_shuffle_epi32(state1, 0xB1);  // DCHG
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(&h_[0]), _mm_blend_epi16(tmp, state1, 0xF0));  // DCBA
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(&h_[4]), _mm_alignr_epi8(state1, tmp, 8));     // HGFE
+    }
+#endif
+
+    void compress_portable(const unsigned char* block) {
         std::array<std::uint32_t, 64> w{};
         for (int i = 0; i < 16; ++i)
-            w[i] = std::uint32_t(block_[4 * i]) << 24 | std::uint32_t(block_[4 * i + 1]) << 16 |
-                   std::uint32_t(block_[4 * i + 2]) << 8 | std::uint32_t(block_[4 * i + 3]);
+            w[i] = std::uint32_t(block[4 * i]) << 24 | std::uint32_t(block[4 * i + 1]) << 16 |
+                   std::uint32_t(block[4 * i + 2]) << 8 | std::uint32_t(block[4 * i + 3]);
         for (int i = 16; i < 64; ++i) {
             std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
             std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
