@@ -1,6 +1,7 @@
 #include "bundle/archive.hpp"
 
 #include "bundle/fd_util.hpp"
+#include "util/sha256.hpp"
 
 #include <lxcri/error.hpp>
 #include <lxcri/log.hpp>
@@ -453,25 +454,58 @@ private:
     bool warned_xattrs_ = false;
 };
 
+// The uncompressed stream of a layer, hashed on its way to the tar reader:
+// `raw` decompresses (any filter, format "raw"), the tar reader reads from it.
+struct HashedStream {
+    archive* raw = nullptr;
+    Sha256 sha;
+    std::string error;
+
+    static la_ssize_t read(archive*, void* self, const void** buffer) {
+        auto* stream = static_cast<HashedStream*>(self);
+        size_t size = 0;
+        la_int64_t offset = 0;
+        int r = ::archive_read_data_block(stream->raw, buffer, &size, &offset);
+        if (r == ARCHIVE_EOF) return 0;
+        if (r < ARCHIVE_WARN) {
+            stream->error = archive_message(stream->raw);
+            return -1;
+        }
+        stream->sha.update(*buffer, size);
+        return static_cast<la_ssize_t>(size);
+    }
+
+    // What the tar reader left unread (the end-of-archive blocks, padding).
+    void drain() {
+        const void* buffer = nullptr;
+        while (read(nullptr, this, &buffer) > 0) {
+        }
+        if (!error.empty()) throw Error(Errc::invalid_input, error);
+    }
+};
+
 class Extractor {
 public:
-    Extractor(const fs::path& archive_path, const ProgressCallback& on_progress)
-        : archive_path_(archive_path), on_progress_(on_progress) {}
+    // Reads the archive open as `fd` (from its start); `name` in messages.
+    // `hash`: also compute the digest of the uncompressed stream.
+    Extractor(int fd, std::string name, bool hash, const ProgressCallback& on_progress)
+        : fd_(fd), name_(std::move(name)), hash_(hash), on_progress_(on_progress) {}
 
     // Into `root_fd`; `layer` applies whiteouts and takes the root's metadata
     // from nothing (a layer's "./" entry does not change the rootfs).
     void run(int root_fd, bool layer) {
-        ReadArchive in = open_archive();
+        open_archive();
+        archive* in = tar_.get();
         TreeWriter writer(root_fd, layer);
         for (;;) {
             archive_entry* entry = nullptr;
-            int r = ::archive_read_next_header(in.get(), &entry);
+            int r = ::archive_read_next_header(in, &entry);
             if (r == ARCHIVE_EOF) break;
             if (r < ARCHIVE_WARN) {
-                if (progress_.entries == 0) not_readable(in.get());
-                throw Error(Errc::invalid_input, archive_message(in.get()));
+                if (progress_.entries == 0) not_readable(in);
+                throw Error(Errc::invalid_input, read_error(in));
             }
-            if (r == ARCHIVE_WARN) log::warning(archive_path_.string() + ": " + archive_message(in.get()));
+            if (r == ARCHIVE_WARN) log::warning(name_ + ": " + archive_message(in));
             const char* raw_name = ::archive_entry_pathname(entry);
             const std::string name = raw_name ? raw_name : "";
             const std::string what = "archive entry " + single_quoted(name);
@@ -482,16 +516,22 @@ public:
                     throw Error(Errc::invalid_input, what + ": not a directory");
                 if (!layer) root_entry_.reset(::archive_entry_clone(entry));
             } else {
-                writer.write(in.get(), entry, rel, what);
+                writer.write(in, entry, rel, what);
             }
             ++progress_.entries;
-            progress_.bytes = static_cast<std::uint64_t>(::archive_filter_bytes(in.get(), -1));
+            progress_.bytes = static_cast<std::uint64_t>(::archive_filter_bytes(raw_ ? raw_.get() : in, -1));
             if (on_progress_) on_progress_(progress_);
         }
         writer.finish();
         if (writer.skipped_devices() > 0)
             log::warning("rootfs: skipped " + std::to_string(writer.skipped_devices()) +
                          " device node(s) of the archive: creating them needs CAP_MKNOD (run as root)");
+    }
+
+    // "sha256:<hex>" of the whole uncompressed stream (after run, with `hash`).
+    std::string stream_digest() {
+        stream_.drain();
+        return "sha256:" + stream_.sha.hex();
     }
 
     // The rootfs gets the archive's "./" metadata, or 0755.
@@ -512,35 +552,63 @@ public:
     }
 
 private:
-    ReadArchive open_archive() {
-        ReadArchive in(::archive_read_new());
-        if (!in) throw Error(Errc::failed, "libarchive: out of memory");
-        ::archive_read_support_format_tar(in.get());
+    static void support_filters(archive* a) {
         // Filters are recognised by their magic bytes, whatever the file is called.
-        ::archive_read_support_filter_gzip(in.get());
-        ::archive_read_support_filter_bzip2(in.get());
-        ::archive_read_support_filter_xz(in.get());
-        ::archive_read_support_filter_lzma(in.get());
-        ::archive_read_support_filter_zstd(in.get());
-        if (::archive_read_open_filename(in.get(), archive_path_.c_str(), 1 << 17) != ARCHIVE_OK)
-            not_readable(in.get());
-        std::error_code ec;
-        progress_.bytes_total = fs::file_size(archive_path_, ec);
-        return in;
+        ::archive_read_support_filter_gzip(a);
+        ::archive_read_support_filter_bzip2(a);
+        ::archive_read_support_filter_xz(a);
+        ::archive_read_support_filter_lzma(a);
+        ::archive_read_support_filter_zstd(a);
+    }
+
+    void open_archive() {
+        if (::lseek(fd_, 0, SEEK_SET) != 0) throw_errno(name_ + ": seek", errno);
+        struct stat st {};
+        if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) progress_.bytes_total = static_cast<std::uint64_t>(st.st_size);
+        tar_.reset(::archive_read_new());
+        if (!tar_) throw Error(Errc::failed, "libarchive: out of memory");
+        ::archive_read_support_format_tar(tar_.get());
+        if (!hash_) {
+            support_filters(tar_.get());
+            if (::archive_read_open_fd(tar_.get(), fd_, 1 << 17) != ARCHIVE_OK) not_readable(tar_.get());
+            return;
+        }
+        raw_.reset(::archive_read_new());
+        if (!raw_) throw Error(Errc::failed, "libarchive: out of memory");
+        support_filters(raw_.get());
+        ::archive_read_support_format_raw(raw_.get());
+        archive_entry* entry = nullptr;
+        if (::archive_read_open_fd(raw_.get(), fd_, 1 << 17) != ARCHIVE_OK ||
+            ::archive_read_next_header(raw_.get(), &entry) != ARCHIVE_OK)
+            not_readable(raw_.get());
+        stream_.raw = raw_.get();
+        if (::archive_read_open(tar_.get(), &stream_, nullptr, HashedStream::read, nullptr) != ARCHIVE_OK)
+            not_readable(tar_.get());
+    }
+
+    // A failure of the decompressor says more than the tar reader's "truncated".
+    std::string read_error(archive* in) const {
+        return stream_.error.empty() ? archive_message(in) : stream_.error;
     }
 
     // libarchive recognises the format while opening or at the first header.
     // Its "file format" and "misc" errnos (EILSEQ and -1 on Linux, from its
-    // private archive_platform.h) mean the content; others come from open().
+    // private archive_platform.h) mean the content; others come from read().
     [[noreturn]] void not_readable(archive* in) {
+        if (!stream_.error.empty()) throw Error(Errc::invalid_input, stream_.error);
         const int err = ::archive_errno(in);
         if (err > 0 && err != EILSEQ) throw_errno(archive_message(in), err, Errc::invalid_input);
         throw Error(Errc::invalid_input,
                     "not a directory or a tar archive (tar, tar.gz, tar.zst, tar.xz): " + archive_message(in));
     }
 
-    const fs::path archive_path_;
+    const int fd_;
+    const std::string name_;
+    const bool hash_;
     const ProgressCallback& on_progress_;
+    ReadArchive raw_;  // with hash_: the decompressor
+    ReadArchive tar_;  // declared after raw_: freed first, it reads from raw_
+    HashedStream stream_;
     Entry root_entry_;
     Progress progress_;
 };
@@ -548,17 +616,21 @@ private:
 }  // namespace
 
 void extract_archive(const fs::path& archive, const fs::path& target, const ProgressCallback& on_progress) {
+    UniqueFd input(::open(archive.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC));
+    if (!input) throw_errno(archive.string(), errno, Errc::invalid_input);
     if (::mkdir(target.c_str(), 0700) != 0) throw_errno("create " + target.string(), errno);
     UniqueFd root(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root) throw_errno("open " + target.string(), errno);
     if (::fchmod(root.get(), 0700) != 0) throw_errno("chmod " + target.string(), errno);
-    Extractor extractor(archive, on_progress);
+    Extractor extractor(input.get(), archive.string(), false, on_progress);
     extractor.run(root.get(), false);
     extractor.finish_root(root.get(), target);
 }
 
-void apply_layer(const fs::path& archive, int rootfs_fd, const ProgressCallback& on_progress) {
-    Extractor(archive, on_progress).run(rootfs_fd, true);
+std::string apply_layer(int archive_fd, const std::string& name, int rootfs_fd, const ProgressCallback& on_progress) {
+    Extractor extractor(archive_fd, name, true, on_progress);
+    extractor.run(rootfs_fd, true);
+    return extractor.stream_digest();
 }
 
 }  // namespace lxcri::bundle

@@ -24,12 +24,19 @@ namespace lxcri::bundle {
 void extract_archive(const std::filesystem::path& archive, const std::filesystem::path& target,
                      const ProgressCallback& on_progress = {});
 
-// Applies an OCI image layer (a tar archive as above) to the rootfs open as
+// Applies an OCI image layer (a tar archive as above, read from the start of
+// the open file `archive_fd`; `name` in messages) to the rootfs open as
 // `rootfs_fd`, with the image spec's rules: an entry replaces what lower
 // layers left at its path (a directory keeps its contents when the entry is
 // a directory too), ".wh.<name>" removes <name> of the lower layers and
 // ".wh..wh..opq" empties its directory of them. The same safety as
 // extract_archive; the layer's "./" entry does not change the rootfs.
-void apply_layer(const std::filesystem::path& archive, int rootfs_fd, const ProgressCallback& on_progress = {});
+//
+// Returns the layer's DiffID, "sha256:<hex>" of the uncompressed tar stream
+// (read to its end), so that the caller can check it against the image's
+// config; a layer whose DiffID is wrong has been applied all the same, so
+// apply layers to a staging copy.
+std::string apply_layer(int archive_fd, const std::string& name, int rootfs_fd,
+                        const ProgressCallback& on_progress = {});
 
 }  // namespace lxcri::bundle

@@ -47,6 +47,18 @@ int open_beneath(int dir_fd, const std::string& path, int flags, std::uint64_t r
     return static_cast<int>(fd);
 }
 
+int open_in_root(int dir_fd, const std::string& path, int flags) {
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    long fd = -1;
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        fd = ::syscall(SYS_openat2, dir_fd, path.c_str(), &how, sizeof how);
+        if (fd >= 0 || errno != EAGAIN) break;
+    }
+    return static_cast<int>(fd);
+}
+
 int open_dir_no_symlinks(int dir_fd, const std::string& path) {
     if (path.empty()) return ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
     int fd = open_beneath(dir_fd, path, O_RDONLY | O_DIRECTORY, RESOLVE_NO_SYMLINKS);

@@ -33,6 +33,10 @@ int open_dir_no_symlinks(int dir_fd, const std::string& path);
 // Returns -1 with errno set (EXDEV: it would escape; ENOSYS: kernel < 5.6).
 int open_beneath(int dir_fd, const std::string& path, int flags, std::uint64_t resolve = 0);
 
+// openat2(2) with RESOLVE_IN_ROOT: `path` is resolved as if `dir_fd` were
+// "/" (absolute symlinks and ".." stay inside), as the container will see it.
+int open_in_root(int dir_fd, const std::string& path, int flags);
+
 // "/proc/self/fd/<dir_fd>/<name>": a path for the l*xattr calls, which have
 // no *at() form; only the final component is not followed.
 std::string proc_fd_path(int dir_fd, const std::string& name);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string_view>
 
 namespace lxcri::bundle {
 
@@ -18,6 +19,7 @@ struct Progress {
     std::uint64_t entries = 0;      // files, directories, links ... done so far
     std::uint64_t bytes = 0;        // data copied (or archive bytes read)
     std::uint64_t bytes_total = 0;  // the archive's size; 0 when unknown
+    std::string_view stage;         // what is done ("layer 2/5"); empty: the rootfs as a whole
 };
 
 // Called on the calling thread now and then (at least every 100 ms while

@@ -84,11 +84,11 @@ void ensure_private_dir(const fs::path& dir) {
         throw_errno("chmod " + dir.string(), errno);
 }
 
-FileLock::FileLock(const fs::path& path) {
+FileLock::FileLock(const fs::path& path, Mode mode) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd_ < 0 && errno == ENOENT) fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd_ < 0) throw_errno("open lock " + path.string(), errno);
-    while (::flock(fd_, LOCK_EX) != 0) {
+    while (::flock(fd_, mode == Mode::shared ? LOCK_SH : LOCK_EX) != 0) {
         if (errno == EINTR) continue;
         int err = errno;
         ::close(fd_);

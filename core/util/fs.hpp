@@ -14,11 +14,13 @@ namespace lxcri {
 // directory (not a symlink) with mode 0700.
 void ensure_private_dir(const std::filesystem::path& dir);
 
-// An exclusive flock(2) held for the object's lifetime. The lock file is
-// created (0600) when missing; a directory may be locked too.
+// A flock(2) held for the object's lifetime: exclusive, or shared with
+// other shared holders. The lock file is created (0600) when missing; a
+// directory may be locked too.
 class FileLock {
 public:
-    explicit FileLock(const std::filesystem::path& path);
+    enum class Mode { exclusive, shared };
+    explicit FileLock(const std::filesystem::path& path, Mode mode = Mode::exclusive);
     ~FileLock();
     FileLock(const FileLock&) = delete;
     FileLock& operator=(const FileLock&) = delete;
