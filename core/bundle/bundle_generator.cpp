@@ -3,6 +3,8 @@
 #include "bundle/archive.hpp"
 #include "bundle/fd_util.hpp"
 #include "bundle/validator.hpp"
+#include "image/convert.hpp"
+#include "image/layer_cache.hpp"
 #include "util/fs.hpp"
 #include "util/json.hpp"
 
@@ -27,7 +29,7 @@ namespace json = boost::json;
 namespace lxcri::bundle {
 namespace {
 
-enum class SourceKind { none, directory, archive };
+enum class SourceKind { none, directory, archive, image };
 
 struct RootfsSource {
     SourceKind kind = SourceKind::none;
@@ -35,6 +37,13 @@ struct RootfsSource {
 };
 
 RootfsSource find_rootfs_source(const CreateOptions& options) {
+    if (options.image) {
+        if (options.rootfs) throw Error(Errc::invalid_input, "use --image or --rootfs, not both");
+        if (options.mode != CopyMode::copy)
+            throw Error(Errc::invalid_input, "--link and --reflink need a directory --rootfs, not an image");
+        return {SourceKind::image, {}};
+    }
+    if (options.platform) throw Error(Errc::invalid_input, "--platform needs --image");
     if (!options.rootfs) {
         if (options.mode != CopyMode::copy)
             throw Error(Errc::invalid_input, "--link and --reflink need a directory --rootfs");
@@ -216,7 +225,8 @@ public:
         if (!enabled_) return;
         last_ = progress;
         auto now = std::chrono::steady_clock::now();
-        if (drawn_ && now - drawn_at_ < std::chrono::milliseconds(100)) return;
+        if (drawn_ && now - drawn_at_ < std::chrono::milliseconds(100) && progress.stage == stage_) return;
+        stage_ = progress.stage;
         drawn_at_ = now;
         drawn_ = true;
         draw();
@@ -225,12 +235,13 @@ public:
 private:
     void draw() const {
         const double mib = 1024.0 * 1024.0;
+        const std::string stage = stage_.empty() ? "rootfs" : stage_;
         if (last_.bytes_total > 0)
-            std::fprintf(stderr, "\rrootfs: %llu entries, %.1f of %.1f MiB (%.0f%%)\x1b[K",
+            std::fprintf(stderr, "\r%s: %llu entries, %.1f of %.1f MiB (%.0f%%)\x1b[K", stage.c_str(),
                          static_cast<unsigned long long>(last_.entries), last_.bytes / mib, last_.bytes_total / mib,
                          100.0 * static_cast<double>(last_.bytes) / static_cast<double>(last_.bytes_total));
         else
-            std::fprintf(stderr, "\rrootfs: %llu entries, %.1f MiB\x1b[K",
+            std::fprintf(stderr, "\r%s: %llu entries, %.1f MiB\x1b[K", stage.c_str(),
                          static_cast<unsigned long long>(last_.entries), last_.bytes / mib);
         std::fflush(stderr);
     }
@@ -239,10 +250,11 @@ private:
     bool drawn_ = false;
     std::chrono::steady_clock::time_point drawn_at_;
     Progress last_;
+    std::string stage_;  // last_.stage may not outlive the call
 };
 
 void fill_rootfs(const RootfsSource& source, const fs::path& rootfs, const CreateOptions& options,
-                 const InterruptGuard& interrupts) {
+                 const image::Image* image, const InterruptGuard& interrupts) {
     ProgressLine line(options.progress);
     const ProgressCallback on_progress = [&](const Progress& progress) {
         interrupts.check();
@@ -270,7 +282,30 @@ void fill_rootfs(const RootfsSource& source, const fs::path& rootfs, const Creat
             throw e.with_context("extract " + source.path.string());
         }
         return;
+    case SourceKind::image:
+        try {
+            image::make_rootfs(image::StorePaths(options.state_dir), *image, rootfs, on_progress);
+        } catch (const Error& e) {
+            throw e.with_context("image " + *options.image);
+        }
+        return;
     }
+}
+
+// The image's config converted (conversion.md) and the flags over it; its
+// Volumes' directories made in the rootfs.
+void apply_image_config(json::object& config, const CreateOptions& options, const image::Image& image,
+                        const fs::path& rootfs) {
+    UniqueFd rootfs_fd(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!rootfs_fd) throw_errno("open " + rootfs.string(), errno);
+    ConfigOptions with_image = options.config;
+    try {
+        with_image.image = image::image_defaults(image, rootfs_fd.get());
+        image::make_volume_dirs(image, rootfs_fd.get());
+    } catch (const Error& e) {
+        throw e.with_context("image " + *options.image);
+    }
+    apply_options(config, with_image);
 }
 
 // We never publish a bundle our own validator would reject (a template may
@@ -294,12 +329,24 @@ void create_bundle(const CreateOptions& options) {
     if (!target.has_filename() && target != target.root_path()) target = target.parent_path();  // "b/"
 
     const RootfsSource source = find_rootfs_source(options);
-    const json::object config = make_config(options.config);
+    if (options.config.entrypoint && source.kind != SourceKind::image)
+        throw Error(Errc::invalid_input, "--entrypoint needs --image");
+    json::object config = base_config(options.config);
+    std::optional<image::ImageSource> image;
+    if (source.kind == SourceKind::image) {
+        // Read and checked before anything is written.
+        std::optional<image::Platform> platform;
+        if (options.platform) platform = image::parse_platform(*options.platform);
+        image.emplace(image::parse_reference(*options.image), platform, image::StorePaths(options.state_dir));
+    } else {
+        apply_options(config, options.config);
+    }
     check_target(target, options, source);
 
     InterruptGuard interrupts;
     StagingDir staging(target);
-    fill_rootfs(source, staging.path() / "rootfs", options, interrupts);
+    fill_rootfs(source, staging.path() / "rootfs", options, image ? &image->image() : nullptr, interrupts);
+    if (image) apply_image_config(config, options, image->image(), staging.path() / "rootfs");
     write_file_atomic(staging.path() / "config.json", to_pretty_json(config), 0644);
     check_bundle(staging.path());
     interrupts.check();

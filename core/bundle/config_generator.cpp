@@ -166,32 +166,67 @@ void make_rootless(json::object& config, User host_ids) {
     config["mounts"] = std::move(mounts);
 }
 
+// KEY=VALUE into env: replaces the entry with the same KEY in place, else appends.
+void set_env(json::array& env, const std::string& entry) {
+    const std::string prefix = entry.substr(0, entry.find('=') + 1);
+    auto same_key = [&](const json::value& v) { return v.is_string() && v.get_string().starts_with(prefix); };
+    auto it = std::find_if(env.begin(), env.end(), same_key);
+    if (it != env.end())
+        *it = json::string(entry);
+    else
+        env.emplace_back(entry);
+}
+
+json::array string_array(const std::vector<std::string>& items) {
+    json::array array;
+    for (const auto& item : items) array.emplace_back(item);
+    return array;
+}
+
+void apply_image(json::object& process, const ConfigOptions& options) {
+    const ImageDefaults& image = *options.image;
+    std::vector<std::string> args = options.entrypoint ? *options.entrypoint : image.entrypoint;
+    const std::vector<std::string>& cmd = !options.args.empty() ? options.args
+                                          : options.entrypoint  ? std::vector<std::string>()
+                                                                : image.cmd;
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    if (args.empty())
+        throw Error(Errc::invalid_input, "the image has neither Entrypoint nor Cmd: give the command with --args or --arg");
+    process["args"] = string_array(args);
+    json::array& env = array_member(process, "env", "process.env");
+    for (const auto& entry : image.env) set_env(env, entry);
+    if (image.cwd) process["cwd"] = *image.cwd;
+    if (image.user) {
+        json::object& user = object_member(process, "user", "process.user");
+        user["uid"] = image.user->uid;
+        user["gid"] = image.user->gid;
+        if (!image.user->additional_gids.empty()) {
+            json::array gids;
+            for (auto gid : image.user->additional_gids) gids.emplace_back(gid);
+            user["additionalGids"] = std::move(gids);
+        }
+    }
+}
+
 void apply_process_options(json::object& config, const ConfigOptions& options) {
-    const bool any = !options.args.empty() || !options.env.empty() || options.cwd || options.user;
+    const bool any = options.image || !options.args.empty() || !options.env.empty() || options.cwd || options.user;
     if (!any) return;
     json::object& process = object_member(config, "process", "process");
-    if (!options.args.empty()) {
-        json::array args;
-        for (const auto& arg : options.args) args.emplace_back(arg);
-        process["args"] = std::move(args);
+    if (options.image) {
+        apply_image(process, options);
+    } else if (!options.args.empty()) {
+        process["args"] = string_array(options.args);
     }
     if (!options.env.empty()) {
         json::array& env = array_member(process, "env", "process.env");
-        for (const auto& entry : options.env) {
-            const std::string prefix = entry.substr(0, entry.find('=') + 1);
-            auto same_key = [&](const json::value& v) { return v.is_string() && v.get_string().starts_with(prefix); };
-            auto it = std::find_if(env.begin(), env.end(), same_key);
-            if (it != env.end())
-                *it = json::string(entry);
-            else
-                env.emplace_back(entry);
-        }
+        for (const auto& entry : options.env) set_env(env, entry);
     }
     if (options.cwd) process["cwd"] = *options.cwd;
     if (options.user) {
         json::object& user = object_member(process, "user", "process.user");
         user["uid"] = options.user->uid;
         user["gid"] = options.user->gid;
+        user.erase("additionalGids");  // they were the image user's
     }
 }
 
@@ -235,8 +270,11 @@ void apply_resources(json::object& config, const ConfigOptions& options) {
 }
 
 void apply_annotations(json::object& config, const ConfigOptions& options) {
-    if (options.annotations.empty()) return;
+    const bool from_image = options.image && !options.image->annotations.empty();
+    if (options.annotations.empty() && !from_image) return;
     json::object& annotations = object_member(config, "annotations", "annotations");
+    if (from_image)
+        for (const auto& [key, value] : options.image->annotations) annotations[key] = value;
     for (const auto& [key, value] : options.annotations) annotations[key] = value;
 }
 
@@ -277,18 +315,18 @@ json::object default_config(bool rootless, User host_ids) {
     return config;
 }
 
-json::object make_config(const ConfigOptions& options) {
-    json::object config;
-    if (options.template_path) {
-        config = load_template(*options.template_path);
-        try {
-            if (options.rootless) make_rootless(config, options.rootless_host_ids);
-        } catch (const Error& e) {
-            throw e.with_context("--config " + options.template_path->string());
-        }
-    } else {
-        config = default_config(options.rootless, options.rootless_host_ids);
+json::object base_config(const ConfigOptions& options) {
+    if (!options.template_path) return default_config(options.rootless, options.rootless_host_ids);
+    json::object config = load_template(*options.template_path);
+    try {
+        if (options.rootless) make_rootless(config, options.rootless_host_ids);
+    } catch (const Error& e) {
+        throw e.with_context("--config " + options.template_path->string());
     }
+    return config;
+}
+
+void apply_options(json::object& config, const ConfigOptions& options) {
     try {
         apply_process_options(config, options);
         apply_root_options(config, options);
@@ -300,6 +338,11 @@ json::object make_config(const ConfigOptions& options) {
         if (!options.template_path) throw;
         throw e.with_context("--config " + options.template_path->string());
     }
+}
+
+json::object make_config(const ConfigOptions& options) {
+    json::object config = base_config(options);
+    apply_options(config, options);
     return config;
 }
 

@@ -20,6 +20,24 @@ struct User {
     std::uint32_t gid = 0;
 };
 
+// process.user as an image's config resolves it.
+struct ProcessUser {
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
+    std::vector<std::uint32_t> additional_gids;
+};
+
+// What an image's config contributes to config.json (the image spec's
+// conversion.md), between the base (default or template) and the flags.
+struct ImageDefaults {
+    std::vector<std::string> entrypoint;
+    std::vector<std::string> cmd;
+    std::vector<std::string> env;  // KEY=VALUE
+    std::optional<std::string> cwd;
+    std::optional<ProcessUser> user;
+    std::vector<std::pair<std::string, std::string>> annotations;
+};
+
 // A bind mount from --mount SRC:DST[:OPTS].
 struct BindMount {
     std::string source;  // absolute
@@ -33,7 +51,9 @@ struct ConfigOptions {
     std::optional<std::filesystem::path> template_path;  // --config
     bool rootless = false;                                // as runc spec --rootless
     User rootless_host_ids;                               // whom container root maps to (the caller)
-    std::vector<std::string> args;                        // empty: keep
+    std::vector<std::string> args;                        // empty: keep (with an image: its Cmd)
+    std::optional<std::vector<std::string>> entrypoint;   // with an image: replaces its Entrypoint, drops its Cmd
+    std::optional<ImageDefaults> image;
     std::vector<std::string> env;                         // KEY=VALUE, replacing the same KEY
     std::optional<std::string> cwd;
     std::optional<std::string> hostname;
@@ -54,6 +74,15 @@ boost::json::object default_config(bool rootless = false, User host_ids = {});
 // for a template that cannot be read, is not a JSON object, or has a member
 // of the wrong type where an option goes.
 boost::json::object make_config(const ConfigOptions& options);
+
+// make_config in two steps, for callers that learn the image defaults
+// later: the base (read once), then the options applied to it. With an
+// image: process.args = Entrypoint + Cmd (--entrypoint replaces the first
+// and drops the image's Cmd, --args replaces the Cmd), env merged by name
+// (base < image < --env), cwd and user from the image unless flags say
+// otherwise, the image's annotations below --annotation.
+boost::json::object base_config(const ConfigOptions& options);
+void apply_options(boost::json::object& config, const ConfigOptions& options);
 
 // Parsers for command-line values. Each throws Error(invalid_input) naming
 // the flag and the form it wants.

@@ -15,8 +15,8 @@ namespace lxcri::cli {
 namespace {
 
 const Command create_command{
-    "bundle create", "make an OCI bundle: rootfs/ (copied, extracted or a skeleton) and config.json",
-    "bundle create <path> [--rootfs DIR|ARCHIVE] [--config TEMPLATE] [options]", {}};
+    "bundle create", "make an OCI bundle: rootfs/ (copied, extracted, from an image or a skeleton) and config.json",
+    "bundle create <path> [--rootfs DIR|ARCHIVE | --image REF [--platform OS/ARCH]] [--config TEMPLATE] [options]", {}};
 const Command validate_command{
     "bundle validate", "check an OCI bundle; prints each problem, exits 0 only when it is valid",
     "bundle validate [<path>] [--format text|json]", {}};
@@ -37,6 +37,10 @@ bundle::ConfigOptions config_options(const po::variables_map& vm) {
         config.args.insert(config.args.end(), args.begin(), args.end());
     }
     for (const auto& arg : strings(vm, "arg")) config.args.push_back(arg);
+    if (vm.count("entrypoint")) {
+        const std::string entrypoint = vm["entrypoint"].as<std::string>();
+        config.entrypoint = entrypoint.empty() ? std::vector<std::string>() : bundle::split_args(entrypoint);
+    }
     for (const auto& entry : strings(vm, "env")) {
         bundle::parse_key_value(entry, "--env");
         config.env.push_back(entry);
@@ -57,11 +61,16 @@ bundle::ConfigOptions config_options(const po::variables_map& vm) {
     return config;
 }
 
-int run_create(const std::vector<std::string>& args) {
+int run_create(const Context& context, const std::vector<std::string>& args) {
     po::options_description options("bundle create options");
     options.add_options()
         ("rootfs", po::value<std::string>()->value_name("SRC"), "directory to copy, or tar archive to extract (.tar, .tar.gz, "
                                              ".tar.zst, .tar.xz; recognised by content); default: an empty skeleton")
+        ("image", po::value<std::string>()->value_name("REF"), "the rootfs and defaults of an image: oci:DIR[:TAG|@DIGEST], "
+                                                 "oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], or a pulled docker://NAME[:TAG]")
+        ("platform", po::value<std::string>()->value_name("OS/ARCH[/VARIANT]"), "the image of an index to use (default: this host's)")
+        ("entrypoint", po::value<std::string>()->value_name("A,B,.."), "replaces the image's Entrypoint and drops its Cmd "
+                                                                       "(--args gives a new one); '' for none")
         ("config", po::value<std::string>()->value_name("TEMPLATE"), "start from this config.json; the options below override it")
         ("force", po::bool_switch(), "replace an existing non-empty <path>")
         ("reflink", po::bool_switch(), "clone the files of a directory --rootfs (btrfs, xfs; fails elsewhere)")
@@ -93,7 +102,11 @@ int run_create(const std::vector<std::string>& args) {
 
     bundle::CreateOptions create;
     create.path = (*vm)["path"].as<std::string>();
+    if (vm->count("rootfs") && vm->count("image")) throw Error(Errc::usage, "bundle create: use --rootfs or --image, not both");
     if (vm->count("rootfs")) create.rootfs = (*vm)["rootfs"].as<std::string>();
+    if (vm->count("image")) create.image = (*vm)["image"].as<std::string>();
+    if (vm->count("platform")) create.platform = (*vm)["platform"].as<std::string>();
+    create.state_dir = context.config().state_dir;
     if ((*vm)["link"].as<bool>()) create.mode = bundle::CopyMode::link;
     if ((*vm)["reflink"].as<bool>()) create.mode = bundle::CopyMode::reflink;
     create.force = (*vm)["force"].as<bool>();
@@ -127,10 +140,10 @@ int run_validate(const std::vector<std::string>& args) {
     return result.valid() ? 0 : static_cast<int>(Errc::invalid_input);
 }
 
-int run_bundle(Context&, const std::vector<std::string>& args) {
+int run_bundle(Context& context, const std::vector<std::string>& args) {
     const std::string sub = args.empty() ? "" : args.front();
     const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
-    if (sub == "create") return run_create(rest);
+    if (sub == "create") return run_create(context, rest);
     if (sub == "validate") return run_validate(rest);
     if (sub == "--help" || sub == "-h") {
         std::cout << "Usage: proxmox-lxcri " << create_command.usage << "\n"
