@@ -25,7 +25,7 @@ lxcri_test_packages=(
   lintian bash-completion dpkg-dev python3
   # tests: images (umoci as the control, skopeo pushes and pulls, a local
   # registry with TLS from a test CA and basic auth)
-  umoci skopeo docker-registry buildah apache2-utils openssl
+  umoci skopeo docker-registry apache2-utils openssl
 )
 
 # lxcri_install_deps [build|test]: test installs both sets (the default).
