@@ -7,6 +7,8 @@
 #include "bundle/config_generator.hpp"
 #include "image/image.hpp"
 
+#include <lxcri/container_spec.hpp>
+
 #include <string_view>
 
 namespace lxcri::image {
@@ -14,7 +16,7 @@ namespace lxcri::image {
 // Annotations proxmox-lxcri adds: what the container runs. The image spec
 // names no key for an image's own digest or reference.
 inline constexpr const char* image_reference_annotation = "org.proxmox-lxcri.image.reference";
-inline constexpr const char* image_digest_annotation = "org.proxmox-lxcri.image.digest";  // the manifest's
+using lxcri::image_digest_annotation;  // the manifest's (include/lxcri/container_spec.hpp)
 inline constexpr const char* image_volumes_annotation = "org.proxmox-lxcri.image.volumes";
 
 // The defaults for config.json from `image`'s config. Config.User is

@@ -370,6 +370,11 @@ struct Linux {
 
 // ---- the whole document ------------------------------------------------------
 
+// Set by `bundle create --image`: the digest ("sha256:<hex>") of the image
+// manifest the rootfs was unpacked from, so that a backend can share work
+// between containers of one image (the pct backend's templates).
+inline constexpr const char* image_digest_annotation = "org.proxmox-lxcri.image.digest";
+
 struct ContainerSpec {
     std::string oci_version;
     // Unset: the bundle only describes the environment (allowed until start).

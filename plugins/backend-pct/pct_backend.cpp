@@ -59,6 +59,16 @@ void chown_or_throw(const fs::path& path, std::uint32_t uid, std::uint32_t gid) 
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
+// A bundle made from an image names the image's manifest: one template per
+// image, with no need to hash its rootfs; any other rootfs by its content.
+std::string template_digest(const ContainerSpec& spec, const fs::path& rootfs) {
+    auto it = spec.annotations.find(image_digest_annotation);
+    const std::string& digest = it == spec.annotations.end() ? std::string() : it->second;
+    const bool is_sha256 = digest.size() == 71 && digest.starts_with("sha256:") &&
+                           digest.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
+    return is_sha256 ? digest.substr(7) : rootfs_digest(rootfs);
+}
+
 class PctBackend final : public Backend {
 public:
     explicit PctBackend(const PluginContext& context)
@@ -91,7 +101,7 @@ public:
             throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
         fs::path rootfs = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : c.bundle / spec.root.path;
         fs::path rt = c.dir / proto::host_subdir;
-        std::string digest = rootfs_digest(rootfs);
+        std::string digest = template_digest(spec, rootfs);
         PctPlan plan = build_pct_plan(
             spec, settings_,
             PctPlanInput{c.id, c.vmid, c.bundle, pct_ostemplate(settings_, pct_template_name(digest)), rt, helper_});

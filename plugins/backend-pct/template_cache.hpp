@@ -1,7 +1,8 @@
 #pragma once
 
 // The rootfs as a CT template archive in template-dir, packed once per
-// content digest (rootfs_digest) and shared by every CT made from it. Each
+// content digest (rootfs_digest), or per image manifest for a bundle made
+// from an image, and shared by every CT made from it. Each
 // archive has a users file (.proxmox-lxcri-<digest>.users, hidden from
 // Proxmox's template list) that lists the VMIDs using it, locked with flock;
 // the archive goes when its last user does.

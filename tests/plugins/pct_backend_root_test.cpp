@@ -420,3 +420,34 @@ BOOST_AUTO_TEST_CASE(one_template_per_rootfs_released_with_its_last_container) {
     for (pid_t waiter : {*a.result.pid_file_pid, *b.result.pid_file_pid}) ::waitpid(waiter, nullptr, 0);
     BOOST_TEST(host.rejected().empty(), host.rejected());
 }
+
+BOOST_AUTO_TEST_CASE(one_template_per_image_for_bundles_made_from_it) {
+    lxcri::test::become_subreaper();
+    Host host;
+    auto backend = host.backend();
+    const std::string manifest = "sha256:" + std::string(64, 'c');
+    auto from_image = [&](const std::string& dir) {
+        return fake::make_bundle(host.pve.tmp / dir, "minimal", [&](boost::json::object& doc) {
+            doc["process"].as_object()["args"] = boost::json::array{"/bin/sleep", "60"};
+            doc["annotations"] = boost::json::object{{lxcri::image_digest_annotation, manifest}};
+        });
+    };
+    fs::path first = from_image("b1"), second = from_image("b2");
+    // Keyed by the image, not by hashing the rootfs: bundle create --image
+    // made both from the same layers.
+    lxcri::test::write_text(second / "rootfs" / "marker", "not hashed");
+    auto a = host.create(*backend, "a", 1020, first);
+    auto b = host.create(*backend, "b", 1021, second);
+    fs::path archive = host.pve.template_dir() / lxcri::pct_template_name(manifest.substr(7));
+    BOOST_TEST(fs::exists(archive));
+    BOOST_TEST(read_text(host.pve.template_dir() / (".proxmox-lxcri-" + manifest.substr(7) + ".users")) == "1020\n1021\n");
+    size_t templates = 0;
+    for (const auto& e : fs::directory_iterator(host.pve.template_dir()))
+        if (e.path().extension() == ".zst") ++templates;
+    BOOST_TEST(templates == 1u);
+    backend->remove(a.ref, false);
+    backend->remove(b.ref, false);
+    BOOST_TEST(!fs::exists(archive));
+    for (pid_t waiter : {*a.result.pid_file_pid, *b.result.pid_file_pid}) ::waitpid(waiter, nullptr, 0);
+    BOOST_TEST(host.rejected().empty(), host.rejected());
+}
