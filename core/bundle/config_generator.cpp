@@ -177,6 +177,18 @@ void set_env(json::array& env, const std::string& entry) {
         env.emplace_back(entry);
 }
 
+json::object& set_user(json::object& process, std::uint32_t uid, std::uint32_t gid,
+                       const std::vector<std::uint32_t>& additional_gids) {
+    json::object& user = object_member(process, "user", "process.user");
+    user["uid"] = uid;
+    user["gid"] = gid;
+    if (additional_gids.empty()) return user;
+    json::array gids;
+    for (auto g : additional_gids) gids.emplace_back(g);
+    user["additionalGids"] = std::move(gids);
+    return user;
+}
+
 json::array string_array(const std::vector<std::string>& items) {
     json::array array;
     for (const auto& item : items) array.emplace_back(item);
@@ -196,16 +208,7 @@ void apply_image(json::object& process, const ConfigOptions& options) {
     json::array& env = array_member(process, "env", "process.env");
     for (const auto& entry : image.env) set_env(env, entry);
     if (image.cwd) process["cwd"] = *image.cwd;
-    if (image.user) {
-        json::object& user = object_member(process, "user", "process.user");
-        user["uid"] = image.user->uid;
-        user["gid"] = image.user->gid;
-        if (!image.user->additional_gids.empty()) {
-            json::array gids;
-            for (auto gid : image.user->additional_gids) gids.emplace_back(gid);
-            user["additionalGids"] = std::move(gids);
-        }
-    }
+    if (image.user) set_user(process, image.user->uid, image.user->gid, image.user->additional_gids);
 }
 
 void apply_process_options(json::object& config, const ConfigOptions& options) {
@@ -223,10 +226,8 @@ void apply_process_options(json::object& config, const ConfigOptions& options) {
     }
     if (options.cwd) process["cwd"] = *options.cwd;
     if (options.user) {
-        json::object& user = object_member(process, "user", "process.user");
-        user["uid"] = options.user->uid;
-        user["gid"] = options.user->gid;
-        user.erase("additionalGids");  // they were the image user's
+        json::object& user = set_user(process, options.user->uid, options.user->gid, {});
+        if (options.image) user.erase("additionalGids");  // they were the image user's
     }
 }
 

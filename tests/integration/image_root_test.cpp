@@ -39,8 +39,6 @@ using lxcri::test::write_text;
 
 namespace {
 
-const std::string make_image_py = std::string(LXCRI_SOURCE_DIR) + "/tests/support/make_image.py";
-
 void require_tools() {
     BOOST_REQUIRE_MESSAGE(lxcri::test::is_root(), "this test needs root (ctest -LE root skips it)");
     for (const char* tool : {"umoci", "skopeo", "docker-registry", "htpasswd", "openssl", "runc"})
@@ -98,9 +96,7 @@ struct Images {
     Images() { require_tools(); }
 
     fs::path build(const json::object& spec, const std::string& name) {
-        write_text(tmp / (name + ".json"), json::serialize(spec));
-        auto r = run({"python3", make_image_py, "layout", (tmp / (name + ".json")).string(), (tmp / name).string()});
-        BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "make_image.py: " << r.err);
+        lxcri::test::make_image(json::serialize(spec), "layout", tmp / name);
         return tmp / name;
     }
 

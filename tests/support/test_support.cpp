@@ -202,4 +202,12 @@ int wait_child(int pid, int timeout_ms) {
     }
 }
 
+void make_image(const std::string& spec_json, const std::string& kind, const std::filesystem::path& out) {
+    const std::filesystem::path spec = out.string() + ".json";
+    write_text(spec, spec_json);
+    auto result = run({"python3", std::string(LXCRI_SOURCE_DIR) + "/tests/support/make_image.py", kind, spec.string(),
+                       out.string()});
+    if (result.exit_code != 0) throw std::runtime_error("make_image.py: " + result.err);
+}
+
 }  // namespace lxcri::test

@@ -55,6 +55,11 @@ RunResult run_in_terminal(const std::vector<std::string>& argv, int timeout_ms);
 void write_text(const std::filesystem::path& path, const std::string& content);
 std::string read_text(const std::filesystem::path& path);
 
+// Builds a test image with tests/support/make_image.py from `spec_json` (its
+// format is described there): kind "layout" makes the OCI layout directory
+// `out`, "docker-archive" the file `out`. Throws std::runtime_error.
+void make_image(const std::string& spec_json, const std::string& kind, const std::filesystem::path& out);
+
 // Makes this process a child subreaper, as conmon and the containerd shim
 // are, so that orphaned descendants (a container's monitor) become our children.
 void become_subreaper();

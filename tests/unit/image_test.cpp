@@ -34,8 +34,6 @@ using lxcri::test::write_text;
 
 namespace {
 
-const std::string make_image_py = std::string(LXCRI_SOURCE_DIR) + "/tests/support/make_image.py";
-
 bool message_has(const Error& e, const std::string& text) {
     BOOST_TEST_MESSAGE(e.what());
     return std::string(e.what()).find(text) != std::string::npos;
@@ -77,9 +75,7 @@ struct Fixture {
     image::StorePaths store{state};
 
     fs::path build(const json::object& spec, const std::string& name = "layout", const std::string& kind = "layout") {
-        write_text(tmp / (name + ".json"), json::serialize(spec));
-        auto r = run({"python3", make_image_py, kind, (tmp / (name + ".json")).string(), (tmp / name).string()});
-        BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "make_image.py: " << r.err);
+        lxcri::test::make_image(json::serialize(spec), kind, tmp / name);
         return tmp / name;
     }
 
