@@ -40,7 +40,7 @@ bool valid_path_component(std::string_view c) {
 }
 
 bool valid_domain(std::string_view d) {
-    if (d.empty()) return false;
+    if (d.empty() || !(std::isalnum(static_cast<unsigned char>(d.front())) || d.front() == '[')) return false;
     return std::all_of(d.begin(), d.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
     });

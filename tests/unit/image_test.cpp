@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(references_parse_as_skopeo_spells_them) {
     BOOST_TEST(image::parse_reference("docker://localhost/x@" + digest).canonical() == "docker://localhost/x@" + digest);
 
     for (const char* bad : {"alpine", "ftp:x", "docker://", "docker://Upper/case", "docker://a/b:bad/tag",
-                            "docker://a@sha256:12", "oci:", "oci:/x@sha512:00"})
+                            "docker://a@sha256:12", "oci:", "oci:/x@sha512:00", "docker://:5000/x"})
         BOOST_CHECK_EXCEPTION(image::parse_reference(bad), Error,
                               [](const Error& e) { return e.code() == Errc::invalid_input && message_has(e, "'"); });
 }
