@@ -6,6 +6,7 @@
 #include "image/convert.hpp"
 #include "image/image.hpp"
 #include "image/layer_cache.hpp"
+#include "image/pull.hpp"
 #include "image/reference.hpp"
 #include "support/test_support.hpp"
 #include "util/json.hpp"
@@ -403,4 +404,19 @@ BOOST_FIXTURE_TEST_CASE(a_docker_reference_must_be_pulled_first, Fixture) {
     BOOST_CHECK_EXCEPTION(create("docker://127.0.0.1:1/none:v1", "b"), Error, [](const Error& e) {
         return e.code() == Errc::not_found && message_has(e, "pull docker://127.0.0.1:1/none:v1");
     });
+}
+
+BOOST_FIXTURE_TEST_CASE(pull_without_skopeo_says_so, Fixture) {
+    const std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+    fs::create_directories(tmp / "empty-bin");
+    ::setenv("PATH", (tmp / "empty-bin").c_str(), 1);
+    try {
+        image::pull(store, image::parse_reference("docker://127.0.0.1:1/none:v1"), {});
+        BOOST_ERROR("pull without skopeo succeeded");
+    } catch (const Error& e) {
+        BOOST_TEST((e.code() == Errc::not_found));
+        BOOST_TEST(message_has(e, "skopeo is not installed"));
+    }
+    ::setenv("PATH", saved.c_str(), 1);
+    BOOST_TEST(image::read_pulled(store).empty());
 }
