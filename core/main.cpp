@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
 
         const lxcri::cli::Command& command = lxcri::cli::command(argv[command_index]);
         lxcri::cli::Context context(config);
-        return command.run(context, std::vector<std::string>(argv + command_index + 1, argv + argc));
+        return command.run(command, context, std::vector<std::string>(argv + command_index + 1, argv + argc));
     } catch (const lxcri::Error& e) {
         lxcri::log::failure(e.what());
         return static_cast<int>(e.code());

@@ -140,7 +140,7 @@ int run_validate(const std::vector<std::string>& args) {
     return result.valid() ? 0 : static_cast<int>(Errc::invalid_input);
 }
 
-int run_bundle(Context& context, const std::vector<std::string>& args) {
+int run_bundle(const Command&, Context& context, const std::vector<std::string>& args) {
     const std::string sub = args.empty() ? "" : args.front();
     const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
     if (sub == "create") return run_create(context, rest);

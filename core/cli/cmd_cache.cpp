@@ -45,7 +45,7 @@ int run_prune(const image::StorePaths& store, const std::vector<std::string>& ar
     return 0;
 }
 
-int run_cache(Context& context, const std::vector<std::string>& args) {
+int run_cache(const Command&, Context& context, const std::vector<std::string>& args) {
     const std::string sub = args.empty() ? "" : args.front();
     const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
     const image::StorePaths store(context.config().state_dir);

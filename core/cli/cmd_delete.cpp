@@ -6,14 +6,14 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_delete(Context& context, const std::vector<std::string>& args) {
+int run_delete(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("delete options");
     options.add_options()
         ("force,f", po::bool_switch(), "kill a running container first; also remove a failed create")
         ("id", po::value<std::string>()->required(), "container id");
     po::positional_options_description positional;
     positional.add("id", 1);
-    auto vm = parse_command_args(command("delete"), args, options, positional);
+    auto vm = parse_command_args(self, args, options, positional);
     if (!vm) return 0;
     context.runtime().remove((*vm)["id"].as<std::string>(), (*vm)["force"].as<bool>());
     return 0;

@@ -8,7 +8,7 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_exec(Context& context, const std::vector<std::string>& args) {
+int run_exec(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("exec options");
     options.add_options()
         ("process,p", po::value<std::string>(), "runtime-spec process JSON file ('-': stdin); replaces the command")
@@ -36,7 +36,7 @@ int run_exec(Context& context, const std::vector<std::string>& args) {
     const auto split = args.begin() + (id == words.end() ? args.size() : id - words.begin() + 1);
     const std::vector<std::string> own(args.begin(), split);
     const std::vector<std::string> command_args(split, args.end());
-    auto vm = parse_command_args(command("exec"), own, options, positional);
+    auto vm = parse_command_args(self, own, options, positional);
     if (!vm) return 0;
 
     ExecOptions exec;

@@ -51,9 +51,9 @@ boost::json::object features() {
     return doc;
 }
 
-int run_features(Context&, const std::vector<std::string>& args) {
+int run_features(const Command& self, Context&, const std::vector<std::string>& args) {
     po::options_description options("features options");
-    auto vm = parse_command_args(command("features"), args, options, {});
+    auto vm = parse_command_args(self, args, options, {});
     if (!vm) return 0;
     std::cout << to_pretty_json(features());
     return 0;

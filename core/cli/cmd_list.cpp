@@ -12,12 +12,12 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_list(Context& context, const std::vector<std::string>& args) {
+int run_list(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("list options");
     options.add_options()
         ("format,f", po::value<std::string>()->default_value("table"), "table or json")
         ("quiet,q", po::bool_switch(), "print only the ids");
-    auto vm = parse_command_args(command("list"), args, options, {});
+    auto vm = parse_command_args(self, args, options, {});
     if (!vm) return 0;
     std::string format = (*vm)["format"].as<std::string>();
     if (format != "table" && format != "json") throw Error(Errc::usage, "list: --format must be table or json");

@@ -7,12 +7,13 @@ namespace lxcri::cli {
 namespace {
 
 // pause and resume: the same flags, one runtime call each.
-int run_freeze(Context& context, const std::vector<std::string>& args, const std::string& name) {
+int run_freeze(const Command& self, Context& context, const std::vector<std::string>& args) {
+    const std::string& name = self.name;
     po::options_description options(name + " options");
     options.add_options()("id", po::value<std::string>()->required(), "container id");
     po::positional_options_description positional;
     positional.add("id", 1);
-    auto vm = parse_command_args(command(name), args, options, positional);
+    auto vm = parse_command_args(self, args, options, positional);
     if (!vm) return 0;
     std::string id = (*vm)["id"].as<std::string>();
     if (name == "pause")
@@ -23,11 +24,9 @@ int run_freeze(Context& context, const std::vector<std::string>& args, const std
 }
 
 const CommandRegistration pause_registration{
-    {"pause", "freeze every process of a running container", "pause <id>",
-     [](Context& c, const std::vector<std::string>& a) { return run_freeze(c, a, "pause"); }}};
+    {"pause", "freeze every process of a running container", "pause <id>", run_freeze}};
 const CommandRegistration resume_registration{
-    {"resume", "thaw a paused container", "resume <id>",
-     [](Context& c, const std::vector<std::string>& a) { return run_freeze(c, a, "resume"); }}};
+    {"resume", "thaw a paused container", "resume <id>", run_freeze}};
 
 }  // namespace
 }  // namespace lxcri::cli

@@ -12,10 +12,10 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_plugins(Context& context, const std::vector<std::string>& args) {
+int run_plugins(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("plugins options");
     options.add_options()("format,f", po::value<std::string>()->default_value("table"), "table or json");
-    auto vm = parse_command_args(command("plugins"), args, options, {});
+    auto vm = parse_command_args(self, args, options, {});
     if (!vm) return 0;
     std::string format = (*vm)["format"].as<std::string>();
     if (format != "table" && format != "json") throw Error(Errc::usage, "plugins: --format must be table or json");

@@ -13,7 +13,7 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_ps(Context& context, const std::vector<std::string>& args) {
+int run_ps(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("ps options");
     options.add_options()
         ("format,f", po::value<std::string>()->default_value("table"), "table or json (the host pids)")
@@ -21,7 +21,7 @@ int run_ps(Context& context, const std::vector<std::string>& args) {
         ("ps-args", po::value<std::vector<std::string>>(), "arguments for ps(1) (table format)");
     po::positional_options_description positional;
     positional.add("id", 1).add("ps-args", -1);
-    auto vm = parse_command_args(command("ps"), args, options, positional);
+    auto vm = parse_command_args(self, args, options, positional);
     if (!vm) return 0;
     std::string format = (*vm)["format"].as<std::string>();
     if (format != "table" && format != "json") throw Error(Errc::usage, "ps: --format must be table or json");

@@ -12,7 +12,7 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_pull(Context& context, const std::vector<std::string>& args) {
+int run_pull(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("pull options");
     options.add_options()
         ("authfile", po::value<std::string>()->value_name("FILE"), "registry credentials (containers-auth.json, as "
@@ -27,7 +27,7 @@ int run_pull(Context& context, const std::vector<std::string>& args) {
         ("reference", po::value<std::string>()->value_name("REF"), "docker://NAME[:TAG][@sha256:DIGEST]");
     po::positional_options_description positional;
     positional.add("reference", 1);
-    auto vm = parse_command_args(command("pull"), args, options, positional);
+    auto vm = parse_command_args(self, args, options, positional);
     if (!vm) return 0;
     if (!vm->count("reference")) throw Error(Errc::usage, "pull: missing docker://REFERENCE (see pull --help)");
 

@@ -38,7 +38,7 @@ int wait_forwarding_signals(Runtime& runtime, const std::string& id, pid_t pid) 
     }
 }
 
-int run_run(Context& context, const std::vector<std::string>& args) {
+int run_run(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("run options");
     add_create_options(options);
     options.add_options()
@@ -46,7 +46,7 @@ int run_run(Context& context, const std::vector<std::string>& args) {
         ("keep", po::bool_switch(), "do not delete the container after it exits");
     po::positional_options_description positional;
     positional.add("id", 1);
-    auto vm = parse_command_args(command("run"), args, options, positional);
+    auto vm = parse_command_args(self, args, options, positional);
     if (!vm) return 0;
 
     std::string id = (*vm)["id"].as<std::string>();

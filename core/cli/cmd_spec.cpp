@@ -17,13 +17,13 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_spec(Context&, const std::vector<std::string>& args) {
+int run_spec(const Command& self, Context&, const std::vector<std::string>& args) {
     po::options_description options("spec options");
     options.add_options()
         ("bundle,b", po::value<std::string>()->value_name("DIR"), "write config.json into this directory (default: the current one)")
         ("rootless", po::bool_switch(), "a config for a rootless container (user namespace, no network namespace)")
         ("stdout", po::bool_switch(), "print the config to stdout instead of writing config.json");
-    auto vm = parse_command_args(command("spec"), args, options, {});
+    auto vm = parse_command_args(self, args, options, {});
     if (!vm) return 0;
     if ((*vm)["stdout"].as<bool>() && vm->count("bundle"))
         throw Error(Errc::usage, "spec: use --stdout or --bundle, not both");

@@ -6,12 +6,12 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_start(Context& context, const std::vector<std::string>& args) {
+int run_start(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("start options");
     options.add_options()("id", po::value<std::string>()->required(), "container id");
     po::positional_options_description positional;
     positional.add("id", 1);
-    auto vm = parse_command_args(command("start"), args, options, positional);
+    auto vm = parse_command_args(self, args, options, positional);
     if (!vm) return 0;
     context.runtime().start((*vm)["id"].as<std::string>());
     return 0;

@@ -9,12 +9,12 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_state(Context& context, const std::vector<std::string>& args) {
+int run_state(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("state options");
     options.add_options()("id", po::value<std::string>()->required(), "container id");
     po::positional_options_description positional;
     positional.add("id", 1);
-    auto vm = parse_command_args(command("state"), args, options, positional);
+    auto vm = parse_command_args(self, args, options, positional);
     if (!vm) return 0;
     std::cout << to_pretty_json(context.runtime().state((*vm)["id"].as<std::string>()).to_json());
     return 0;

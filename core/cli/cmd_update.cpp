@@ -9,7 +9,7 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_update(Context& context, const std::vector<std::string>& args) {
+int run_update(const Command& self, Context& context, const std::vector<std::string>& args) {
     po::options_description options("update options");
     options.add_options()
         ("resources,r", po::value<std::string>()->required(),
@@ -17,7 +17,7 @@ int run_update(Context& context, const std::vector<std::string>& args) {
         ("id", po::value<std::string>()->required(), "container id");
     po::positional_options_description positional;
     positional.add("id", 1);
-    auto vm = parse_command_args(command("update"), args, options, positional);
+    auto vm = parse_command_args(self, args, options, positional);
     if (!vm) return 0;
     std::string file = (*vm)["resources"].as<std::string>();
     context.runtime().update((*vm)["id"].as<std::string>(), read_file(file == "-" ? "/dev/stdin" : file));

@@ -5,7 +5,7 @@
 // core; it registers itself with a static CommandRegistration:
 //
 //   namespace {
-//   int run_state(lxcri::cli::Context& context, const std::vector<std::string>& args) { ... }
+//   int run_state(const Command& self, Context& context, const std::vector<std::string>& args) { ... }
 //   const lxcri::cli::CommandRegistration registration{
 //       {"state", "print the state of a container", "state <id>", run_state}};
 //   }
@@ -45,7 +45,8 @@ struct Command {
     std::string name;
     std::string summary;
     std::string usage;  // e.g. "create [options] <id>"
-    std::function<int(Context&, const std::vector<std::string>&)> run;
+    // Gets the command itself (its name and usage, for parse_command_args).
+    std::function<int(const Command&, Context&, const std::vector<std::string>&)> run;
 };
 
 struct CommandRegistration {
@@ -70,7 +71,7 @@ enum class Word { option, value, operand, separator, unknown_option };
 std::vector<Word> classify_words(const std::vector<std::string>& args,
                                  const boost::program_options::options_description& options);
 
-// The command registered under `name` (for parse_command_args).
+// The command registered under `name`.
 const Command& command(const std::string& name);
 
 }  // namespace lxcri::cli

@@ -84,20 +84,13 @@ void ensure_private_dir(const fs::path& dir) {
         throw_errno("chmod " + dir.string(), errno);
 }
 
-FileLock::FileLock(const fs::path& path, Mode mode) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd_ < 0 && errno == ENOENT) fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd_ < 0) throw_errno("open lock " + path.string(), errno);
-    while (::flock(fd_, mode == Mode::shared ? LOCK_SH : LOCK_EX) != 0) {
-        if (errno == EINTR) continue;
+FileLock::FileLock(const fs::path& path, Mode mode) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) {
+    if (!fd_ && errno == ENOENT) fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd_) throw_errno("open lock " + path.string(), errno);
+    while (::flock(fd_.get(), mode == Mode::shared ? LOCK_SH : LOCK_EX) != 0) {
         int err = errno;
-        ::close(fd_);
-        throw_errno("lock " + path.string(), err);
+        if (err != EINTR) throw_errno("lock " + path.string(), err);
     }
-}
-
-FileLock::~FileLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 std::string read_first_line(const fs::path& path) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <lxcri/files.hpp>  // write_file_atomic, read_file
+#include <lxcri/unique_fd.hpp>
 
 #include <sys/types.h>
 
@@ -16,17 +17,14 @@ void ensure_private_dir(const std::filesystem::path& dir);
 
 // A flock(2) held for the object's lifetime: exclusive, or shared with
 // other shared holders. The lock file is created (0600) when missing; a
-// directory may be locked too.
+// directory may be locked too. Closing the descriptor releases the lock.
 class FileLock {
 public:
     enum class Mode { exclusive, shared };
     explicit FileLock(const std::filesystem::path& path, Mode mode = Mode::exclusive);
-    ~FileLock();
-    FileLock(const FileLock&) = delete;
-    FileLock& operator=(const FileLock&) = delete;
 
 private:
-    int fd_ = -1;
+    UniqueFd fd_;
 };
 
 // An absolute path for `path` relative to the current directory (lexically
