@@ -1,10 +1,10 @@
 #include "bundle/archive.hpp"
 
 #include "bundle/fd_util.hpp"
-#include "util/sha256.hpp"
 
 #include <lxcri/error.hpp>
 #include <lxcri/log.hpp>
+#include <lxcri/sha256.hpp>
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -6,10 +6,10 @@
 #include "image/store.hpp"
 #include "util/fs.hpp"
 #include "util/json.hpp"
-#include "util/sha256.hpp"
 
 #include <lxcri/error.hpp>
 #include <lxcri/log.hpp>
+#include <lxcri/sha256.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -2,12 +2,12 @@
 
 #include "image/image.hpp"
 #include "util/fs.hpp"
-#include "util/sha256.hpp"
 #include "util/time.hpp"
 
 #include <lxcri/error.hpp>
 #include <lxcri/log.hpp>
 #include <lxcri/process.hpp>
+#include <lxcri/sha256.hpp>
 
 #include <sys/wait.h>
 #include <unistd.h>

@@ -6,11 +6,11 @@
 #include "init/settings.hpp"
 #include "oci/parser.hpp"
 #include "util/json.hpp"
-#include "util/sha256.hpp"
 
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 #include <lxcri/init_protocol.hpp>
+#include <lxcri/sha256.hpp>
 #include <lxcri/unique_fd.hpp>
 
 #include <fcntl.h>

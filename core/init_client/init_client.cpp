@@ -1,13 +1,9 @@
-#include "runtime/runtime.hpp"
-#include "util/sha256.hpp"
-
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 #include <lxcri/init_client.hpp>
 #include <lxcri/init_protocol.hpp>
+#include <lxcri/sha256.hpp>
 #include <lxcri/unique_fd.hpp>
-
-#include <boost/json.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,16 +21,14 @@ namespace fs = std::filesystem;
 namespace proto = lxcri::init_protocol;
 
 namespace lxcri {
-namespace {
 
-}  // namespace
-
-UniqueFd listen_for_terminal(const fs::path& socket, uid_t owner_uid, gid_t owner_gid) {
+UniqueFd listen_for_terminal(const fs::path& socket, Owner owner) {
     UniqueFd listener = listen_unix(socket);
-    if (::lchown(socket.c_str(), owner_uid, owner_gid) != 0) {
-        int err = errno;
+    try {
+        change_owner(socket, owner);
+    } catch (const Error&) {
         ::unlink(socket.c_str());
-        throw_errno("chown " + socket.string(), err);
+        throw;
     }
     return listener;
 }
@@ -67,27 +61,23 @@ void pass_init_terminal(const ContainerRef& container, int listener, const fs::p
 ExecSession::ExecSession(const ContainerRef& container, const ExecRequest& request) : request_(request) {
     if (request.process.terminal && !request.console_socket)
         throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
-    // The helper applies the process exactly as for the init: the
-    // container's config.json with this process in it. From the core's own
-    // copy: the container's root can rewrite everything in rt/.
+    // The helper applies the config the core built from its own copy of
+    // config.json, never from rt/, which the container's root can rewrite.
     fs::path rt = container.dir / proto::host_subdir;
-    auto config = boost::json::parse(read_file(container.dir / stored_config_file));
-    config.as_object()["process"] = boost::json::parse(request.process_json);
-    std::string text = boost::json::serialize(config);
     std::string base = "exec-" + std::to_string(::getpid());
     struct stat st {};
     if (::stat(rt.c_str(), &st) != 0) throw_errno("stat " + rt.string(), errno);
+    Owner owner{st.st_uid, st.st_gid};
     config_ = rt / (base + ".json");
-    write_file_atomic(config_, text, 0600, Durability::process);
+    write_file_atomic(config_, request.config_json, 0600, Durability::process);
     try {
-        // lchown: a symlink put in its place is changed, never its target.
-        if (::lchown(config_.c_str(), st.st_uid, st.st_gid) != 0) throw_errno("chown " + config_.string(), errno);
+        change_owner(config_, owner);
         // The helper reads the file in the container, where it could be
         // swapped; the digest travels in argv, which the container cannot change.
         argv_ = {proto::helper, proto::exec_flag, std::string(proto::mount_point) + "/" + base + ".json",
-                 proto::sha256_flag, sha256_hex(text)};
+                 proto::sha256_flag, sha256_hex(request.config_json)};
         if (request.process.terminal) {
-            terminal_ = listen_for_terminal(rt / (base + ".sock"), st.st_uid, st.st_gid);
+            terminal_ = listen_for_terminal(rt / (base + ".sock"), owner);
             socket_ = rt / (base + ".sock");
             argv_.insert(argv_.end(), {proto::console_flag, std::string(proto::mount_point) + "/" + base + ".sock"});
         }

@@ -5,7 +5,7 @@
 
 #include "lxc/translation.hpp"
 
-#include "oci/json_reader.hpp"
+#include <lxcri/json_path.hpp>
 
 #include <algorithm>
 #include <array>
@@ -18,8 +18,6 @@
 namespace lxcri::lxc {
 namespace {
 
-using oci::detail::index_path;
-using oci::detail::key_path;
 
 constexpr std::string_view memory_path = "linux.resources.memory";
 constexpr std::string_view cpu_path = "linux.resources.cpu";

@@ -7,6 +7,32 @@
 #include <cerrno>
 
 namespace lxcri {
+namespace {
+
+// fstab escapes, as getmntent(3) reads them (LXC reads its mount entries so).
+std::string escape(std::string_view field) {
+    std::string out;
+    for (char c : field) {
+        switch (c) {
+        case ' ': out += "\\040"; break;
+        case '\t': out += "\\011"; break;
+        case '\n': out += "\\012"; break;
+        case '\\': out += "\\134"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string mount_entry(std::string_view source, std::string_view target, std::string_view type,
+                        const std::vector<std::string>& options) {
+    std::string joined;
+    for (const auto& option : options) joined += (joined.empty() ? "" : ",") + option;
+    if (joined.empty()) joined = "defaults";
+    return escape(source) + " " + escape(target) + " " + std::string(type) + " " + escape(joined) + " 0 0";
+}
 
 CgroupVersion detect_cgroup_version() {
     struct statfs fs {};

@@ -33,7 +33,7 @@ bool source_is_file(const Mount& mount, const fs::path& bundle) {
     bool bind = mount.type == "bind";
     for (const auto& o : mount.options) bind = bind || o == "bind" || o == "rbind";
     if (!bind || mount.source.empty()) return false;
-    fs::path source = fs::path(mount.source).is_absolute() ? fs::path(mount.source) : bundle / mount.source;
+    fs::path source = bundle_path(bundle, mount.source);
     struct stat st {};
     return ::stat(source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
 }
@@ -67,7 +67,7 @@ void make_target(int root, const fs::path& destination, bool file) {
 
 void prepare_mount_points(const ContainerSpec& spec, const fs::path& bundle) {
     if (!spec.root.readonly) return;
-    fs::path rootfs = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : bundle / spec.root.path;
+    fs::path rootfs = rootfs_path(spec, bundle);
     UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw_errno("root.path " + rootfs.string(), errno);
     for (const auto& mount : spec.mounts) {

@@ -21,9 +21,9 @@
 //   data; any other word is silently ignored, so those are errors here.
 
 #include "lxc/translation.hpp"
-
-#include "oci/json_reader.hpp"
 #include "util/fs.hpp"
+
+#include <lxcri/json_path.hpp>
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -43,7 +43,6 @@ namespace fs = std::filesystem;
 namespace lxcri::lxc {
 namespace {
 
-using oci::detail::index_path;
 
 constexpr std::string_view dev_dir = "dev";
 constexpr std::string_view devpts_dir = "dev/pts";
@@ -129,29 +128,6 @@ ContainerPath resolve(const Translation& t, std::string_view path, const std::ve
     result.relative = join(resolved);
     if (looking && !result.covered) result.exists = true;
     return result;
-}
-
-// fstab escapes, as getmntent(3) reads them.
-std::string escape(std::string_view field) {
-    std::string out;
-    for (char c : field) {
-        switch (c) {
-        case ' ': out += "\\040"; break;
-        case '\t': out += "\\011"; break;
-        case '\n': out += "\\012"; break;
-        case '\\': out += "\\134"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
-
-std::string entry(std::string_view source, std::string_view target, std::string_view type,
-                  const std::vector<std::string>& options) {
-    std::string joined;
-    for (const auto& option : options) joined += (joined.empty() ? "" : ",") + option;
-    if (joined.empty()) joined = "defaults";
-    return escape(source) + " " + escape(target) + " " + std::string(type) + " " + escape(joined) + " 0 0";
 }
 
 // ---- options --------------------------------------------------------------------
@@ -314,15 +290,14 @@ void MountTable::add_spec_mount(std::size_t i) {
 
 void MountTable::bind_entry(const Mount& mount, std::string_view field, const ContainerPath& target) {
     if (mount.source.empty()) fail(std::string(field) + ".source", "a bind mount needs a source");
-    fs::path source = fs::path(mount.source).is_absolute() ? fs::path(mount.source) : t_.options.bundle / mount.source;
-    source = source.lexically_normal();
+    fs::path source = bundle_path(t_.options.bundle, mount.source).lexically_normal();
     struct stat st {};
     if (::stat(source.c_str(), &st) != 0) fail(std::string(field) + ".source", errno_message(source.string(), errno));
     auto options = entry_options(mount, field);
     // A type "bind" mount without bind/rbind is recursive, as with runc.
     if (!has_option(mount, "bind") && !has_option(mount, "rbind")) options.insert(options.begin(), "rbind");
     options.push_back(S_ISDIR(st.st_mode) ? "create=dir" : "create=file");
-    entries_.push_back(entry(source.string(), target.relative, "none", options));
+    entries_.push_back(mount_entry(source.string(), target.relative, "none", options));
 }
 
 // crun's and runc's "tmpcopyup" fills a new tmpfs with what the rootfs has
@@ -349,7 +324,7 @@ void MountTable::filesystem_entry(const Mount& spec_mount, std::string_view fiel
     if (mount.type.empty()) fail(std::string(field) + ".type", "is required for a mount that is not a bind mount");
     auto options = entry_options(mount, field);
     options.push_back("create=dir");
-    entries_.push_back(entry(mount.source.empty() ? "none" : mount.source, target.relative, mount.type, options));
+    entries_.push_back(mount_entry(mount.source.empty() ? "none" : mount.source, target.relative, mount.type, options));
 }
 
 // ---- linux.devices --------------------------------------------------------------------
@@ -422,7 +397,7 @@ void MountTable::add_device(std::size_t i) {
     };
     check_owner("uid", device.uid, t_.spec.linux_spec.uid_mappings, st.st_uid);
     check_owner("gid", device.gid, t_.spec.linux_spec.gid_mappings, st.st_gid);
-    entries_.push_back(entry(host->string(), target.relative, "none", {"bind", "create=file"}));
+    entries_.push_back(mount_entry(host->string(), target.relative, "none", {"bind", "create=file"}));
 }
 
 // ---- readonly and masked paths -------------------------------------------------------------
@@ -441,7 +416,7 @@ void MountTable::add_sysctl_files() {
         std::string file = "proc/sys/" + key;
         for (const auto& path : t_.spec.linux_spec.readonly_paths) {
             if (!under(file, join(components(path)))) continue;
-            entries_.push_back(entry(file, file, "none", {"bind", "relative", "optional"}));
+            entries_.push_back(mount_entry(file, file, "none", {"bind", "relative", "optional"}));
             break;
         }
     }
@@ -454,7 +429,7 @@ void MountTable::add_readonly_path(std::size_t i) {
     // A read-only bind of the path onto itself (runc does the same);
     // "relative" takes the source inside the rootfs, "optional" skips a
     // path that does not exist, as runc does.
-    entries_.push_back(entry(target.relative, target.relative, "none", {"rbind", "ro", "relative", "optional"}));
+    entries_.push_back(mount_entry(target.relative, target.relative, "none", {"rbind", "ro", "relative", "optional"}));
 }
 
 // The /proc and /sys entries that runc, podman and containerd mask by
@@ -473,8 +448,8 @@ void MountTable::add_masked_path(std::size_t i) {
     if (target.relative.empty()) fail(field, "cannot mask /");
     // runc masks a directory with a read-only tmpfs and anything else with
     // /dev/null, and skips a path that does not exist ("optional").
-    auto tmpfs = entry("tmpfs", target.relative, "tmpfs", {"ro", "optional"});
-    auto null = entry("/dev/null", target.relative, "none", {"bind", "optional"});
+    auto tmpfs = mount_entry("tmpfs", target.relative, "tmpfs", {"ro", "optional"});
+    auto null = mount_entry("/dev/null", target.relative, "none", {"bind", "optional"});
     if (!target.covered) {
         struct stat st {};
         if (!target.exists || ::stat((t_.rootfs / target.relative).c_str(), &st) != 0) return;

@@ -3,12 +3,13 @@
 // translation's raw keys. docs/PROXMOX.md has the table of every field.
 
 #include "lxc/translation.hpp"
-#include "oci/json_reader.hpp"
-#include "util/sha256.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/json_path.hpp>
+#include <lxcri/sha256.hpp>
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/pct_plan.hpp>
+#include <lxcri/unique_fd.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -34,7 +35,6 @@ namespace {
 
 using lxc::creates_namespace;
 using lxc::fail;
-using oci::detail::index_path;
 
 // ---- settings ----------------------------------------------------------------------
 
@@ -109,21 +109,16 @@ void digest_xattrs(Sha256& sha, const fs::path& path) {
 }
 
 void digest_file(Sha256& sha, const fs::path& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) throw_errno("rootfs digest: open " + path.string(), errno);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) throw_errno("rootfs digest: open " + path.string(), errno);
     std::vector<char> buffer(1 << 16);
     for (;;) {
-        ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            throw_errno("rootfs digest: read " + path.string(), err);
-        }
+        if (n < 0) throw_errno("rootfs digest: read " + path.string(), errno);
         if (n == 0) break;
         sha.update(buffer.data(), static_cast<std::size_t>(n));
     }
-    ::close(fd);
 }
 
 // Every entry below `dir`, sorted by name, as tar --one-file-system packs it
@@ -239,7 +234,7 @@ std::optional<std::string> mount_point_value(const ContainerSpec& spec, std::siz
     bool bind = m.type == "bind" || has_option(m, "bind") || has_option(m, "rbind");
     if (!bind || m.source.empty() || !m.uid_mappings.empty() || !m.gid_mappings.empty()) return std::nullopt;
 
-    fs::path source = (fs::path(m.source).is_absolute() ? fs::path(m.source) : bundle / m.source).lexically_normal();
+    fs::path source = bundle_path(bundle, m.source).lexically_normal();
     fs::path destination = fs::path(m.destination).lexically_normal();
     if (!is_plain_path(source.string()) || !is_plain_path(m.destination)) return std::nullopt;
     if (destination.string() != m.destination || destination == "/" || !source.has_filename()) return std::nullopt;
@@ -387,7 +382,7 @@ std::string features_value(const ContainerSpec& spec) {
     if (allows_device(spec, 'c', 10, 229)) features["fuse"] = "1";
     auto it = spec.annotations.find(pct_features_annotation);
     if (it != spec.annotations.end()) {
-        auto path = oci::detail::key_path("annotations", pct_features_annotation);
+        auto path = key_path("annotations", pct_features_annotation);
         std::stringstream in(it->second);
         std::string item;
         static const std::set<std::string> booleans = {"force_rw_sys", "fuse", "keyctl", "mknod", "nesting"};
@@ -434,19 +429,6 @@ void capability_keys(const ContainerSpec& spec, LxcConfig& raw) {
     if (!wanted) return;
     raw.push_back({"lxc.cap.drop", ""});  // clears Proxmox's list
     if (!still_dropped.empty()) raw.push_back({"lxc.cap.drop", still_dropped});
-}
-
-std::string escape_entry_path(const std::string& path) {
-    std::string out;
-    for (char c : path) {
-        switch (c) {
-        case ' ': out += "\\040"; break;
-        case '\t': out += "\\011"; break;
-        case '\\': out += "\\134"; break;
-        default: out += c;
-        }
-    }
-    return out;
 }
 
 bool is_default_idmap(const std::vector<IdMapping>& mappings) {
@@ -557,7 +539,7 @@ PctSettings parse_pct_settings(const std::map<std::string, std::string>& options
 
 PctPlan build_pct_plan(const ContainerSpec& spec, const PctSettings& settings, const PctPlanInput& input) {
     if (!spec.process) fail("process", "is required by the pct backend");
-    fs::path rootfs = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : input.bundle / spec.root.path;
+    fs::path rootfs = rootfs_path(spec, input.bundle);
 
     PctPlan plan;
     bool userns = creates_namespace(spec, NamespaceType::user);
@@ -597,7 +579,7 @@ PctPlan build_pct_plan(const ContainerSpec& spec, const PctSettings& settings, c
     if (auto it = spec.annotations.find(pct_rootfs_size_annotation); it != spec.annotations.end()) {
         size = it->second;
         if (!is_size_gib(size))
-            fail(oci::detail::key_path("annotations", pct_rootfs_size_annotation), "'" + size + "' is not a size in GiB");
+            fail(key_path("annotations", pct_rootfs_size_annotation), "'" + size + "' is not a size in GiB");
     }
     add(args, "rootfs", settings.storage + ":" + size + (spec.root.readonly ? ",ro=1" : ""));
     for (std::size_t n = 0; n < mount_points.size(); ++n) add(args, "mp" + std::to_string(n), mount_points[n]);
@@ -629,9 +611,9 @@ PctPlan build_pct_plan(const ContainerSpec& spec, const PctSettings& settings, c
         plan.raw_keys.push_back(std::move(key));
     }
     capability_keys(spec, plan.raw_keys);
-    std::string mount_point = fs::path(init_protocol::mount_point).relative_path().string();
-    plan.raw_keys.push_back({"lxc.mount.entry", escape_entry_path(input.helper.string()) + " " + mount_point +
-                                                    "/init none bind,ro,create=file 0 0"});
+    fs::path helper_target = fs::path(init_protocol::mount_point).relative_path() / init_protocol::helper_file;
+    plan.raw_keys.push_back({"lxc.mount.entry", mount_entry(input.helper.string(), helper_target.string(), "none",
+                                                            {"bind", "ro", "create=file"})});
     // For the operator to read in the config: the helper sets process.env itself.
     for (std::size_t i = 0; i < spec.process->env.size(); ++i) {
         const auto& variable = spec.process->env[i];

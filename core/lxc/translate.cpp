@@ -3,9 +3,9 @@
 // cgroups.cpp.
 
 #include "lxc/translation.hpp"
-
-#include "oci/json_reader.hpp"
 #include "util/fs.hpp"
+
+#include <lxcri/json_path.hpp>
 
 #include <sys/stat.h>
 
@@ -21,8 +21,6 @@ namespace fs = std::filesystem;
 namespace lxcri::lxc {
 namespace {
 
-using oci::detail::index_path;
-using oci::detail::key_path;
 
 std::string_view lxc_name(NamespaceType type) {
     switch (type) {
@@ -49,7 +47,7 @@ void check_single_line(std::string_view path, std::string_view value) {
 }
 
 fs::path rootfs_of(const ContainerSpec& spec, const fs::path& bundle) {
-    fs::path root = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : bundle / spec.root.path;
+    fs::path root = rootfs_path(spec, bundle);
     root = root.lexically_normal();
     if (!root.has_filename() && root != root.root_path()) root = root.parent_path();
     check_single_line("root.path", root.string());

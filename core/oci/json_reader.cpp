@@ -4,22 +4,6 @@ namespace json = boost::json;
 
 namespace lxcri::oci::detail {
 
-std::string member_path(std::string_view parent, std::string_view key) {
-    if (parent.empty()) return std::string(key);
-    std::string path(parent);
-    path += '.';
-    path += key;
-    return path;
-}
-
-std::string index_path(std::string_view parent, std::size_t index) {
-    return std::string(parent) + "[" + std::to_string(index) + "]";
-}
-
-std::string key_path(std::string_view parent, std::string_view key) {
-    return std::string(parent) + "[" + json::serialize(json::string(key)) + "]";
-}
-
 const json::object* Problems::object(const json::value& value, const std::string& path) {
     if (const auto* object = value.if_object()) return object;
     add(path, "must be an object");

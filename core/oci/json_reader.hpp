@@ -6,6 +6,8 @@
 
 #include "oci/parser.hpp"
 
+#include <lxcri/json_path.hpp>
+
 #include <boost/json.hpp>
 
 #include <cmath>
@@ -24,13 +26,6 @@ namespace lxcri::oci::detail {
 // Integers other than bool (bool is read as a JSON boolean).
 template <class T>
 concept Integer = std::integral<T> && !std::same_as<T, bool>;
-
-// "a.b", or "b" when a is the document root.
-std::string member_path(std::string_view parent, std::string_view key);
-// "a[3]"
-std::string index_path(std::string_view parent, std::size_t index);
-// a["key"], the key JSON-quoted, for maps whose keys may contain dots.
-std::string key_path(std::string_view parent, std::string_view key);
 
 class Problems {
 public:

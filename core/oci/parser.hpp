@@ -41,9 +41,21 @@ CheckResult check_config(const boost::json::value& document);
 // The spec, or Error(invalid_input, "<path>: <message>") for the first problem.
 ContainerSpec parse_config(const boost::json::value& document);
 
-// Reads and parses <bundle_dir>/config.json. Every message starts with
-// "config.json: ". A missing bundle directory or config.json is
+// A bundle's config.json as read once: the text and the spec parsed from
+// exactly that text. Whatever is made from the bundle afterwards (the
+// core's copy, rt/config.json) is made from `text`, never from the file,
+// which may have changed since.
+struct BundleConfig {
+    std::string text;
+    ContainerSpec spec;
+};
+
+// Reads and parses <bundle_dir>/config.json (one open). Every message
+// starts with "config.json: ". A missing bundle directory or config.json is
 // Errc::not_found, malformed JSON or a bad document Errc::invalid_input.
+BundleConfig read_bundle_config(const std::filesystem::path& bundle_dir);
+
+// read_bundle_config(bundle_dir).spec
 ContainerSpec load_bundle_config(const std::filesystem::path& bundle_dir);
 
 // The range of ociVersion values accepted: 1.0.0 up to any 1.2 patch

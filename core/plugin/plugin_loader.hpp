@@ -49,9 +49,20 @@ private:
     PluginDescription description_;
 };
 
+// Where the runtime gets its plugins: PluginLoader below, or in a unit test
+// scripted plugins that need no shared library.
+class PluginSource {
+public:
+    virtual ~PluginSource() = default;
+    // True when a plugin of this kind and name is there (nothing is loaded).
+    virtual bool has(PluginKind kind, const std::string& name) const = 0;
+    virtual Plugin<Backend> load_backend(const std::string& name, const PluginContext& context) const = 0;
+    virtual Plugin<MappingStrategy> load_mapping(const std::string& name, const PluginContext& context) const = 0;
+};
+
 // Finds, checks and loads plugins. Directories are searched in order; the
 // first file for a kind and name wins.
-class PluginLoader {
+class PluginLoader final : public PluginSource {
 public:
     explicit PluginLoader(std::vector<std::filesystem::path> directories);
 
@@ -68,8 +79,9 @@ public:
     // Loads the plugin only to read its description (for `plugins`).
     PluginDescription describe(const PluginFile& file) const;
 
-    Plugin<Backend> load_backend(const std::string& name, const PluginContext& context) const;
-    Plugin<MappingStrategy> load_mapping(const std::string& name, const PluginContext& context) const;
+    bool has(PluginKind kind, const std::string& name) const override { return find(kind, name).has_value(); }
+    Plugin<Backend> load_backend(const std::string& name, const PluginContext& context) const override;
+    Plugin<MappingStrategy> load_mapping(const std::string& name, const PluginContext& context) const override;
 
 private:
     std::vector<std::filesystem::path> directories_;

@@ -10,64 +10,27 @@
 
 #include <lxcri/error.hpp>
 #include <lxcri/log.hpp>
+#include <lxcri/undo.hpp>
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <csignal>
-#include <functional>
 
 namespace fs = std::filesystem;
 
 namespace lxcri {
 namespace {
 
-// Undoes the steps of a create that has not finished, newest first.
-class Rollback {
-public:
-    ~Rollback() {
-        for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
-            try {
-                (*it)();
-            } catch (const std::exception& e) {
-                log::warning(std::string("rollback: ") + e.what());
-            }
-        }
-    }
-    void add(std::function<void()> step) { steps_.push_back(std::move(step)); }
-    void commit() { steps_.clear(); }
-
-private:
-    std::vector<std::function<void()>> steps_;
-};
-
-fs::path resolve_rootfs(const fs::path& bundle, const std::string& root_path) {
-    fs::path rootfs = fs::path(root_path).is_absolute() ? fs::path(root_path) : bundle / root_path;
-    std::error_code ec;
-    if (!fs::is_directory(rootfs, ec))
-        throw Error(Errc::invalid_input, "config.json: root.path: " + rootfs.string() + " is not a directory");
-    return rootfs;
-}
+// The core's copy of the bundle's config.json in <root>/<id>/, out of the
+// container's reach (unlike rt/, which the container's root can write).
+constexpr const char* stored_config_file = "config.json";
+constexpr const char* backend_options_file = "backend-options.json";
 
 // How often create tries another VMID after losing one to a race.
 constexpr int max_vmid_attempts = 10;
 
-void write_pid_file(const fs::path& path, pid_t pid) {
+void write_pid(const fs::path& path, pid_t pid) {
     write_file_atomic(path, std::to_string(pid), 0644, Durability::process);
-}
-
-constexpr const char* backend_options_file = "backend-options.json";
-
-// "1000" or "1000:1000" -> process.user.uid / gid.
-void apply_user(boost::json::object& user, const std::string& text) {
-    auto number = [&](const std::string& part) {
-        if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 10)
-            throw Error(Errc::invalid_input, "exec --user: '" + text + "' is not uid[:gid]");
-        return std::stoull(part);
-    };
-    auto colon = text.find(':');
-    user["uid"] = number(text.substr(0, colon));
-    if (colon != std::string::npos) user["gid"] = number(text.substr(colon + 1));
 }
 
 }  // namespace
@@ -81,17 +44,17 @@ std::vector<fs::path> plugin_directories(const Config& config) {
 fs::path libexec_directory() { return program_relative_dir(LXCRI_LIBEXEC_RELDIRS); }
 
 Runtime::Runtime(Config config)
-    : config_(std::move(config)),
-      plugins_(plugin_directories(config_)),
-      states_(config_.root),
-      mappings_(config_.state_dir) {}
+    : Runtime(config, std::make_unique<PluginLoader>(plugin_directories(config))) {}
+
+Runtime::Runtime(Config config, std::unique_ptr<PluginSource> plugins)
+    : config_(std::move(config)), plugins_(std::move(plugins)), states_(config_.root), mappings_(config_.state_dir) {}
 
 std::string Runtime::backend_name() const {
     if (config_.backend != "auto") return config_.backend;
     std::string pct = config_.plugin_options("pct").count("path") ? config_.plugin_options("pct").at("path")
                                                                    : "/usr/sbin/pct";
-    if (plugins_.find(PluginKind::backend, "pct") && ::access(pct.c_str(), X_OK) == 0) return "pct";
-    if (plugins_.find(PluginKind::backend, "lxc")) return "lxc";
+    if (plugins_->has(PluginKind::backend, "pct") && ::access(pct.c_str(), X_OK) == 0) return "pct";
+    if (plugins_->has(PluginKind::backend, "lxc")) return "lxc";
     return "dry-run";
 }
 
@@ -100,7 +63,7 @@ PluginContext Runtime::plugin_context(const std::string& name) const {
 }
 
 Plugin<Backend> Runtime::load_backend(const std::string& name) const {
-    return plugins_.load_backend(name, plugin_context(name));
+    return plugins_->load_backend(name, plugin_context(name));
 }
 
 // A container is handled with the backend options it was created with (its
@@ -118,7 +81,7 @@ Plugin<Backend> Runtime::backend_of(const ContainerState& state) const {
         for (const auto& [key, value] : options.as_object())
             if (value.is_string()) context.options[std::string(key)] = std::string(value.as_string());
     }
-    return plugins_.load_backend(state.backend, context);
+    return plugins_->load_backend(state.backend, context);
 }
 
 ContainerRef Runtime::ref(const ContainerState& state) const {
@@ -142,100 +105,132 @@ ContainerState Runtime::with_live_status(ContainerState state, Backend& backend)
 ContainerState Runtime::create(const std::string& id, const CreateOptions& options, pid_t* wait_pid) {
     validate_container_id(id);
     if (states_.exists(id)) throw Error(Errc::already_exists, id + ": container with given ID already exists");
-
-    fs::path bundle = absolute_path(options.bundle);
-    ContainerSpec spec = oci::load_bundle_config(bundle);
-    resolve_rootfs(bundle, spec.root.path);
-
+    fs::path bundle_dir = absolute_path(options.bundle);
+    oci::BundleConfig bundle = read_bundle(bundle_dir);
     std::string backend_id = backend_name();
     auto backend = load_backend(backend_id);
-    auto mapping = plugins_.load_mapping(config_.mapping, plugin_context(config_.mapping));
+    auto mapping = plugins_->load_mapping(config_.mapping, plugin_context(config_.mapping));
 
-    // The lock outlives the rollback, so nobody sees a half-removed container.
-    std::optional<FileLock> container_lock;
-    Rollback rollback;
-    states_.create_container_dir(id);
-    rollback.add([&] { states_.remove(id); });
-    container_lock.emplace(states_.container_dir(id));
-
-    Vmid vmid = 0;
-    {
-        auto transaction = mappings_.begin();
-        std::optional<MappingEntry> previous;
-        if (auto it = transaction.entries().find(id); it != transaction.entries().end()) previous = it->second;
-        vmid = allocate_vmid(transaction.entries(), id, backend_id, *mapping, config_.mapping, config_.vmid_range,
-                             backend->vmids_in_use());
-        transaction.commit();
-        rollback.add([this, id, previous] {
-            auto undo = mappings_.begin();
-            if (previous)
-                undo.entries()[id] = *previous;
-            else
-                undo.entries().erase(id);
-            undo.commit();
-        });
-    }
-    log::debug(id + ": VMID " + std::to_string(vmid) + " (" + config_.mapping + "), backend " + backend_id);
-
+    // Nothing is written before this line; every step after it registers its undo.
+    std::optional<FileLock> lock;  // outlives the undo: nobody sees a half-removed container
+    Undo undo("rollback");
+    lock.emplace(claim_directory(id, undo));
     ContainerState state;
     state.oci_version = state_oci_version;
     state.id = id;
-    state.bundle = bundle;
-    state.annotations = spec.annotations;
-    state.vmid = vmid;
+    state.bundle = bundle_dir;
+    state.annotations = bundle.spec.annotations;
     state.backend = backend_id;
     state.created = rfc3339_now();
+    state.vmid = allocate(state, *backend, *mapping, undo);
+    store_copies(id, bundle.text, backend_id);
+    CreateResult result = create_with_retry(state, *backend, *mapping, bundle, options, undo);
+    run_create_hooks(bundle.spec, state);
+    states_.write(state);
+    write_pid_file(state, result, options, wait_pid);
+    undo.commit();
+    return state;
+}
 
-    // The core's own copy: exec, hooks and poststop must not depend on the
-    // bundle still being there (or unchanged).
-    write_file_atomic(states_.container_dir(id) / stored_config_file, read_file(bundle / "config.json"), 0600,
-                      Durability::process);
+// config.json, parsed and checked: nothing is written yet, so bad input
+// changes nothing.
+oci::BundleConfig Runtime::read_bundle(const fs::path& bundle) const {
+    oci::BundleConfig config = oci::read_bundle_config(bundle);
+    fs::path rootfs = rootfs_path(config.spec, bundle);
+    std::error_code ec;
+    if (!fs::is_directory(rootfs, ec))
+        throw Error(Errc::invalid_input, "config.json: root.path: " + rootfs.string() + " is not a directory");
+    return config;
+}
+
+// mkdir <root>/<id>, exclusive: of two creates of one id exactly one wins.
+// The lock on it is held for the rest of the create.
+FileLock Runtime::claim_directory(const std::string& id, Undo& undo) {
+    states_.create_container_dir(id);
+    undo.add([this, id] { states_.remove(id); });
+    return FileLock(states_.container_dir(id));
+}
+
+// Under the mapping lock: the id's old VMID while it is free, else the
+// mapping's first free candidate; the old entry comes back on undo.
+Vmid Runtime::allocate(const ContainerState& state, Backend& backend, const MappingStrategy& mapping, Undo& undo) {
+    auto transaction = mappings_.begin();
+    std::optional<MappingEntry> previous;
+    if (auto it = transaction.entries().find(state.id); it != transaction.entries().end()) previous = it->second;
+    Vmid vmid = allocate_vmid(transaction.entries(), state.id, state.backend, mapping, config_.mapping,
+                              config_.vmid_range, backend.vmids_in_use());
+    transaction.commit();
+    undo.add([this, id = state.id, previous] {
+        auto restore = mappings_.begin();
+        if (previous)
+            restore.entries()[id] = *previous;
+        else
+            restore.entries().erase(id);
+        restore.commit();
+    });
+    log::debug(state.id + ": VMID " + std::to_string(vmid) + " (" + config_.mapping + "), backend " + state.backend);
+    return vmid;
+}
+
+// The core's own copies: exec, hooks and poststop must not depend on the
+// bundle still being there (or unchanged), and a container is handled with
+// the backend options it was created with (backend_of). config.json is the
+// text that was parsed, not a second read of the file.
+void Runtime::store_copies(const std::string& id, const std::string& config_json, const std::string& backend_id) {
+    write_file_atomic(states_.container_dir(id) / stored_config_file, config_json, 0600, Durability::process);
     boost::json::object backend_options;
     for (const auto& [key, value] : config_.plugin_options(backend_id)) backend_options[key] = value;
     write_file_atomic(states_.container_dir(id) / backend_options_file, boost::json::serialize(backend_options), 0600,
                       Durability::process);
+}
 
-    // A VMID can be taken between the check above and the backend's create
-    // (by another cluster node, or by hand): the backend then fails with
-    // already_exists, having undone its part, and the next free VMID is tried.
+// A VMID can be taken between the allocation and the backend's create (by
+// another cluster node, or by hand): the backend then fails with
+// already_exists, having undone its part, and the next free VMID is tried.
+CreateResult Runtime::create_with_retry(ContainerState& state, Backend& backend, const MappingStrategy& mapping,
+                                        const oci::BundleConfig& bundle, const CreateOptions& options, Undo& undo) {
     std::optional<CreateResult> created;
     for (int attempt = 1; !created; ++attempt) {
         try {
-            created = backend->create(CreateRequest{ref(state), spec, options.console_socket, options.preserve_fds});
+            created = backend.create(
+                CreateRequest{ref(state), bundle.spec, bundle.text, options.console_socket, options.preserve_fds});
         } catch (const Error& e) {
             if (e.code() != Errc::already_exists || attempt >= max_vmid_attempts) throw;
-            log::info(id + ": " + e.what() + "; trying another VMID");
+            log::info(state.id + ": " + e.what() + "; trying another VMID");
             auto transaction = mappings_.begin();
-            std::set<Vmid> in_use = backend->vmids_in_use();
+            std::set<Vmid> in_use = backend.vmids_in_use();
             in_use.insert(state.vmid);
-            state.vmid = allocate_vmid(transaction.entries(), id, backend_id, *mapping, config_.mapping,
+            state.vmid = allocate_vmid(transaction.entries(), state.id, state.backend, mapping, config_.mapping,
                                        config_.vmid_range, in_use);
             transaction.commit();
         }
     }
-    CreateResult result = *created;
-    // By value: `state` is gone by the time the rollback runs.
-    rollback.add([&backend, container = ref(state)] { backend->remove(container, true); });
-    state.status = result.status.status;
-    state.pid = result.status.pid;
+    // By value: `state` is gone by the time the undo runs.
+    undo.add([&backend, container = ref(state)] { backend.remove(container, true); });
+    state.status = created->status.status;
+    state.pid = created->status.pid;
+    return *created;
+}
 
+// prestart and createRuntime after the backend's create, createContainer
+// in the container's namespaces; the state they read says "creating".
+void Runtime::run_create_hooks(const ContainerSpec& spec, const ContainerState& state) const {
     ContainerState creating = state;
     creating.status = Status::creating;
     run_hooks(spec.hooks.prestart, "prestart", creating);
     run_hooks(spec.hooks.create_runtime, "createRuntime", creating);
     run_hooks(spec.hooks.create_container, "createContainer", creating, state.pid);
-    states_.write(state);
+}
 
-    if (wait_pid) *wait_pid = result.pid_file_pid.value_or(result.status.pid);
-    if (options.pid_file) {
-        pid_t pid = result.pid_file_pid.value_or(result.status.pid);
-        if (pid > 0)
-            write_pid_file(absolute_path(*options.pid_file), pid);
-        else
-            log::warning(id + ": backend " + backend_id + " runs no process; no pid file written");
-    }
-    rollback.commit();
-    return state;
+void Runtime::write_pid_file(const ContainerState& state, const CreateResult& result, const CreateOptions& options,
+                             pid_t* wait_pid) const {
+    pid_t pid = result.pid_file_pid.value_or(result.status.pid);
+    if (wait_pid) *wait_pid = pid;
+    if (!options.pid_file) return;
+    if (pid > 0)
+        write_pid(absolute_path(*options.pid_file), pid);
+    else
+        log::warning(state.id + ": backend " + state.backend + " runs no process; no pid file written");
 }
 
 void Runtime::start(const std::string& id) {
@@ -327,52 +322,14 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
     if (state.status != Status::running && state.status != Status::created)
         throw Error(Errc::invalid_state, id + ": cannot exec in a container that is " + std::string(to_string(state.status)));
 
-    boost::json::object config = stored_config(id);
-    boost::json::object process;
-    if (options.process_file) {
-        std::string text = *options.process_file == "-" ? read_file("/dev/stdin") : read_file(*options.process_file);
-        auto value = parse_json(text, "process");
-        if (!value.is_object()) throw Error(Errc::invalid_input, "process: must be a JSON object");
-        process = value.as_object();
-    } else {
-        if (options.args.empty()) throw Error(Errc::usage, "exec: a command or --process is required");
-        if (auto* base = config.if_contains("process"); base && base->is_object()) process = base->as_object();
-        boost::json::array args;
-        for (const auto& a : options.args) args.push_back(boost::json::value(a));
-        process["args"] = std::move(args);
-        process["terminal"] = options.tty;
-        if (options.cwd) process["cwd"] = *options.cwd;
-        if (options.user) apply_user(process["user"].is_object() ? process["user"].as_object() : process["user"].emplace_object(), *options.user);
-        if (!options.additional_gids.empty()) {
-            boost::json::array gids;
-            for (auto g : options.additional_gids) gids.push_back(g);
-            if (!process["user"].is_object()) process["user"].emplace_object();
-            process["user"].as_object()["additionalGids"] = std::move(gids);
-        }
-        if (options.no_new_privileges) process["noNewPrivileges"] = true;
-        if (!options.env.empty()) {
-            boost::json::array env = process["env"].is_array() ? process["env"].as_array() : boost::json::array{};
-            for (const auto& e : options.env) {
-                std::string name = e.substr(0, e.find('='));
-                auto same = std::find_if(env.begin(), env.end(), [&](const boost::json::value& v) {
-                    return v.is_string() && std::string(v.as_string()).rfind(name + "=", 0) == 0;
-                });
-                if (same != env.end()) *same = boost::json::value(e);
-                else env.push_back(boost::json::value(e));
-            }
-            process["env"] = std::move(env);
-        }
-        if (!options.capabilities.empty() && process["capabilities"].is_object())
-            for (auto& [set, caps] : process["capabilities"].as_object())
-                if (caps.is_array())
-                    for (const auto& cap : options.capabilities) caps.as_array().push_back(boost::json::value(cap));
-    }
-    config["process"] = process;
-    ContainerSpec spec = oci::parse_config(config);  // the same rules as config.json
-    ExecRequest request{*spec.process, boost::json::serialize(process), options.console_socket, options.detach,
+    std::optional<std::string> process_json;
+    if (options.process_file)
+        process_json = *options.process_file == "-" ? read_file("/dev/stdin") : read_file(*options.process_file);
+    ExecConfig exec = build_exec_config(stored_config(id), options, process_json);
+    ExecRequest request{*exec.spec.process, exec.config_json, options.console_socket, options.detach,
                         options.preserve_fds};
     ExecResult result = backend->exec(ref(state), request);
-    if (options.pid_file) write_pid_file(absolute_path(*options.pid_file), result.pid);
+    if (options.pid_file) write_pid(absolute_path(*options.pid_file), result.pid);
     return result.exit_code.value_or(0);
 }
 

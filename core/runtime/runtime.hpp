@@ -1,23 +1,24 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "oci/parser.hpp"
 #include "plugin/plugin_loader.hpp"
+#include "runtime/exec_config.hpp"
 #include "state/mapping_store.hpp"
 #include "state/state_store.hpp"
+#include "util/fs.hpp"
+
+#include <lxcri/undo.hpp>
 
 #include <boost/json.hpp>
 
-#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace lxcri {
-
-// The core's copy of the bundle's config.json in <root>/<id>/, out of the
-// container's reach (unlike rt/, which the container's root can write).
-inline constexpr const char* stored_config_file = "config.json";
 
 struct CreateOptions {
     std::filesystem::path bundle = ".";
@@ -26,27 +27,14 @@ struct CreateOptions {
     unsigned preserve_fds = 0;  // fds 3.. of this process that the container process gets
 };
 
-struct ExecOptions {
-    std::optional<std::filesystem::path> process_file;  // a runtime-spec process JSON ("-": stdin)
-    std::vector<std::string> args;                      // else: the container's process with these args
-    std::vector<std::string> env;                       // NAME=value, added or replacing
-    std::optional<std::string> cwd;
-    std::optional<std::string> user;                    // uid[:gid]
-    std::vector<std::uint32_t> additional_gids;
-    std::vector<std::string> capabilities;              // added to every set
-    bool no_new_privileges = false;
-    bool tty = false;
-    std::optional<std::filesystem::path> console_socket;
-    bool detach = false;
-    std::optional<std::filesystem::path> pid_file;
-    unsigned preserve_fds = 0;
-};
-
 // The container lifecycle: what the CLI commands call. Each method takes the
 // container's lock; a failed create leaves state and mapping as they were.
 class Runtime {
 public:
+    // With the plugins of plugin_directories(config).
     explicit Runtime(Config config);
+    // With the plugins of `plugins` (a unit test's scripted ones).
+    Runtime(Config config, std::unique_ptr<PluginSource> plugins);
 
     // `wait_pid`, when given, receives the pid-file process (a child of this
     // process until it exits), or 0 when the backend runs none.
@@ -69,10 +57,20 @@ public:
     // resolved (pct where pct is installed, else lxc, else dry-run).
     std::string backend_name() const;
 
-    const PluginLoader& plugins() const { return plugins_; }
     const Config& config() const { return config_; }
 
 private:
+    // The steps of create, in order.
+    oci::BundleConfig read_bundle(const std::filesystem::path& bundle) const;
+    FileLock claim_directory(const std::string& id, Undo& undo);
+    Vmid allocate(const ContainerState& state, Backend& backend, const MappingStrategy& mapping, Undo& undo);
+    void store_copies(const std::string& id, const std::string& config_json, const std::string& backend_id);
+    CreateResult create_with_retry(ContainerState& state, Backend& backend, const MappingStrategy& mapping,
+                                   const oci::BundleConfig& bundle, const CreateOptions& options, Undo& undo);
+    void run_create_hooks(const ContainerSpec& spec, const ContainerState& state) const;
+    void write_pid_file(const ContainerState& state, const CreateResult& result, const CreateOptions& options,
+                        pid_t* wait_pid) const;
+
     PluginContext plugin_context(const std::string& name) const;
     Plugin<Backend> load_backend(const std::string& name) const;
     Plugin<Backend> backend_of(const ContainerState& state) const;
@@ -84,7 +82,7 @@ private:
     ContainerSpec stored_spec(const std::string& id) const;
 
     Config config_;
-    PluginLoader plugins_;
+    std::unique_ptr<PluginSource> plugins_;
     StateStore states_;
     MappingStore mappings_;
 };

@@ -54,8 +54,7 @@ public:
 
     lxcri::CreateResult create(const lxcri::CreateRequest& request) override {
         const auto& c = request.container;
-        fs::path rootfs = request.spec.root.path;
-        if (rootfs.is_relative()) rootfs = c.bundle / rootfs;
+        fs::path rootfs = lxcri::rootfs_path(request.spec, c.bundle);
         std::string args = request.spec.process ? join(request.spec.process->args) : "-";
 
         set_status(c, lxcri::Status::created);

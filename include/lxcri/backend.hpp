@@ -37,6 +37,10 @@ struct ContainerStatus {
 struct CreateRequest {
     ContainerRef container;
     const ContainerSpec& spec;
+    // The bundle's config.json exactly as the core read, parsed and stored
+    // it (<root>/<id>/config.json): what the container is made from. A
+    // backend never reads the bundle's file again, which may have changed.
+    const std::string& config_json;
     std::optional<std::filesystem::path> console_socket;  // for process.terminal
     // --preserve-fds: descriptors 3 .. 3+preserve_fds-1 of this process are
     // the container process's too (runc's contract). A backend that cannot
@@ -57,7 +61,9 @@ struct ExecRequest {
     // The process, already validated; the container's seccomp profile and
     // other container-level settings still apply, as with runc.
     const Process& process;
-    std::string process_json;  // the same process as a runtime-spec JSON object
+    // The container's config.json with this process in it, as the core
+    // built and checked it: what the init helper applies.
+    std::string config_json;
     std::optional<std::filesystem::path> console_socket;  // for process.terminal
     bool detach = false;
     unsigned preserve_fds = 0;  // as in CreateRequest

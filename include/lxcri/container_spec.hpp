@@ -11,6 +11,7 @@
 // something else than a default value (e.g. no memory limit vs. a limit).
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -389,5 +390,18 @@ struct ContainerSpec {
     // its GNU modes, which plugins may build with.
     Linux linux_spec;
 };
+
+// ---- paths of the bundle ------------------------------------------------------
+
+// A path config.json names (root.path, a bind mount's source) as the host
+// sees it: a relative one is relative to the bundle directory.
+inline std::filesystem::path bundle_path(const std::filesystem::path& bundle, const std::string& path) {
+    return std::filesystem::path(path).is_absolute() ? std::filesystem::path(path) : bundle / path;
+}
+
+// The rootfs directory on the host (not checked).
+inline std::filesystem::path rootfs_path(const ContainerSpec& spec, const std::filesystem::path& bundle) {
+    return bundle_path(bundle, spec.root.path);
+}
 
 }  // namespace lxcri

@@ -1,20 +1,48 @@
 #pragma once
 
 // The host side of the init protocol (init_protocol.hpp), shared by every
-// backend that runs proxmox-lxcri-init: releasing it, reading its error,
-// finding a container's processes, and exiting like the container did.
+// backend that runs proxmox-lxcri-init: preparing its runtime directory,
+// passing terminals, releasing it, reading its error, running exec
+// processes, finding a container's processes, and exiting like the
+// container did. Implemented in core/init_client/.
 
 #include <lxcri/backend.hpp>
+#include <lxcri/undo.hpp>
 #include <lxcri/unique_fd.hpp>
 #include <lxcri/unix_socket.hpp>
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lxcri {
+
+// Who owns rt/ and what a backend puts there: the container's root, who
+// runs the helper.
+struct Owner {
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+// The host ids that container id 0 maps to in the spec's uid and gid
+// mappings (0 where nothing maps it, as without a user namespace).
+Owner container_root(const ContainerSpec& spec);
+
+// lchown(2), or Error naming the path: a symlink put in the path's place is
+// changed, never its target.
+void change_owner(const std::filesystem::path& path, Owner owner);
+
+// Step 1 (init_protocol.hpp): makes <dir>/rt (0700) with config.json
+// (`config_json`: the text the core parsed, from CreateRequest), exec.fifo
+// and the empty file the helper is bind-mounted on, all owned by `owner`,
+// and registers rt/'s removal with `undo` as soon as rt/ exists. Returns
+// rt/'s path.
+std::filesystem::path prepare_runtime_dir(const ContainerRef& container, std::string_view config_json, Owner owner,
+                                          Undo& undo);
 
 // `start`: opens rt/exec.fifo, takes the helper's byte and removes the fifo.
 // Error (with the helper's own error line when it wrote one) if the helper
@@ -26,7 +54,7 @@ void release_exec_fifo(const ContainerRef& container);
 // container's root, who connects); receive_terminal then takes the pty
 // master the helper sends, refusing anything but a pty master; and
 // send_terminal passes it to the caller's --console-socket.
-UniqueFd listen_for_terminal(const std::filesystem::path& socket, uid_t owner_uid, gid_t owner_gid);
+UniqueFd listen_for_terminal(const std::filesystem::path& socket, Owner owner);
 UniqueFd receive_terminal(int listener, const ReceiveOptions& options);
 void send_terminal(const std::filesystem::path& console_socket, int master);
 // create, once the helper is ready: receive_terminal on `listener` (bound to
@@ -34,9 +62,9 @@ void send_terminal(const std::filesystem::path& console_socket, int master);
 void pass_init_terminal(const ContainerRef& container, int listener, const std::filesystem::path& console_socket);
 
 // `exec` (init_protocol.hpp, step 6), the host side every backend shares.
-// The constructor writes rt/exec-<pid>.json (the container's config.json
-// with the request's process, from the core's copy of config.json) and,
-// with process.terminal, listens on rt/exec-<pid>.sock. The destructor
+// The constructor writes rt/exec-<pid>.json (the request's config_json: the
+// container's config.json with the process to run) and, with
+// process.terminal, listens on rt/exec-<pid>.sock. The destructor
 // removes the socket, and the file too unless finish() ran: then the helper
 // removes it once read. The backend runs
 // helper_argv() in the running container as a child of this process, then

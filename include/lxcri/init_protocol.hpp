@@ -48,6 +48,7 @@ namespace lxcri::init_protocol {
 inline constexpr const char* host_subdir = "rt";          // <root>/<id>/rt
 inline constexpr const char* mount_point = "/.lxcri";     // rt/ inside the container
 inline constexpr const char* helper = "/.lxcri/init";     // the helper, read-only
+inline constexpr const char* helper_file = "init";        // rt/init: where the helper is bind-mounted
 inline constexpr const char* config_file = "config.json";
 inline constexpr const char* exec_fifo = "exec.fifo";
 inline constexpr const char* ready_file = "ready";

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lxcri {
@@ -62,6 +63,13 @@ struct TranslateOptions {
 // nothing. Throws Error(invalid_input) naming the first field that cannot be
 // applied.
 LxcConfig translate(const ContainerSpec& spec, const TranslateOptions& options);
+
+// An lxc.mount.entry value: "<source> <target> <type> <options> 0 0", the
+// fields escaped as fstab(5) does (a blank, tab, line break or backslash
+// as \040, \011, \012, \134); no options are "defaults". `target` is
+// relative to the rootfs.
+std::string mount_entry(std::string_view source, std::string_view target, std::string_view type,
+                        const std::vector<std::string>& options);
 
 // "key = value\n" lines, as LXC reads a config file. Throws
 // Error(invalid_input) for a key or value with a line break.

@@ -9,4 +9,5 @@
 #include <lxcri/mapping.hpp>
 #include <lxcri/plugin.hpp>
 #include <lxcri/types.hpp>
+#include <lxcri/undo.hpp>
 #include <lxcri/unique_fd.hpp>

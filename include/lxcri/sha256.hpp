@@ -1,10 +1,11 @@
 #pragma once
 
-// SHA-256 (FIPS 180-4), for the pct template digest, the init helper's
-// check of an exec process file and the digests of image blobs and layers.
-// Self-contained: the static helper links no crypto library. On x86-64 CPUs
-// with the SHA extensions (SHA-NI) blocks are hashed by them, several times
-// faster than the portable code (image layers are hundreds of megabytes).
+// SHA-256 (FIPS 180-4), for a backend's digest of a rootfs, the init
+// helper's check of an exec process file and the digests of image blobs and
+// layers. Self-contained: the static helper links no crypto library. On
+// x86-64 CPUs with the SHA extensions (SHA-NI) blocks are hashed by them,
+// several times faster than the portable code (image layers are hundreds of
+// megabytes). Part of the plugin SDK.
 
 #include <algorithm>
 #include <array>

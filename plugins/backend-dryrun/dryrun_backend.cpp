@@ -141,9 +141,7 @@ private:
     // What the pct backend would run, from the same plan builder.
     std::string pct_plan(const lxcri::CreateRequest& request) const {
         const auto& c = request.container;
-        fs::path rootfs = fs::path(request.spec.root.path).is_absolute() ? fs::path(request.spec.root.path)
-                                                                          : c.bundle / request.spec.root.path;
-        std::string name = lxcri::pct_template_name(lxcri::rootfs_digest(rootfs));
+        std::string name = lxcri::pct_template_name(lxcri::rootfs_digest(lxcri::rootfs_path(request.spec, c.bundle)));
         auto plan = lxcri::build_pct_plan(request.spec, *pct_,
                                           {c.id, c.vmid, c.bundle, lxcri::pct_ostemplate(*pct_, name),
                                            c.dir / lxcri::init_protocol::host_subdir, helper_});

@@ -45,16 +45,6 @@ namespace {
 constexpr const char* managed_marker = "# managed by proxmox-lxcri: ";
 constexpr const char* vmid_file = "lxc-vmid";  // in <root>/<id>: the VMID whose config is this container's
 
-// The host uid/gid that container id 0 maps to (0 without a user namespace).
-std::pair<uid_t, gid_t> container_root(const ContainerSpec& spec) {
-    auto map = [](const std::vector<IdMapping>& mappings) -> std::uint32_t {
-        for (const auto& m : mappings)
-            if (m.container_id == 0) return m.host_id;
-        return 0;
-    };
-    return {map(spec.linux_spec.uid_mappings), map(spec.linux_spec.gid_mappings)};
-}
-
 // --preserve-fds N: descriptors 3 .. 3+N-1 must have come from the caller.
 // Those are open and without close-on-exec (exec would have closed them);
 // one with close-on-exec was opened by this process in a gap the caller left.
@@ -66,10 +56,6 @@ void check_preserved_fds(unsigned count) {
             throw Error(Errc::invalid_input, "--preserve-fds " + std::to_string(count) + ": descriptor " +
                                                  std::to_string(fd) + " was not passed to proxmox-lxcri");
     }
-}
-
-void chown_or_throw(const fs::path& path, std::pair<uid_t, gid_t> owner) {
-    if (::lchown(path.c_str(), owner.first, owner.second) != 0) throw_errno("chown " + path.string(), errno);
 }
 
 // liblxc's log levels, as lxc.log.level takes them (names in any case, or 0..8).
@@ -142,42 +128,35 @@ public:
         // Everything before this line changed nothing; from here, undo on failure.
         std::string name = std::to_string(c.vmid);
         fs::path config_dir = lxcpath_ / name;
-        fs::path rt = c.dir / proto::host_subdir;
-        pid_t monitor = -1;
-        bool made_config = false;  // only what this create made is undone
-        try {
-            prepare_runtime_dir(request, rt);
-            prepare_mount_points(spec, c.bundle);
-            write_config(request.container, spec, config_dir, rt, made_config);
+        Undo undo("lxc: undo after a failed create");
+        Owner owner = container_root(spec);
+        fs::path rt = prepare_runtime_dir(c, request.config_json, owner, undo);
+        make_helper_mount_point(rootfs_path(spec, c.bundle));
+        prepare_mount_points(spec, c.bundle);
+        LxcConfig config = lxc_config(c, spec, rt);
+        make_config_dir(config_dir);
+        undo.add([this, config_dir] { remove_config(config_dir); });  // only what this create made
+        write_config(c, config_dir, config);
 
-            // The helper makes the pty in the container's devpts and sends
-            // its master here before it is ready (init_protocol.hpp).
-            UniqueFd terminal;
-            if (spec.process->terminal) {
-                auto [uid, gid] = container_root(spec);
-                terminal = listen_for_terminal(rt / proto::console_socket, uid, gid);
-            }
-            if (request.preserve_fds > 0) {
-                auto [uid, gid] = container_root(spec);
-                write_file_atomic(rt / proto::preserve_fds_file, std::to_string(request.preserve_fds), 0600,
-                                  Durability::process);
-                chown_or_throw(rt / proto::preserve_fds_file, {uid, gid});
-            }
-            monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds);
-            wait_until_ready(c, rt, monitor);
-            if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
-
-            lxc::Container container(name, lxcpath_);
-            pid_t init = container.init_pid();
-            if (init <= 0) throw Error(Errc::failed, "container " + c.id + ": liblxc reports no init pid");
-            return CreateResult{{Status::created, init}, monitor};
-        } catch (...) {
-            if (monitor > 0) stop_and_reap(name, monitor);
-            if (made_config) remove_config(config_dir);
-            std::error_code ec;
-            fs::remove_all(rt, ec);
-            throw;
+        // The helper makes the pty in the container's devpts and sends
+        // its master here before it is ready (init_protocol.hpp).
+        UniqueFd terminal;
+        if (spec.process->terminal) terminal = listen_for_terminal(rt / proto::console_socket, owner);
+        if (request.preserve_fds > 0) {
+            write_file_atomic(rt / proto::preserve_fds_file, std::to_string(request.preserve_fds), 0600,
+                              Durability::process);
+            change_owner(rt / proto::preserve_fds_file, owner);
         }
+        pid_t monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds);
+        undo.add([this, name, monitor] { stop_and_reap(name, monitor); });
+        wait_until_ready(c, rt, monitor);
+        if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
+
+        lxc::Container container(name, lxcpath_);
+        pid_t init = container.init_pid();
+        if (init <= 0) throw Error(Errc::failed, "container " + c.id + ": liblxc reports no init pid");
+        undo.commit();
+        return CreateResult{{Status::created, init}, monitor};
     }
 
     void start(const ContainerRef& c) override { release_exec_fifo(c); }
@@ -261,23 +240,9 @@ public:
     }
 
 private:
-    void prepare_runtime_dir(const CreateRequest& request, const fs::path& rt) {
-        auto owner = container_root(request.spec);
-        if (::mkdir(rt.c_str(), 0700) != 0) throw_errno("create " + rt.string(), errno);
-        chown_or_throw(rt, owner);
-        // The helper reads the spec inside the container: a private copy.
-        write_file_atomic(rt / proto::config_file, read_file(request.container.bundle / "config.json"), 0600,
-                          Durability::process);
-        chown_or_throw(rt / proto::config_file, owner);
-        if (::mkfifo((rt / proto::exec_fifo).c_str(), 0600) != 0) throw_errno("mkfifo", errno);
-        chown_or_throw(rt / proto::exec_fifo, owner);
-        // Mount point for the read-only helper binary.
-        write_file_atomic(rt / "init", "", 0600, Durability::process);
-        // ... and for rt/ itself in the rootfs, made here since a read-only
-        // rootfs cannot get it from liblxc (create=dir).
-        fs::path rootfs = fs::path(request.spec.root.path).is_absolute()
-                              ? fs::path(request.spec.root.path)
-                              : request.container.bundle / request.spec.root.path;
+    // The mount point of rt/ in the rootfs, made here since a read-only
+    // rootfs cannot get it from liblxc (create=dir).
+    static void make_helper_mount_point(const fs::path& rootfs) {
         fs::path mount_point = rootfs / fs::path(proto::mount_point).relative_path();
         struct stat st {};
         if (::lstat(mount_point.c_str(), &st) == 0) {
@@ -287,27 +252,34 @@ private:
         }
     }
 
-    void write_config(const ContainerRef& c, const ContainerSpec& spec, const fs::path& config_dir, const fs::path& rt,
-                      bool& made_config) {
+    // The shared translation plus the keys that run the helper as init.
+    LxcConfig lxc_config(const ContainerRef& c, const ContainerSpec& spec, const fs::path& rt) const {
         LxcConfig config = translate(spec, TranslateOptions{c.bundle, detect_cgroup_version(), false});
-        std::string rel_mount = fs::path(proto::mount_point).relative_path().string();
-        config.push_back({"lxc.mount.entry", rt.string() + " " + rel_mount + " none bind 0 0"});
-        config.push_back({"lxc.mount.entry", helper_.string() + " " + rel_mount + "/init none bind,ro 0 0"});
+        fs::path target = fs::path(proto::mount_point).relative_path();
+        config.push_back({"lxc.mount.entry", mount_entry(rt.string(), target.string(), "none", {"bind"})});
+        config.push_back({"lxc.mount.entry",
+                          mount_entry(helper_.string(), (target / proto::helper_file).string(), "none", {"bind", "ro"})});
         config.push_back({"lxc.init.cmd", proto::helper});
         config.push_back({"lxc.console.path", "none"});
         config.push_back({"lxc.tty.max", "0"});
         config.push_back({"lxc.log.file", (c.dir / "lxc.log").string()});
         config.push_back({"lxc.log.level", log_level_});
+        return config;
+    }
 
-        if (::mkdir(config_dir.c_str(), 0750) != 0) {
-            int err = errno;
-            if (err == EEXIST && remove_if_stale(config_dir)) err = ::mkdir(config_dir.c_str(), 0750) == 0 ? 0 : errno;
-            if (err == EEXIST)
-                throw Error(Errc::already_exists, "LXC container " + config_dir.filename().string() + " already exists in " +
-                                                      lxcpath_.string());
-            if (err != 0) throw_errno("create " + config_dir.string(), err);
-        }
-        made_config = true;
+    // <lxcpath>/<vmid>, replacing a stale one (is_stale); already_exists
+    // when the VMID is taken.
+    void make_config_dir(const fs::path& config_dir) {
+        if (::mkdir(config_dir.c_str(), 0750) == 0) return;
+        int err = errno;
+        if (err == EEXIST && remove_if_stale(config_dir)) err = ::mkdir(config_dir.c_str(), 0750) == 0 ? 0 : errno;
+        if (err == EEXIST)
+            throw Error(Errc::already_exists,
+                        "LXC container " + config_dir.filename().string() + " already exists in " + lxcpath_.string());
+        if (err != 0) throw_errno("create " + config_dir.string(), err);
+    }
+
+    void write_config(const ContainerRef& c, const fs::path& config_dir, const LxcConfig& config) {
         // The marker names the container's runtime directory, which names
         // the VMID back, before the config exists: is_stale() reads both.
         write_file_atomic(c.dir / vmid_file, config_dir.filename().string() + "\n", 0600, Durability::process);

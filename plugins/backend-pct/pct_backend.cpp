@@ -15,6 +15,7 @@
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/lxcri.hpp>
 #include <lxcri/pct_plan.hpp>
+#include <lxcri/undo.hpp>
 #include <lxcri/unique_fd.hpp>
 
 #include <fcntl.h>
@@ -26,36 +27,12 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
-#include <functional>
 
 namespace fs = std::filesystem;
 namespace proto = lxcri::init_protocol;
 
 namespace lxcri {
 namespace {
-
-// Undoes the steps of a create that has not finished, newest first.
-class Undo {
-public:
-    ~Undo() {
-        for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
-            try {
-                (*it)();
-            } catch (const std::exception& e) {
-                log::warning(std::string("pct: undo after a failed create: ") + e.what());
-            }
-        }
-    }
-    void add(std::function<void()> step) { steps_.push_back(std::move(step)); }
-    void commit() { steps_.clear(); }
-
-private:
-    std::vector<std::function<void()>> steps_;
-};
-
-void chown_or_throw(const fs::path& path, std::uint32_t uid, std::uint32_t gid) {
-    if (::lchown(path.c_str(), uid, gid) != 0) throw_errno("chown " + path.string(), errno);
-}
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
@@ -99,7 +76,7 @@ public:
                                              "descriptors from the caller");
         if (spec.process && spec.process->terminal && !request.console_socket)
             throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
-        fs::path rootfs = fs::path(spec.root.path).is_absolute() ? fs::path(spec.root.path) : c.bundle / spec.root.path;
+        fs::path rootfs = rootfs_path(spec, c.bundle);
         fs::path rt = c.dir / proto::host_subdir;
         std::string digest = template_digest(spec, rootfs);
         PctPlan plan = build_pct_plan(
@@ -108,12 +85,9 @@ public:
         std::string vmid = std::to_string(c.vmid);
 
         // Everything before this line changed nothing; from here, undo on failure.
-        Undo undo;
-        prepare_runtime_dir(c, plan, rt);
-        undo.add([rt] {
-            std::error_code ec;
-            fs::remove_all(rt, ec);
-        });
+        Undo undo("pct: undo after a failed create");
+        Owner owner{plan.root_uid, plan.root_gid};
+        prepare_runtime_dir(c, request.config_json, owner, undo);
         cache_.acquire(rootfs, digest, c.vmid);
         undo.add([this, &c] { cache_.release(c.vmid); });
         if (settings_.vmid_source == VmidSource::pvesh && !cli_.next_id(c.vmid))
@@ -130,17 +104,17 @@ public:
         // terminal, the helper sends the pty it makes in the CT through rt/.
         UniqueFd terminal;
         if (spec.process->terminal)
-            terminal = listen_for_terminal(rt / proto::console_socket, plan.root_uid, plan.root_gid);
+            terminal = listen_for_terminal(rt / proto::console_socket, owner);
         try {
             cli_.pct({"start", vmid});
         } catch (const Error& e) {
-            throw e.with_context(c.id + ": " + error_of(rt, "CT " + vmid + " did not start"));
+            throw e.with_context(c.id + ": " + init_error(c, "CT " + vmid + " did not start"));
         }
         auto status = cli_.status(c.vmid);
         UniqueFd pidfd(status.running && status.pid > 0 ? pidfd_open(status.pid) : -1);
         if (!pidfd)
             throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
-                                          error_of(rt, "see `pct start " + vmid + " --debug`"));
+                                          init_error(c, "see `pct start " + vmid + " --debug`"));
         wait_until_ready(c, rt, pidfd.get());
         if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
         pid_t waiter = pct::spawn_waiter(pidfd.get(), rt / proto::exit_status_file);
@@ -219,17 +193,6 @@ public:
     }
 
 private:
-    void prepare_runtime_dir(const ContainerRef& c, const PctPlan& plan, const fs::path& rt) {
-        if (::mkdir(rt.c_str(), 0700) != 0) throw_errno("create " + rt.string(), errno);
-        chown_or_throw(rt, plan.root_uid, plan.root_gid);
-        // The helper reads the spec inside the container: a private copy.
-        write_file_atomic(rt / proto::config_file, read_file(c.bundle / "config.json"), 0600);
-        chown_or_throw(rt / proto::config_file, plan.root_uid, plan.root_gid);
-        if (::mkfifo((rt / proto::exec_fifo).c_str(), 0600) != 0) throw_errno("mkfifo", errno);
-        chown_or_throw(rt / proto::exec_fifo, plan.root_uid, plan.root_gid);
-        write_file_atomic(rt / "init", "", 0600);  // mount point of the read-only helper
-    }
-
     fs::path conf_file(Vmid vmid) const { return settings_.pve_dir / "lxc" / (std::to_string(vmid) + ".conf"); }
 
     // After the keys pct wrote, before any snapshot or pending section, as
@@ -277,19 +240,13 @@ private:
             if (::poll(&p, 1, delay_ms) > 0) {
                 std::string status = read_first_line(rt / proto::exit_status_file);
                 throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
-                                              error_of(rt, status.empty() ? "see `pct start --debug`" : status));
+                                              init_error(c, status.empty() ? "see `pct start --debug`" : status));
             }
             if (std::chrono::steady_clock::now() > deadline)
                 throw Error(Errc::failed, c.id + ": the container's init was not ready after " +
                                               std::to_string(settings_.timeout.count()) + " s (pct.timeout)");
             delay_ms = std::min(delay_ms * 2, 20);
         }
-    }
-
-    // What went wrong, from the helper's error file.
-    static std::string error_of(const fs::path& rt, const std::string& fallback) {
-        std::string helper = read_first_line(rt / proto::error_file);
-        return helper.empty() ? fallback : helper;
     }
 
     PctSettings settings_;

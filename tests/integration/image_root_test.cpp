@@ -3,7 +3,8 @@
 
 #include "support/test_support.hpp"
 #include "util/json.hpp"
-#include "util/sha256.hpp"
+
+#include <lxcri/sha256.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -3,9 +3,8 @@
 
 #include "support/test_support.hpp"
 
-#include "util/sha256.hpp"
-
 #include <lxcri/init_client.hpp>
+#include <lxcri/sha256.hpp>
 
 #include <boost/json.hpp>
 
@@ -312,7 +311,7 @@ BOOST_AUTO_TEST_CASE(a_terminal_is_made_and_its_master_sent_before_ready) {
     // As a backend does: listen on rt/console.sock; the helper opens a pty
     // (here the host's devpts), keeps the slave and sends the master.
     Box box;
-    lxcri::UniqueFd listener = lxcri::listen_for_terminal(box.dir / "console.sock", 0, 0);
+    lxcri::UniqueFd listener = lxcri::listen_for_terminal(box.dir / "console.sock", {0, 0});
     auto doc = config({"sh", "-c",
                        "cd " + box.out.string() +
                            " && tty > tty; stty size > size;"

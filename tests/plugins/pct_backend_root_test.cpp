@@ -54,8 +54,8 @@ struct Host {
 
     Created create(lxcri::Backend& backend, const std::string& id, lxcri::Vmid vmid, const fs::path& bundle) const {
         auto r = ref(id, vmid, bundle);
-        auto spec = lxcri::oci::load_bundle_config(bundle);
-        auto result = backend.create(lxcri::CreateRequest{r, spec, std::nullopt});
+        auto config = lxcri::oci::read_bundle_config(bundle);
+        auto result = backend.create(lxcri::CreateRequest{r, config.spec, config.text, std::nullopt});
         return {r, result};
     }
 
@@ -171,9 +171,13 @@ BOOST_AUTO_TEST_CASE(lifecycle_kill_follows_the_container_process) {
     BOOST_TEST(!backend->processes(c.ref).empty());
     BOOST_CHECK_THROW(backend->remove(c.ref, false), lxcri::Error);  // running, no force
 
-    // exec through `pct exec`, with the process settings of the helper,
-    // from the copy of config.json the core keeps in <root>/<id>.
-    fs::copy_file(bundle / "config.json", c.ref.dir / "config.json");
+    // exec through `pct exec`, with the process settings of the helper:
+    // the container's config.json with the process, as the core builds it.
+    auto with_process = [&](const boost::json::object& process_json) {
+        boost::json::object config = boost::json::parse(lxcri::test::read_text(bundle / "config.json")).as_object();
+        config["process"] = process_json;
+        return boost::json::serialize(config);
+    };
     auto spec = lxcri::oci::load_bundle_config(bundle);
     lxcri::Process process = *spec.process;
     process.args = {"/bin/sh", "-c", "echo \"$(id -u) $(pwd) $EXEC_VAR\" > /.lxcri/exec-out; exit 3"};
@@ -183,7 +187,7 @@ BOOST_AUTO_TEST_CASE(lifecycle_kill_follows_the_container_process) {
     process_json["args"] = boost::json::array{"/bin/sh", "-c", "echo \"$(id -u) $(pwd) $EXEC_VAR\" > /.lxcri/exec-out; exit 3"};
     process_json["cwd"] = "/tmp";
     process_json["env"].as_array().emplace_back("EXEC_VAR=set");
-    auto done = backend->exec(c.ref, lxcri::ExecRequest{process, boost::json::serialize(process_json), std::nullopt, false, 0});
+    auto done = backend->exec(c.ref, lxcri::ExecRequest{process, with_process(process_json), std::nullopt, false, 0});
     BOOST_TEST(done.exit_code.value_or(-1) == 3);
     BOOST_TEST(read_text(c.ref.dir / "rt" / "exec-out") == "0 /tmp set\n");
     BOOST_TEST(!fs::exists(c.ref.dir / "rt" / ("exec-" + std::to_string(::getpid()) + ".json")));
@@ -193,7 +197,7 @@ BOOST_AUTO_TEST_CASE(lifecycle_kill_follows_the_container_process) {
     process.terminal = true;
     fs::path console = c.ref.dir / "console.sock";
     lxcri::UniqueFd listener = lxcri::listen_unix(console);
-    auto detached = backend->exec(c.ref, lxcri::ExecRequest{process, boost::json::serialize(process_json), console, true, 0});
+    auto detached = backend->exec(c.ref, lxcri::ExecRequest{process, with_process(process_json), console, true, 0});
     lxcri::UniqueFd master = lxcri::receive_fd(listener.get(), {});
     std::string output = first_line_of(master.get());
     BOOST_TEST(output.starts_with("on /dev/pts/"), output);
@@ -239,7 +243,8 @@ BOOST_AUTO_TEST_CASE(a_terminal_made_in_the_ct_reaches_the_console_socket) {
     fs::path console = host.pve.tmp / "console.sock";
     lxcri::UniqueFd listener = lxcri::listen_unix(console);
     auto r = host.ref("tty", 1007, bundle);
-    auto result = backend->create(lxcri::CreateRequest{r, lxcri::oci::load_bundle_config(bundle), console});
+    auto config = lxcri::oci::read_bundle_config(bundle);
+    auto result = backend->create(lxcri::CreateRequest{r, config.spec, config.text, console});
     lxcri::UniqueFd master = lxcri::receive_fd(listener.get(), {});
     BOOST_REQUIRE(master);
     BOOST_TEST(!fs::exists(r.dir / "rt" / lxcri::init_protocol::console_socket));
@@ -257,9 +262,9 @@ BOOST_AUTO_TEST_CASE(preserve_fds_is_refused_before_anything_is_made) {
     auto backend = host.backend();
     fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "minimal");
     auto r = host.ref("fds", 1008, bundle);
-    auto spec = lxcri::oci::load_bundle_config(bundle);
+    auto config = lxcri::oci::read_bundle_config(bundle);
     try {
-        backend->create(lxcri::CreateRequest{r, spec, std::nullopt, 1});
+        backend->create(lxcri::CreateRequest{r, config.spec, config.text, std::nullopt, 1});
         BOOST_FAIL("create with --preserve-fds 1 succeeded");
     } catch (const lxcri::Error& e) {
         BOOST_TEST((e.code() == lxcri::Errc::invalid_input));
@@ -300,8 +305,9 @@ BOOST_AUTO_TEST_CASE(a_failure_at_each_pct_call_leaves_nothing) {
             fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "rich");
             ::setenv("FAKE_PCT_FAIL", fail.c_str(), 1);
             lxcri::ContainerRef ref = host.ref("c", 1006, bundle);
-            auto spec = lxcri::oci::load_bundle_config(bundle);
-            BOOST_CHECK_EXCEPTION(backend->create(lxcri::CreateRequest{ref, spec, std::nullopt}), lxcri::Error,
+            auto config = lxcri::oci::read_bundle_config(bundle);
+            BOOST_CHECK_EXCEPTION(backend->create(lxcri::CreateRequest{ref, config.spec, config.text, std::nullopt}),
+                                  lxcri::Error,
                                   [&](const lxcri::Error& e) {
                                       BOOST_TEST_MESSAGE(e.what());
                                       return std::string(e.what()).find("injected failure") != std::string::npos;

@@ -10,9 +10,9 @@
 #include "image/reference.hpp"
 #include "support/test_support.hpp"
 #include "util/json.hpp"
-#include "util/sha256.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/sha256.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

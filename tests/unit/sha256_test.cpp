@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE sha256
 #include <boost/test/unit_test.hpp>
 
-#include "util/sha256.hpp"
+#include <lxcri/sha256.hpp>
 
 #include <string>
 
