@@ -25,7 +25,7 @@ struct Config {
     VmidRange vmid_range;
     std::optional<std::filesystem::path> config_file;  // the file that was read, if any
 
-    // Plugin sections of the file: [pct] path = ... -> sections["pct"]["path"].
+    // Plugin sections of the file: [lxc] lxcpath = ... -> sections["lxc"]["lxcpath"].
     std::map<std::string, std::map<std::string, std::string>> sections;
 
     // Options of the plugin called `name` (empty when it has no section).

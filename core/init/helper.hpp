@@ -15,7 +15,7 @@ namespace lxcri::init {
 // 127 (not found), 126 (not executable) or 1 (anything else).
 int run_helper(const std::filesystem::path& dir);
 
-// `--supervise` (pct): pid 1 of the container. Runs run_helper(dir) in a
+// `--supervise`: pid 1 of a container that a service manager started. Runs run_helper(dir) in a
 // child, forwards every signal it receives to that child, reaps orphans, and
 // when the child ends writes <dir>/exit-status ("exit N" or "signal N") and
 // exits with the child's code (128 + N for a signal). Returns only in the

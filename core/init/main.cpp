@@ -2,7 +2,7 @@
 // fifo until `start`, then becomes process.args (include/lxcri/init_protocol.hpp).
 // Statically linked: it runs in any rootfs. With `--exec FILE` it sets up
 // and runs an `exec` process instead (the same process-level code). With
-// `--supervise` (the pct backend's entrypoint) it stays pid 1 and runs the
+// `--supervise` (init_protocol.hpp, step 5) it stays pid 1 and runs the
 // protocol in a child whose exit status it records.
 //
 // It works in /.lxcri. The environment variable LXCRI_INIT_DIR names another

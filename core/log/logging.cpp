@@ -117,8 +117,8 @@ std::once_flag configured;
 void configure(const Options& options) {
     boost::shared_ptr<Sink> sink;
     if (options.file) {
-        // Close-on-exec, unlike std::ofstream's: hooks, pct and the
-        // container must not inherit the log file.
+        // Close-on-exec, unlike std::ofstream's: hooks, the commands a backend
+        // runs and the container must not inherit the log file.
         int fd = ::open(options.file->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) throw_errno("open log file " + options.file->string(), errno, Errc::invalid_input);
         sink = make_sink(boost::make_shared<FdStream>(fd), options, true);

@@ -64,13 +64,9 @@ std::string v2_swap(const MemoryLimits& m) {
 }
 
 void memory_v2(Translation& t, const MemoryLimits& m) {
-    // pct sets memory.max and memory.swap.max from --memory and --swap.
-    if (given(m.limit) && !t.for_pct()) t.add_cgroup("memory.max", v2_limit(*m.limit));
+    if (given(m.limit)) t.add_cgroup("memory.max", v2_limit(*m.limit));
     if (given(m.reservation)) t.add_cgroup("memory.low", v2_limit(*m.reservation));
-    if (given(m.swap)) {
-        auto swap = v2_swap(m);
-        if (!t.for_pct()) t.add_cgroup("memory.swap.max", swap);
-    }
+    if (given(m.swap)) t.add_cgroup("memory.swap.max", v2_swap(m));
     if (m.kernel_tcp) fail_v2(field(memory_path, "kernelTCP"));
     if (m.swappiness) fail_v2(field(memory_path, "swappiness"));
     if (m.disable_oom_killer.value_or(false)) fail_v2(field(memory_path, "disableOOMKiller"));
@@ -107,9 +103,8 @@ std::uint64_t cpu_weight(std::uint64_t shares) {
 }
 
 void cpu_v2(Translation& t, const CpuLimits& c) {
-    // pct sets cpu.weight and cpu.max from --cpuunits and --cpulimit.
-    if (given(c.shares) && !t.for_pct()) t.add_cgroup("cpu.weight", std::to_string(cpu_weight(*c.shares)));
-    if ((given(c.quota) || given(c.period)) && !t.for_pct()) {
+    if (given(c.shares)) t.add_cgroup("cpu.weight", std::to_string(cpu_weight(*c.shares)));
+    if (given(c.quota) || given(c.period)) {
         std::string max = given(c.quota) && *c.quota > 0 ? std::to_string(*c.quota) : "max";
         if (given(c.period)) max += " " + std::to_string(*c.period);
         t.add_cgroup("cpu.max", max);
@@ -220,13 +215,15 @@ std::string rule_value(char type, std::optional<std::int64_t> major, std::option
 }  // namespace
 
 void Translation::add_cgroup(std::string_view file, std::string value) {
+    const auto& own = target().target_cgroup_files;
+    if (std::ranges::find(own, file) != own.end()) return;
     add((cgroups == CgroupVersion::v1 ? "lxc.cgroup." : "lxc.cgroup2.") + std::string(file), std::move(value));
 }
 
 void translate_cgroup_path(Translation& t) {
     const std::string& path = t.spec.linux_spec.cgroups_path;
     if (path.empty()) return;
-    if (t.for_pct()) fail("linux.cgroupsPath", "pct places the container's cgroup itself (lxc/<vmid>)");
+    if (!t.target().cgroup_path_keys) t.refuse(Refusal::cgroups_path, "linux.cgroupsPath");
     if (path.find(':') != std::string::npos)
         fail("linux.cgroupsPath", "systemd cgroup paths (slice:prefix:name) cannot be applied; "
                                   "configure the caller for cgroupfs paths");

@@ -65,14 +65,13 @@ void translate_rootfs(Translation& t) {
     // mounts the rootfs, and the whole tree shared (in a peer group of its
     // own) after pivot_root: slave is its default, private takes an option.
     if (propagation == "private" || propagation == "rprivate") {
-        if (t.for_pct()) fail("linux.rootfsPropagation", "pct sets the rootfs mount options itself");
+        if (!t.target().rootfs_keys) t.refuse(Refusal::rootfs_propagation, "linux.rootfsPropagation");
         options.push_back(propagation);
     } else if (!propagation.empty() && propagation != "slave" && propagation != "rslave") {
         fail("linux.rootfsPropagation", "\"" + propagation + "\" cannot be applied: LXC makes the rootfs a slave of "
                                         "the host's mounts, then shared within the container");
     }
-    // pct makes the rootfs itself, read-only with --rootfs ...,ro=1.
-    if (t.for_pct()) return;
+    if (!t.target().rootfs_keys) return;
     t.add("lxc.rootfs.path", "dir:" + t.rootfs.string());
     if (!options.empty()) {
         std::string joined;
@@ -101,24 +100,25 @@ void translate_hostname(Translation& t) {
     if (!spec.domainname.empty()) {
         check_uts(t, "domainname");
         check_single_line("domainname", spec.domainname);
-        if (t.for_pct()) fail("domainname", "LXC sets it only as a sysctl, and Proxmox allows only IPC sysctls");
+        if (!t.allows_sysctl("kernel.domainname")) t.refuse(Refusal::domainname, "domainname");
         t.add("lxc.sysctl.kernel.domainname", spec.domainname);
     }
 }
 
-void check_pct_namespaces(Translation& t) {
+// A target that creates the namespaces itself: what the spec asks must be
+// what it makes.
+void check_target_namespaces(const Translation& t) {
     const auto& spec = t.spec;
+    const auto& forbidden = t.target().forbidden_namespaces;
     for (std::size_t i = 0; i < spec.linux_spec.namespaces.size(); ++i) {
         const auto& ns = spec.linux_spec.namespaces[i];
         auto field = index_path("linux.namespaces", i);
-        if (!ns.path.empty()) fail(field + ".path", "Proxmox does not allow joining a namespace (lxc.namespace.share)");
-        if (ns.type == NamespaceType::time) fail(field + ".type", "Proxmox does not allow a time namespace");
+        if (!ns.path.empty()) t.refuse(Refusal::joined_namespace, field + ".path");
+        if (std::ranges::find(forbidden, ns.type) != forbidden.end())
+            t.refuse(Refusal::namespace_type, field + ".type", to_string(ns.type));
     }
-    for (auto type : {NamespaceType::mount, NamespaceType::pid, NamespaceType::uts, NamespaceType::ipc})
-        if (!lists_namespace(spec, type))
-            fail("linux.namespaces", "pct always creates a new " + std::string(to_string(type)) +
-                                         " namespace; sharing the host's cannot be expressed");
-    t.add("lxc.net.0.type", creates_namespace(spec, NamespaceType::network) ? "empty" : "none");
+    for (auto type : t.target().new_namespaces)
+        if (!lists_namespace(spec, type)) t.refuse(Refusal::shared_namespace, "linux.namespaces", to_string(type));
 }
 
 void translate_namespaces(Translation& t) {
@@ -126,28 +126,30 @@ void translate_namespaces(Translation& t) {
     if (!creates_namespace(spec, NamespaceType::mount))
         fail(namespace_field(spec, NamespaceType::mount),
              "LXC needs a new mount namespace (it sets up the rootfs in one)");
-    if (t.for_pct()) {
-        check_pct_namespaces(t);
-        return;
-    }
-
-    // lxc.namespace.clone lists what is new; whatever it omits is kept
-    // (LXC refuses clone and keep together).
-    std::string clone;
-    for (const auto& ns : spec.linux_spec.namespaces)
-        if (ns.path.empty()) clone += (clone.empty() ? "" : " ") + std::string(lxc_name(ns.type));
-    t.add("lxc.namespace.clone", clone);
-    for (std::size_t i = 0; i < spec.linux_spec.namespaces.size(); ++i) {
-        const auto& ns = spec.linux_spec.namespaces[i];
-        if (ns.path.empty()) continue;
-        auto field = index_path("linux.namespaces", i) + ".path";
-        check_single_line(field, ns.path);
-        struct stat st {};
-        if (::stat(ns.path.c_str(), &st) != 0) fail(field, errno_message(ns.path, errno));
-        t.add("lxc.namespace.share." + std::string(lxc_name(ns.type)), ns.path);
+    if (t.target().namespace_keys) {
+        // lxc.namespace.clone lists what is new; whatever it omits is kept
+        // (LXC refuses clone and keep together).
+        std::string clone;
+        for (const auto& ns : spec.linux_spec.namespaces)
+            if (ns.path.empty()) clone += (clone.empty() ? "" : " ") + std::string(lxc_name(ns.type));
+        t.add("lxc.namespace.clone", clone);
+        for (std::size_t i = 0; i < spec.linux_spec.namespaces.size(); ++i) {
+            const auto& ns = spec.linux_spec.namespaces[i];
+            if (ns.path.empty()) continue;
+            auto field = index_path("linux.namespaces", i) + ".path";
+            check_single_line(field, ns.path);
+            struct stat st {};
+            if (::stat(ns.path.c_str(), &st) != 0) fail(field, errno_message(ns.path, errno));
+            t.add("lxc.namespace.share." + std::string(lxc_name(ns.type)), ns.path);
+        }
+    } else {
+        check_target_namespaces(t);
     }
     // A network namespace with no interfaces but loopback, as runc makes.
-    if (creates_namespace(spec, NamespaceType::network)) t.add("lxc.net.0.type", "empty");
+    if (creates_namespace(spec, NamespaceType::network))
+        t.add("lxc.net.0.type", "empty");
+    else if (t.target().host_network_key)
+        t.add("lxc.net.0.type", "none");
 }
 
 void translate_time_offsets(Translation& t) {
@@ -186,7 +188,7 @@ void translate_id_mappings(Translation& t) {
     add('g', linux_spec.gid_mappings);
 }
 
-// The sysctls of the IPC namespace; the only ones Proxmox lets through.
+// The sysctls of the IPC namespace.
 constexpr std::array<std::string_view, 8> ipc_sysctls = {
     "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
     "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
@@ -208,8 +210,7 @@ void check_sysctl_namespace(const Translation& t, const std::string& path, const
     } else {
         fail(path, "is not namespaced: setting it would change the host's value");
     }
-    if (t.for_pct() && std::ranges::find(ipc_sysctls, key) == ipc_sysctls.end())
-        fail(path, "Proxmox allows only the IPC sysctls (kernel.msg*, kernel.sem, kernel.shm*) in raw keys");
+    if (!t.allows_sysctl(key)) t.refuse(Refusal::sysctl, path, key);
 }
 
 void translate_sysctl(Translation& t) {
@@ -227,8 +228,8 @@ void translate_sysctl(Translation& t) {
 void translate_process_limits(Translation& t) {
     const auto& process = t.spec.process;
     if (!process) return;
-    // The helper sets the score too (init_protocol.hpp); Proxmox forbids lxc.proc.*.
-    if (process->oom_score_adj && !t.for_pct())
+    // The helper sets the score too (init_protocol.hpp).
+    if (process->oom_score_adj && t.target().oom_score_adj_key)
         t.add("lxc.proc.oom_score_adj", std::to_string(*process->oom_score_adj));
     auto limit = [](std::uint64_t value) {
         return value == std::numeric_limits<std::uint64_t>::max() ? std::string("unlimited") : std::to_string(value);
@@ -254,13 +255,14 @@ void fail(std::string_view path, std::string_view why) {
     throw Error(Errc::invalid_input, std::string(path) + ": " + std::string(why));
 }
 
-bool creates_namespace(const ContainerSpec& spec, NamespaceType type) {
-    return std::ranges::any_of(spec.linux_spec.namespaces,
-                               [&](const Namespace& ns) { return ns.type == type && ns.path.empty(); });
+bool Translation::allows_sysctl(std::string_view key) const {
+    const auto& allowed = target().allowed_sysctls;
+    return allowed.empty() || std::ranges::find(allowed, key) != allowed.end();
 }
 
-bool lists_namespace(const ContainerSpec& spec, NamespaceType type) {
-    return std::ranges::any_of(spec.linux_spec.namespaces, [&](const Namespace& ns) { return ns.type == type; });
+void Translation::refuse(Refusal what, const std::string& path, std::string_view subject) const {
+    if (target().refuse) target().refuse(what, path, subject);
+    fail(path, "this backend's target cannot apply it");
 }
 
 }  // namespace lxcri::lxc
@@ -270,7 +272,7 @@ namespace lxcri {
 LxcConfig translate(const ContainerSpec& spec, const TranslateOptions& options) {
     TranslateOptions absolute = options;
     absolute.bundle = absolute_path(options.bundle);
-    lxc::Translation t{spec, absolute, options.for_pct ? CgroupVersion::v2 : options.cgroup_version,
+    lxc::Translation t{spec, absolute, options.target.cgroup_version.value_or(options.cgroup_version),
                        lxc::rootfs_of(spec, absolute.bundle), {}};
     lxc::check_unsupported(t);
     lxc::translate_rootfs(t);

@@ -15,23 +15,22 @@ namespace lxcri::lxc {
 struct Translation {
     const ContainerSpec& spec;
     const TranslateOptions& options;
-    CgroupVersion cgroups;            // options.cgroup_version, or v2 for pct
+    CgroupVersion cgroups;            // the target's version, else options.cgroup_version
     std::filesystem::path rootfs;     // absolute, an existing directory
     LxcConfig config;
 
-    bool for_pct() const { return options.for_pct; }
+    const TargetPolicy& target() const { return options.target; }
     void add(std::string key, std::string value) { config.push_back({std::move(key), std::move(value)}); }
-    // "lxc.cgroup.<file>" or "lxc.cgroup2.<file>", as the host has.
+    // "lxc.cgroup.<file>" or "lxc.cgroup2.<file>", as the target has;
+    // nothing for a file the target sets itself.
     void add_cgroup(std::string_view file, std::string value);
+    bool allows_sysctl(std::string_view key) const;
+    // The target's refusal (TargetPolicy::refuse), or a generic one.
+    [[noreturn]] void refuse(Refusal what, const std::string& path, std::string_view subject = {}) const;
 };
 
 // Error(invalid_input, "<path>: <why>").
 [[noreturn]] void fail(std::string_view path, std::string_view why);
-
-// True when the spec lists a namespace of `type` without a path.
-bool creates_namespace(const ContainerSpec& spec, NamespaceType type);
-// True when the spec lists a namespace of `type`, with or without a path.
-bool lists_namespace(const ContainerSpec& spec, NamespaceType type);
 
 // Each translates one part of the spec (mounts.cpp, cgroups.cpp).
 void translate_mounts(Translation& t);  // mounts, linux.devices, readonly and masked paths

@@ -67,7 +67,7 @@ Plugin<Backend> Runtime::load_backend(const std::string& name) const {
 }
 
 // A container is handled with the backend options it was created with (its
-// lxcpath, pct paths ...), not with whatever the config says today: a changed
+// lxcpath, program paths ...), not with whatever the config says today: a changed
 // config, or a caller that drops flags (podman's cleanup does), must not
 // orphan it.
 Plugin<Backend> Runtime::backend_of(const ContainerState& state) const {

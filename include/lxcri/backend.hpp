@@ -74,7 +74,7 @@ struct ExecResult {
     std::optional<int> exit_code;  // set when not detached: its exit status (128 + signal)
 };
 
-// How a container is realised (pct, liblxc, dry-run ...). One object serves
+// How a container is realised (liblxc, a container manager, a dry run ...). One object serves
 // one command in one process; calls come from one thread. Every method throws
 // lxcri::Error on failure and must leave behind nothing it made in that call.
 class BOOST_SYMBOL_VISIBLE Backend {

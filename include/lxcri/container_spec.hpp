@@ -391,6 +391,24 @@ struct ContainerSpec {
     Linux linux_spec;
 };
 
+// ---- questions about a spec ----------------------------------------------------
+
+// True when linux.namespaces lists a namespace of `type` without a path:
+// the container gets a new one.
+inline bool creates_namespace(const ContainerSpec& spec, NamespaceType type) {
+    for (const auto& ns : spec.linux_spec.namespaces)
+        if (ns.type == type && ns.path.empty()) return true;
+    return false;
+}
+
+// True when linux.namespaces lists a namespace of `type`, new or joined by
+// path; otherwise the container shares the runtime's (the host's).
+inline bool lists_namespace(const ContainerSpec& spec, NamespaceType type) {
+    for (const auto& ns : spec.linux_spec.namespaces)
+        if (ns.type == type) return true;
+    return false;
+}
+
 // ---- paths of the bundle ------------------------------------------------------
 
 // A path config.json names (root.path, a bind mount's source) as the host

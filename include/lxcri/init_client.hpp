@@ -79,7 +79,7 @@ public:
     // `/.lxcri/init --exec FILE --sha256 HEX [--console ...] [--preserve-fds N]`.
     const std::vector<std::string>& helper_argv() const { return argv_; }
     // `child`: what the backend started (the helper itself, or a command
-    // that runs it, such as `pct exec`); its exit status is the process's.
+    // that runs it, such as a container manager's exec command); its exit status is the process's.
     // `helper`: the helper's pid when the backend knows it; only that
     // process may then send the terminal.
     ExecResult finish(pid_t child, std::optional<pid_t> helper);

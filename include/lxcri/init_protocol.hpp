@@ -24,13 +24,14 @@
 //   4. Any failure before the exec is written to /.lxcri/error as one line
 //      ("exec: sh: executable file not found in $PATH") and the helper exits
 //      with 127 (not found), 126 (not executable / permission denied) or 1.
-//   5. Under pct the container's init is `/.lxcri/init --supervise`: a
+//   5. When a service manager starts the container, so that the caller
+//      cannot wait for its init, the init is `/.lxcri/init --supervise`: a
 //      minimal pid 1 that runs steps 2-4 in a child, forwards every signal
 //      it gets to that child and reaps orphans. When the child ends it writes
 //      /.lxcri/exit-status ("exit N" or "signal N", one line) and exits with
-//      the same code (128 + N for a signal), which stops the container. The
-//      host cannot wait for a process that pct started, so this file is how
-//      the pid-file process learns the container process's status.
+//      the same code (128 + N for a signal), which stops the container. This
+//      file is how the backend's pid-file process learns the container
+//      process's status.
 //   6. `exec` runs `/.lxcri/init --exec /.lxcri/<file>.json --sha256 HEX`
 //      in the running container: the helper reads the file (a regular
 //      file, not through a symlink), refuses it unless its SHA-256 is HEX
@@ -60,7 +61,7 @@ inline constexpr const char* sha256_flag = "--sha256";         // step 6: the pr
 inline constexpr const char* preserve_fds_file = "preserve-fds";  // --preserve-fds N: "N", when N > 0
 inline constexpr const char* preserve_fds_flag = "--preserve-fds";  // step 6
 inline constexpr const char* exit_status_file = "exit-status";  // written by --supervise
-inline constexpr const char* supervise_flag = "--supervise";     // helper argument for pct
+inline constexpr const char* supervise_flag = "--supervise";     // step 5
 inline constexpr const char* helper_name = "proxmox-lxcri-init";  // file name in the libexec dir
 
 }  // namespace lxcri::init_protocol

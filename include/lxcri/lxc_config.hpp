@@ -1,7 +1,7 @@
 #pragma once
 
 // ContainerSpec -> the container-level part of an LXC configuration, shared
-// by the lxc and pct backends. The init helper (init_protocol.hpp) applies
+// by every backend that writes one. The init helper (init_protocol.hpp) applies
 // the process-level part (user, capabilities, env, cwd, seccomp,
 // noNewPrivileges, apparmor, rlimits); hooks are run by the runtime. Part of
 // the plugin SDK: standard library and SDK headers only.
@@ -12,6 +12,8 @@
 #include <lxcri/container_spec.hpp>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,29 +35,61 @@ enum class CgroupVersion { v1, v2 };
 // hybrid host (cgroup v1 controllers, unified only for systemd) is v1.
 CgroupVersion detect_cgroup_version();
 
+// What the translation meets that a target may forbid (TargetPolicy::refuse).
+enum class Refusal {
+    rootfs_propagation,  // linux.rootfsPropagation private/rprivate, without rootfs_keys
+    domainname,          // domainname, an lxc.sysctl key outside allowed_sysctls
+    sysctl,              // a linux.sysctl key outside allowed_sysctls (subject: the key)
+    joined_namespace,    // linux.namespaces[i].path, without namespace_keys
+    namespace_type,      // linux.namespaces[i].type, one of forbidden_namespaces (subject: the type)
+    shared_namespace,    // a type of new_namespaces that the spec leaves to the host (subject: the type)
+    cgroups_path,        // linux.cgroupsPath, without cgroup_path_keys
+};
+
+// What the target of a translation takes. The default is the host's liblxc
+// (the lxc backend). A backend whose target is another LXC configuration
+// passes its own policy, with its own refusals: one that writes the config
+// of a container manager takes fewer keys, and the manager sets some things
+// from options of its own.
+struct TargetPolicy {
+    // lxc.rootfs.path and .options. Off: the target mounts the rootfs
+    // itself, and a rootfs mount option (rootfsPropagation private) is refused.
+    bool rootfs_keys = true;
+    // lxc.namespace.clone and .share. Off: the target creates
+    // new_namespaces itself (plus what the spec lists); joining a namespace
+    // by path and leaving one of new_namespaces to the host are refused.
+    bool namespace_keys = true;
+    std::vector<NamespaceType> new_namespaces;
+    std::vector<NamespaceType> forbidden_namespaces;
+    // lxc.net.0.type = none for host networking, for a target whose config
+    // would give the container a network otherwise. (A new network
+    // namespace is always lxc.net.0.type = empty: loopback only.)
+    bool host_network_key = false;
+    // lxc.proc.oom_score_adj. Off: the init helper alone sets the score.
+    bool oom_score_adj_key = true;
+    // lxc.cgroup.dir.* for linux.cgroupsPath. Off: the target places the
+    // container's cgroup, and a cgroupsPath is refused.
+    bool cgroup_path_keys = true;
+    // The target's cgroup version, whatever the host's (unset: the host's,
+    // TranslateOptions::cgroup_version).
+    std::optional<CgroupVersion> cgroup_version;
+    // Cgroup files the target sets from options of its own ("memory.max"):
+    // no keys for them; the values are checked all the same.
+    std::vector<std::string> target_cgroup_files;
+    // The only sysctls the target allows (empty: every namespaced one).
+    std::vector<std::string> allowed_sysctls;
+    // Throws the target's own Error(invalid_input) for what it forbids;
+    // `path` names the field. Unset (or returning): a generic message.
+    std::function<void(Refusal what, const std::string& path, std::string_view subject)> refuse;
+};
+
 struct TranslateOptions {
     // Absolute; root.path and relative bind-mount sources resolve against it.
     std::filesystem::path bundle;
-    // Picks lxc.cgroup.* (v1) or lxc.cgroup2.* (v2) keys. Ignored with for_pct.
+    // Picks lxc.cgroup.* (v1) or lxc.cgroup2.* (v2) keys, unless the target
+    // has a version of its own.
     CgroupVersion cgroup_version = CgroupVersion::v2;
-    // Raw keys for /etc/pve/lxc/<vmid>.conf: only keys Proxmox accepts there,
-    // cgroup keys always as v2 (Proxmox VE is cgroup v2). What pct manages
-    // itself is left out and must be passed as pct options instead:
-    //   root.path, root.readonly       -> --rootfs (ro=1)
-    //   memory.limit, memory.swap      -> --memory, --swap (MiB; swap = swap - limit)
-    //   cpu.quota/period, cpu.shares   -> --cpulimit, --cpuunits
-    //   a user namespace               -> --unprivileged 1 (the lxc.idmap keys are emitted)
-    //   process.oomScoreAdj            -> applied by the init helper
-    // and what Proxmox forbids is an error: namespaces joined by path, a
-    // shared (host) pid/ipc/uts/mount namespace, a time namespace,
-    // linux.cgroupsPath (pct places the container), sysctls other than the
-    // IPC ones, domainname, rootfsPropagation private. A missing cgroup
-    // namespace is accepted: LXC on cgroup v2 always creates one, which only
-    // changes how the container's own cgroup path reads (as "/").
-    // A network namespace becomes lxc.net.0.type = empty (loopback only) and
-    // host networking lxc.net.0.type = none: a pct backend that adds netN
-    // options owns lxc.net.0 and must drop that key.
-    bool for_pct = false;
+    TargetPolicy target;
 };
 
 // The keys for `spec`, in the order LXC must apply them. Inspects the host

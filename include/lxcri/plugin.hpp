@@ -44,7 +44,7 @@ struct PluginInfo {
 // What the core gives a plugin's factory.
 struct PluginContext {
     // Keys of the operator config section named after the plugin
-    // (`[lxc]`, `[pct]`, `[dry-run]`, `[hash]` ...), without the section prefix.
+    // (`[lxc]`, `[dry-run]`, `[hash]` ...), without the section prefix.
     std::map<std::string, std::string> options;
     std::filesystem::path root;         // --root: per-container runtime dirs live here
     std::filesystem::path state_dir;    // --state-dir: persistent state (mapping.json)

@@ -12,9 +12,10 @@
 //                                    [pct] keys (storage, bridge, ...) may
 //                                    be set in this section too
 
+#include "pct_plan.hpp"
+
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/lxcri.hpp>
-#include <lxcri/pct_plan.hpp>
 
 #include <csignal>
 #include <iostream>

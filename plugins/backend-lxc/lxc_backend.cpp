@@ -254,7 +254,7 @@ private:
 
     // The shared translation plus the keys that run the helper as init.
     LxcConfig lxc_config(const ContainerRef& c, const ContainerSpec& spec, const fs::path& rt) const {
-        LxcConfig config = translate(spec, TranslateOptions{c.bundle, detect_cgroup_version(), false});
+        LxcConfig config = translate(spec, TranslateOptions{c.bundle, detect_cgroup_version(), {}});
         fs::path target = fs::path(proto::mount_point).relative_path();
         config.push_back({"lxc.mount.entry", mount_entry(rt.string(), target.string(), "none", {"bind"})});
         config.push_back({"lxc.mount.entry",

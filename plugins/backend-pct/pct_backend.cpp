@@ -1,20 +1,20 @@
 // The `pct` backend: Proxmox-managed containers through Proxmox's own CLI.
 //
 // create packs the rootfs as a CT template (template_cache.cpp), runs the
-// plan of include/lxcri/pct_plan.hpp (`pct create`, then the raw lxc.* keys
+// plan of pct_plan.hpp (`pct create`, then the raw lxc.* keys
 // appended to <pve-dir>/lxc/<vmid>.conf), starts the CT, whose init is
 // `proxmox-lxcri-init --supervise` waiting on the exec fifo, and forks the
 // pid-file process (waiter.cpp). Every pct call goes through pct_cli.cpp.
 // docs/PROXMOX.md has the whole story; docs/CONFIG.md the [pct] keys.
 
 #include "pct_cli.hpp"
+#include "pct_plan.hpp"
 #include "template_cache.hpp"
 #include "waiter.hpp"
 
 #include <lxcri/init_client.hpp>
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/lxcri.hpp>
-#include <lxcri/pct_plan.hpp>
 #include <lxcri/undo.hpp>
 #include <lxcri/unique_fd.hpp>
 

@@ -4,7 +4,8 @@
 // run_process, with the [pct] timeout, its exit status checked and its
 // stderr in the error message.
 
-#include <lxcri/pct_plan.hpp>
+#include "pct_plan.hpp"
+
 #include <lxcri/process.hpp>
 #include <lxcri/types.hpp>
 

@@ -1,8 +1,9 @@
 #include "template_cache.hpp"
 
+#include "pct_plan.hpp"
+
 #include <lxcri/error.hpp>
 #include <lxcri/log.hpp>
-#include <lxcri/pct_plan.hpp>
 #include <lxcri/process.hpp>
 #include <lxcri/unique_fd.hpp>
 

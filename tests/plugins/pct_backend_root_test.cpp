@@ -3,13 +3,13 @@
 
 #include "fakes/fake_pve.hpp"
 #include "oci/parser.hpp"
+#include "pct_plan.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "runtime/vmid_allocator.hpp"
 #include "support/test_support.hpp"
 
 #include <lxcri/error.hpp>
 #include <lxcri/init_protocol.hpp>
-#include <lxcri/pct_plan.hpp>
 #include <lxcri/unix_socket.hpp>
 
 #include <poll.h>

@@ -2,17 +2,17 @@
 #include <boost/test/unit_test.hpp>
 
 #include "oci/parser.hpp"
+#include "pct_plan.hpp"
 #include "support/test_support.hpp"
 
 #include <lxcri/error.hpp>
-#include <lxcri/pct_plan.hpp>
 
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <functional>
 
-// The pct plan builder (core/lxc/pct_plan.cpp), case by case; the golden
+// The pct plan builder (plugins/backend-pct/pct_plan.cpp), case by case; the golden
 // files of a whole bundle are checked through the backend in
 // pct_backend_root_test.cpp. No root needed.
 namespace fs = std::filesystem;

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "oci/parser.hpp"
+#include "pct_plan.hpp"
 #include "support/test_support.hpp"
 #include "util/json.hpp"
 
@@ -71,7 +72,7 @@ TranslateOptions options_for(const fs::path& bundle, const Variant& variant) {
     TranslateOptions options;
     options.bundle = bundle;
     options.cgroup_version = variant.cgroups;
-    options.for_pct = variant.pct;
+    if (variant.pct) options.target = lxcri::pct_target_policy();
     return options;
 }
 

@@ -3,8 +3,9 @@
 // What the pct backend does to realise a bundle, as data: the `pct create`
 // argv and the raw lxc.* keys appended to <pve-dir>/lxc/<vmid>.conf. The pct
 // backend runs this plan and the dry-run backend (target = pct) prints it,
-// so both come from this one builder. See docs/PROXMOX.md for what each OCI
-// field becomes. Part of the plugin SDK: standard library and SDK headers only.
+// so both come from this one builder: the static library lxcri-pct-plan of
+// this folder, linked by both plugins. See docs/PROXMOX.md for what each OCI
+// field becomes.
 
 #include <lxcri/container_spec.hpp>
 #include <lxcri/lxc_config.hpp>
@@ -69,6 +70,11 @@ struct PctPlan {
     std::uint32_t root_uid = 0;
     std::uint32_t root_gid = 0;
 };
+
+// What a Proxmox CT config takes from the shared translation
+// (lxc_config.hpp): raw keys only for what pct has no option for, cgroup v2,
+// the namespaces pct makes, and Proxmox's refusals with their reasons.
+TargetPolicy pct_target_policy();
 
 // Throws Error(invalid_input, "<json path>: <why>") for what pct cannot
 // apply as the spec asks. Inspects the host (bind sources, the rootfs,

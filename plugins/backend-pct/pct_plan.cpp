@@ -1,14 +1,14 @@
-// ContainerSpec -> the pct backend's plan (include/lxcri/pct_plan.hpp): what
-// pct has an option for becomes an option, everything else the shared
-// translation's raw keys. docs/PROXMOX.md has the table of every field.
+// ContainerSpec -> the pct backend's plan (pct_plan.hpp): what pct has an
+// option for becomes an option, everything else the shared translation's
+// raw keys, translated with the policy of a Proxmox CT config
+// (pct_target_policy). docs/PROXMOX.md has the table of every field.
 
-#include "lxc/translation.hpp"
+#include "pct_plan.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/init_protocol.hpp>
 #include <lxcri/json_path.hpp>
 #include <lxcri/sha256.hpp>
-#include <lxcri/init_protocol.hpp>
-#include <lxcri/pct_plan.hpp>
 #include <lxcri/unique_fd.hpp>
 
 #include <dirent.h>
@@ -33,8 +33,10 @@ namespace fs = std::filesystem;
 namespace lxcri {
 namespace {
 
-using lxc::creates_namespace;
-using lxc::fail;
+// Error(invalid_input, "<path>: <why>").
+[[noreturn]] void fail(std::string_view path, std::string_view why) {
+    throw Error(Errc::invalid_input, std::string(path) + ": " + std::string(why));
+}
 
 // ---- settings ----------------------------------------------------------------------
 
@@ -537,6 +539,39 @@ PctSettings parse_pct_settings(const std::map<std::string, std::string>& options
     return s;
 }
 
+TargetPolicy pct_target_policy() {
+    TargetPolicy policy;
+    policy.rootfs_keys = false;     // pct makes the rootfs itself, read-only with --rootfs ...,ro=1
+    policy.namespace_keys = false;  // pct creates the namespaces; the user namespace is --unprivileged 1
+    policy.new_namespaces = {NamespaceType::mount, NamespaceType::pid, NamespaceType::uts, NamespaceType::ipc};
+    policy.forbidden_namespaces = {NamespaceType::time};
+    // A plan with a netN option owns lxc.net.0 and drops this key.
+    policy.host_network_key = true;
+    policy.oom_score_adj_key = false;  // Proxmox forbids lxc.proc.*; the init helper sets the score
+    policy.cgroup_path_keys = false;
+    policy.cgroup_version = CgroupVersion::v2;  // Proxmox VE is cgroup v2
+    // --memory, --swap, --cpuunits, --cpulimit (memory_options, cpu_options).
+    policy.target_cgroup_files = {"memory.max", "memory.swap.max", "cpu.weight", "cpu.max"};
+    // The sysctls of the IPC namespace: the only ones Proxmox lets through.
+    policy.allowed_sysctls = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                              "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    policy.refuse = [](Refusal what, const std::string& path, std::string_view subject) {
+        switch (what) {
+        case Refusal::rootfs_propagation: fail(path, "pct sets the rootfs mount options itself");
+        case Refusal::domainname: fail(path, "LXC sets it only as a sysctl, and Proxmox allows only IPC sysctls");
+        case Refusal::sysctl:
+            fail(path, "Proxmox allows only the IPC sysctls (kernel.msg*, kernel.sem, kernel.shm*) in raw keys");
+        case Refusal::joined_namespace: fail(path, "Proxmox does not allow joining a namespace (lxc.namespace.share)");
+        case Refusal::namespace_type: fail(path, "Proxmox does not allow a " + std::string(subject) + " namespace");
+        case Refusal::shared_namespace:
+            fail(path, "pct always creates a new " + std::string(subject) +
+                           " namespace; sharing the host's cannot be expressed");
+        case Refusal::cgroups_path: fail(path, "pct places the container's cgroup itself (lxc/<vmid>)");
+        }
+    };
+    return policy;
+}
+
 PctPlan build_pct_plan(const ContainerSpec& spec, const PctSettings& settings, const PctPlanInput& input) {
     if (!spec.process) fail("process", "is required by the pct backend");
     fs::path rootfs = rootfs_path(spec, input.bundle);
@@ -563,7 +598,7 @@ PctPlan build_pct_plan(const ContainerSpec& spec, const PctSettings& settings, c
         else
             rest.mounts.push_back(spec.mounts[i]);
     }
-    LxcConfig translated = translate(rest, TranslateOptions{input.bundle, CgroupVersion::v2, true});
+    LxcConfig translated = translate(rest, TranslateOptions{input.bundle, CgroupVersion::v2, pct_target_policy()});
 
     auto& args = plan.create_args;
     args = {"create", std::to_string(input.vmid), input.ostemplate};
