@@ -11,6 +11,8 @@
 
 #include <boost/json.hpp>
 
+#include <mntent.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -205,6 +207,23 @@ BOOST_AUTO_TEST_CASE(config_text_is_key_equals_value_lines) {
     LxcConfig config{{"lxc.uts.name", "a"}, {"lxc.mount.entry", "proc proc proc defaults 0 0"}};
     BOOST_TEST(lxcri::to_config_text(config) == "lxc.uts.name = a\nlxc.mount.entry = proc proc proc defaults 0 0\n");
     BOOST_CHECK_THROW(lxcri::to_config_text({{"lxc.uts.name", "a\nlxc.rootfs.path = /"}}), Error);
+}
+
+// The one fstab escaper: getmntent(3), which LXC reads its mount entries
+// with, turns \040, \011, \012 and \134 back into the characters.
+BOOST_AUTO_TEST_CASE(mount_entries_escape_as_getmntent_reads) {
+    BOOST_TEST(lxcri::mount_entry("/a b\tc\nd\\e", "x y", "none", {"bind", "ro"}) ==
+               "/a\\040b\\011c\\012d\\134e x\\040y none bind,ro 0 0");
+    BOOST_TEST(lxcri::mount_entry("tmpfs", "tmp", "tmpfs", {}) == "tmpfs tmp tmpfs defaults 0 0");
+    lxcri::test::TempDir dir;
+    lxcri::test::write_text(dir / "fstab", lxcri::mount_entry("/a b\tc\nd\\e", "x", "none", {"bind"}) + "\n");
+    FILE* file = ::setmntent((dir / "fstab").c_str(), "r");
+    BOOST_REQUIRE(file);
+    mntent* entry = ::getmntent(file);
+    BOOST_TEST_REQUIRE(entry);
+    BOOST_TEST(std::string(entry->mnt_fsname) == "/a b\tc\nd\\e");
+    BOOST_TEST(std::string(entry->mnt_opts) == "bind");
+    ::endmntent(file);
 }
 
 BOOST_AUTO_TEST_CASE(cgroup_version_follows_the_file_system_type) {
