@@ -28,10 +28,15 @@ lxcri_test_packages=(
   umoci skopeo docker-registry apache2-utils openssl
 )
 
-# lxcri_install_deps [build|test]: test installs both sets (the default).
+# scripts/coverage.sh only: the summary of a gcov build.
+lxcri_coverage_packages=(gcovr)
+
+# lxcri_install_deps [build|test|coverage]: test installs the build and the
+# test sets (the default); coverage gcovr as well.
 lxcri_install_deps() {
   local wanted=("${lxcri_build_packages[@]}")
   [ "${1:-test}" = build ] || wanted+=("${lxcri_test_packages[@]}")
+  [ "${1:-test}" != coverage ] || wanted+=("${lxcri_coverage_packages[@]}")
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,3 +1,4 @@
+#include <lxcri/coverage.hpp>
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 #include <lxcri/init_client.hpp>
@@ -168,6 +169,7 @@ std::vector<pid_t> container_processes(pid_t init) {
 }
 
 void exit_like(int wait_status) {
+    flush_coverage();
     int sig = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : WIFSTOPPED(wait_status) ? WSTOPSIG(wait_status) : 0;
     if (sig) {
         rlimit no_core{0, 0};

@@ -2,10 +2,10 @@
 
 #include "lxc_container.hpp"
 
-#include <lxcri/init_client.hpp>
-
+#include <lxcri/coverage.hpp>
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
+#include <lxcri/init_client.hpp>
 
 #include <linux/close_range.h>
 #include <sys/prctl.h>
@@ -66,9 +66,12 @@ std::string parent_of(const fs::path& proc_dir) {
     ::prctl(PR_SET_NAME, "lxcri-monitor", 0, 0, 0);
     try {
         Container container(name, lxcpath);
-        exit_like(container.run_in_foreground());
+        int status = container.run_in_foreground();
+        flush_coverage();
+        exit_like(status);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "proxmox-lxcri: monitor: %s\n", e.what());
+        flush_coverage();
         _exit(1);
     }
 }

@@ -1,8 +1,9 @@
 #include "waiter.hpp"
 
-#include <lxcri/init_client.hpp>
+#include <lxcri/coverage.hpp>
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
+#include <lxcri/init_client.hpp>
 
 #include <linux/close_range.h>
 #include <poll.h>
@@ -34,6 +35,7 @@ std::pair<bool, int> parse_exit_status(const std::string& text) {
 }
 
 [[noreturn]] void exit_as(const std::string& exit_status) {
+    flush_coverage();
     auto [signaled, number] = parse_exit_status(exit_status);
     exit_like(signaled ? number : number << 8);  // as a wait status
 }
