@@ -4,11 +4,6 @@
 #include "support/test_support.hpp"
 #include "util/json.hpp"
 
-#include <lxcri/unique_fd.hpp>
-
-#include <sys/inotify.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <map>
 #include <sstream>
@@ -521,20 +516,10 @@ BOOST_AUTO_TEST_CASE(long_command_lines_keep_every_word) {
 // between cannot slip an unchecked config into the container.
 BOOST_AUTO_TEST_CASE(create_opens_config_json_once) {
     Env env;
-    lxcri::UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-    BOOST_REQUIRE(watch && ::inotify_add_watch(watch.get(), env.bundle.c_str(), IN_OPEN) >= 0);
+    lxcri::test::OpenCounter counter(env.bundle);
     auto r = env.create("once");
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    int opens = 0;
-    alignas(inotify_event) char buffer[4096];
-    for (ssize_t n; (n = ::read(watch.get(), buffer, sizeof buffer)) > 0;) {
-        for (char* at = buffer; at < buffer + n;) {
-            auto* event = reinterpret_cast<inotify_event*>(at);
-            if (event->len > 0 && std::string(event->name) == "config.json") ++opens;
-            at += sizeof(inotify_event) + event->len;
-        }
-    }
-    BOOST_TEST(opens == 1);
+    BOOST_TEST(counter.opens("config.json") == 1);
     BOOST_TEST(lxcri::test::read_text(env.root / "once" / "config.json") ==
                lxcri::test::read_text(env.bundle / "config.json"));
 }

@@ -306,6 +306,20 @@ BOOST_AUTO_TEST_CASE(a_created_container_can_be_deleted_without_running) {
     BOOST_CHECK(lxc.ids().empty());
 }
 
+// One open of the bundle's config.json per create: the container's copy
+// (rt/config.json) is the text the core parsed, not a later read.
+BOOST_AUTO_TEST_CASE(create_opens_config_json_once) {
+    Lxc lxc;
+    fs::path b = lxc.bundle("once", "true");
+    lxcri::test::OpenCounter counter(b);
+    int monitor = lxc.create("once", b);
+    BOOST_TEST(counter.opens("config.json") == 1);
+    BOOST_TEST(lxcri::test::read_text(lxc.root / "once" / "rt" / "config.json") ==
+               lxcri::test::read_text(b / "config.json"));
+    BOOST_TEST(lxc.run_to_end("once", monitor) == 0);
+    BOOST_CHECK_EQUAL(lxc.cli({"delete", "once"}).exit_code, 0);
+}
+
 BOOST_AUTO_TEST_CASE(settings_are_visible_inside) {
     Lxc lxc;
     fs::path host_dir = lxc.tmp / "shared";

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -208,6 +209,26 @@ void make_image(const std::string& spec_json, const std::string& kind, const std
     auto result = run({"python3", std::string(LXCRI_SOURCE_DIR) + "/tests/support/make_image.py", kind, spec.string(),
                        out.string()});
     if (result.exit_code != 0) throw std::runtime_error("make_image.py: " + result.err);
+}
+
+OpenCounter::OpenCounter(const std::filesystem::path& dir) : fd_(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {
+    if (fd_ < 0 || ::inotify_add_watch(fd_, dir.c_str(), IN_OPEN) < 0)
+        throw std::runtime_error("inotify on " + dir.string() + ": " + std::strerror(errno));
+}
+
+OpenCounter::~OpenCounter() { ::close(fd_); }
+
+int OpenCounter::opens(const std::string& name) {
+    int count = 0;
+    alignas(inotify_event) char buffer[4096];
+    for (ssize_t n; (n = ::read(fd_, buffer, sizeof buffer)) > 0;) {
+        for (char* at = buffer; at < buffer + n;) {
+            auto* event = reinterpret_cast<inotify_event*>(at);
+            if (event->len > 0 && name == event->name) ++count;
+            at += sizeof(inotify_event) + event->len;
+        }
+    }
+    return count;
 }
 
 }  // namespace lxcri::test

@@ -70,4 +70,19 @@ int wait_child(int pid, int timeout_ms);
 // True when the tests run as root.
 bool is_root();
 
+// Counts the opens of files in a directory from its construction on
+// (inotify IN_OPEN), e.g. how often a create read a bundle's config.json.
+class OpenCounter {
+public:
+    explicit OpenCounter(const std::filesystem::path& dir);
+    ~OpenCounter();
+    OpenCounter(const OpenCounter&) = delete;
+    OpenCounter& operator=(const OpenCounter&) = delete;
+    // The opens of `name` since the last call (or construction).
+    int opens(const std::string& name);
+
+private:
+    int fd_;
+};
+
 }  // namespace lxcri::test
