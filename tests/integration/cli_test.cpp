@@ -523,3 +523,36 @@ BOOST_AUTO_TEST_CASE(create_opens_config_json_once) {
     BOOST_TEST(lxcri::test::read_text(env.root / "once" / "config.json") ==
                lxcri::test::read_text(env.bundle / "config.json"));
 }
+
+// `features` (runtime-spec features.md): what this runtime accepts.
+BOOST_AUTO_TEST_CASE(features_lists_what_the_runtime_accepts) {
+    Env env;
+    auto r = env.cli({"features"});
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    auto doc = lxcri::parse_json(r.out, "features").as_object();
+    BOOST_TEST(doc.at("ociVersionMin").as_string() == "1.0.0");
+    auto has = [](const json::value& list, const char* name) {
+        const auto& array = list.as_array();
+        return std::find(array.begin(), array.end(), json::value(name)) != array.end();
+    };
+    BOOST_TEST(has(doc.at("hooks"), "createContainer"));
+    BOOST_TEST(has(doc.at("linux").at("namespaces"), "pid"));
+    BOOST_TEST(has(doc.at("linux").at("capabilities"), "CAP_SYS_ADMIN"));
+    BOOST_TEST(has(doc.at("linux").at("seccomp").at("actions"), "SCMP_ACT_ERRNO"));
+    check_failure(env.cli({"features", "extra"}), 2, "features: ");
+}
+
+// What a backend does not implement (dry-run: exec, pause, update) is one
+// error that says so, and changes nothing.
+BOOST_AUTO_TEST_CASE(operations_a_backend_lacks_are_refused) {
+    Env env;
+    BOOST_REQUIRE_EQUAL(env.create("lack").exit_code, 0);
+    BOOST_REQUIRE_EQUAL(env.cli({"start", "lack"}).exit_code, 0);
+    auto before = env.snapshot();
+    check_failure(env.cli({"exec", "lack", "/bin/true"}), 1, "this backend does not support exec");
+    check_failure(env.cli({"pause", "lack"}), 1, "this backend does not support pause");
+    lxcri::test::write_text(env.tmp / "resources.json", R"({"pids": {"limit": 10}})");
+    check_failure(env.cli({"update", "--resources", (env.tmp / "resources.json").string(), "lack"}), 1,
+                  "this backend does not support update");
+    BOOST_TEST(env.snapshot() == before);
+}
