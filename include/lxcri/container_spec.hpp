@@ -373,7 +373,7 @@ struct Linux {
 
 // Set by `bundle create --image`: the digest ("sha256:<hex>") of the image
 // manifest the rootfs was unpacked from, so that a backend can share work
-// between containers of one image (the pct backend's templates).
+// between containers of one image (one CT template per image).
 inline constexpr const char* image_digest_annotation = "org.proxmox-lxcri.image.digest";
 
 struct ContainerSpec {

@@ -142,7 +142,8 @@ private:
     // What the pct backend would run, from the same plan builder.
     std::string pct_plan(const lxcri::CreateRequest& request) const {
         const auto& c = request.container;
-        std::string name = lxcri::pct_template_name(lxcri::rootfs_digest(lxcri::rootfs_path(request.spec, c.bundle)));
+        std::string name =
+            lxcri::pct_template_name(lxcri::template_digest(request.spec, lxcri::rootfs_path(request.spec, c.bundle)));
         auto plan = lxcri::build_pct_plan(request.spec, *pct_,
                                           {c.id, c.vmid, c.bundle, lxcri::pct_ostemplate(*pct_, name),
                                            c.dir / lxcri::init_protocol::host_subdir, helper_});

@@ -36,16 +36,6 @@ namespace {
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-// A bundle made from an image names the image's manifest: one template per
-// image, with no need to hash its rootfs; any other rootfs by its content.
-std::string template_digest(const ContainerSpec& spec, const fs::path& rootfs) {
-    auto it = spec.annotations.find(image_digest_annotation);
-    const std::string& digest = it == spec.annotations.end() ? std::string() : it->second;
-    const bool is_sha256 = digest.size() == 71 && digest.starts_with("sha256:") &&
-                           digest.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
-    return is_sha256 ? digest.substr(7) : rootfs_digest(rootfs);
-}
-
 class PctBackend final : public Backend {
 public:
     explicit PctBackend(const PluginContext& context)

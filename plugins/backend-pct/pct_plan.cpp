@@ -677,6 +677,14 @@ std::string rootfs_digest(const fs::path& rootfs) {
     return sha.hex();
 }
 
+std::string template_digest(const ContainerSpec& spec, const fs::path& rootfs) {
+    auto it = spec.annotations.find(image_digest_annotation);
+    const std::string& digest = it == spec.annotations.end() ? std::string() : it->second;
+    const bool is_sha256 = digest.size() == 71 && digest.starts_with("sha256:") &&
+                           digest.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
+    return is_sha256 ? digest.substr(7) : rootfs_digest(rootfs);
+}
+
 std::string pct_template_name(const std::string& digest) { return "proxmox-lxcri-" + digest + ".tar.zst"; }
 
 std::string pct_ostemplate(const PctSettings& settings, const std::string& template_name) {

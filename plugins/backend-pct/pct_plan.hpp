@@ -97,6 +97,12 @@ std::string pct_description(const std::string& id);
 // gives the same digest, so its archive is packed once.
 std::string rootfs_digest(const std::filesystem::path& rootfs);
 
+// The digest that names a bundle's template: a bundle made from an image
+// names the image's manifest (image_digest_annotation), so there is one
+// template per image without hashing its rootfs; any other rootfs is named
+// by its content (rootfs_digest).
+std::string template_digest(const ContainerSpec& spec, const std::filesystem::path& rootfs);
+
 // "proxmox-lxcri-<digest>.tar.zst", a name Proxmox lists as a CT template.
 std::string pct_template_name(const std::string& digest);
 
