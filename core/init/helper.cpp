@@ -79,18 +79,36 @@ std::string read_process_file(const fs::path& file) {
     return text;
 }
 
+// exec --error: the file the caller reads the failure from, open from the
+// start because the uid change may take the right to open it away.
+int exec_error_fd = -1;
+
 [[noreturn]] void fail(const fs::path& dir, const std::string& message, int exit_code) {
     // After the uid change the directory may not be writable any more;
-    // stderr and the exit code still tell. An exec has no error file.
+    // stderr and the exit code still tell.
     try {
         if (!dir.empty()) write_file_atomic(dir / proto::error_file, message + "\n", 0644);
     } catch (...) {
     }
     std::string line = message + "\n";
-    if (::write(STDERR_FILENO, line.data(), line.size()) < 0) {
+    const int fd = exec_error_fd >= 0 ? exec_error_fd : STDERR_FILENO;
+    if (::write(fd, line.data(), line.size()) < 0) {
         // Nowhere left to report to.
     }
     ::_exit(exit_code);
+}
+
+// Like the process file, the error file lives where the container's root
+// can write: a regular file, not through a symlink, never a fifo.
+void open_exec_error_file(const fs::path& file) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        exec_error_fd = fd;
+        return;
+    }
+    if (fd >= 0) ::close(fd);
+    fail({}, "exec: " + file.string() + " is not a regular file", 1);
 }
 
 // The kernel drops the signals a namespace's init has no handler for, so as
@@ -315,7 +333,8 @@ int run_supervisor(const fs::path& dir) {
 }
 
 int run_exec(const fs::path& config_file, const std::string& sha256, const std::optional<fs::path>& console,
-             unsigned preserve_fds) {
+             unsigned preserve_fds, const std::optional<fs::path>& error) {
+    if (error) open_exec_error_file(*error);
     Plan plan;
     try {
         std::string text = read_process_file(config_file);

@@ -27,8 +27,11 @@ int run_supervisor(const std::filesystem::path& dir);
 // `sha256`) and execs it, without
 // waiting. With process.terminal the pty's master goes to `console`, a
 // socket the backend listens on. Descriptors 3 .. 3+preserve_fds-1 stay
-// open for the process. Returns only by exiting.
+// open for the process. A failure before the exec is written to `error`
+// (a regular file the backend made; opened at once, close-on-exec) rather
+// than to stderr, when given. Returns only by exiting.
 [[noreturn]] int run_exec(const std::filesystem::path& config_file, const std::string& sha256,
-                          const std::optional<std::filesystem::path>& console, unsigned preserve_fds);
+                          const std::optional<std::filesystem::path>& console, unsigned preserve_fds,
+                          const std::optional<std::filesystem::path>& error);
 
 }  // namespace lxcri::init

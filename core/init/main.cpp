@@ -21,11 +21,12 @@
 #include <string>
 
 int main(int argc, char** argv) {
-    // `/.lxcri/init --exec FILE --sha256 HEX [--console SOCKET] [--preserve-fds N]`:
+    // `/.lxcri/init --exec FILE --sha256 HEX [--console SOCKET] [--preserve-fds N] [--error FILE]`:
     // a process joining the running container.
     namespace proto = lxcri::init_protocol;
     if (argc >= 3 && std::strcmp(argv[1], proto::exec_flag) == 0) {
         std::optional<std::filesystem::path> console;
+        std::optional<std::filesystem::path> error;
         std::string sha256;
         unsigned long preserve_fds = 0;
         bool ok = argc % 2 == 1;
@@ -33,6 +34,8 @@ int main(int argc, char** argv) {
             char* end = nullptr;
             if (std::strcmp(argv[i], proto::console_flag) == 0)
                 console = argv[i + 1];
+            else if (std::strcmp(argv[i], proto::error_flag) == 0)
+                error = argv[i + 1];
             else if (std::strcmp(argv[i], proto::sha256_flag) == 0)
                 sha256 = argv[i + 1];
             else if (std::strcmp(argv[i], proto::preserve_fds_flag) == 0) {
@@ -42,8 +45,8 @@ int main(int argc, char** argv) {
                 ok = false;
         }
         if (ok && sha256.size() == 64 && preserve_fds <= 1000000)
-            lxcri::init::run_exec(argv[2], sha256, console, static_cast<unsigned>(preserve_fds));
-        std::fputs("usage: init --exec FILE --sha256 HEX [--console SOCKET] [--preserve-fds N]\n", stderr);
+            lxcri::init::run_exec(argv[2], sha256, console, static_cast<unsigned>(preserve_fds), error);
+        std::fputs("usage: init --exec FILE --sha256 HEX [--console SOCKET] [--preserve-fds N] [--error FILE]\n", stderr);
         return 2;
     }
     const char* env_dir = std::getenv("LXCRI_INIT_DIR");

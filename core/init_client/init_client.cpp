@@ -84,8 +84,15 @@ ExecSession::ExecSession(const ContainerRef& container, const ExecRequest& reque
         }
         if (request.preserve_fds > 0)
             argv_.insert(argv_.end(), {proto::preserve_fds_flag, std::to_string(request.preserve_fds)});
+        if (!request.detach) {
+            error_ = rt / (base + ".error");
+            write_file_atomic(error_, "", 0600, Durability::process);
+            change_owner(error_, owner);
+            argv_.insert(argv_.end(), {proto::error_flag, std::string(proto::mount_point) + "/" + base + ".error"});
+        }
     } catch (...) {
         ::unlink(config_.c_str());
+        if (!error_.empty()) ::unlink(error_.c_str());
         throw;
     }
 }
@@ -95,6 +102,7 @@ ExecSession::~ExecSession() {
     // finish() returned (detached): only a session that failed removes it.
     if (!started_) ::unlink(config_.c_str());
     if (!socket_.empty()) ::unlink(socket_.c_str());
+    if (!error_.empty()) ::unlink(error_.c_str());
 }
 
 ExecResult ExecSession::finish(pid_t child, std::optional<pid_t> helper) {
@@ -125,6 +133,9 @@ ExecResult ExecSession::finish(pid_t child, std::optional<pid_t> helper) {
         while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
         }
         result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        // The helper's own failure (the process never ran) is ours to report.
+        std::string failure = read_first_line(error_);
+        if (!failure.empty()) throw Error(Errc::exec_failed, "exec failed: " + failure);
     }
     return result;
 }

@@ -19,6 +19,7 @@ enum class Errc {
     plugin = 7,          // plugin missing, unloadable or incompatible
     exhausted = 8,       // no free VMID in the configured range
     permission = 9,      // permission denied
+    exec_failed = 255,   // exec: the process could not be started (runc's code)
 };
 
 // The one exception type of proxmox-lxcri (core and plugins). It carries a

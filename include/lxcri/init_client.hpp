@@ -87,6 +87,7 @@ public:
 private:
     const ExecRequest& request_;
     std::filesystem::path config_, socket_;
+    std::filesystem::path error_;  // the helper's failure, when the session waits (not detached)
     UniqueFd terminal_;
     std::vector<std::string> argv_;
     bool started_ = false;  // finish() was called: the helper owns the config file

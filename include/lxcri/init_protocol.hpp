@@ -38,7 +38,12 @@
 //      (the container's root can write in /.lxcri, but not change argv),
 //      applies that config.json's process and execs it. With process.terminal the backend adds `--console
 //      /.lxcri/<file>.sock`, a socket it listens on, and the helper sends
-//      the master there as in step 2.
+//      the master there as in step 2. Unless the exec is detached, the
+//      backend also adds `--error /.lxcri/<file>.error`, an empty file the
+//      helper opens at once (close-on-exec, so the process never sees it):
+//      a failure before the exec goes there as one line instead of to
+//      stderr, and the caller reports it as its own error, as runc does
+//      ("exec failed: ...", exit 255), not as the process's exit status.
 //   7. --preserve-fds N: descriptors 3 .. 3+N-1 reach the helper, which
 //      keeps them open for process.args (every other one is closed). The
 //      backend writes N to rt/preserve-fds for the init; an exec gets
@@ -58,6 +63,7 @@ inline constexpr const char* console_socket = "console.sock";  // process.termin
 inline constexpr const char* exec_flag = "--exec";             // step 6
 inline constexpr const char* console_flag = "--console";       // step 6, with process.terminal
 inline constexpr const char* sha256_flag = "--sha256";         // step 6: the process file's digest
+inline constexpr const char* error_flag = "--error";           // step 6, unless detached
 inline constexpr const char* preserve_fds_file = "preserve-fds";  // --preserve-fds N: "N", when N > 0
 inline constexpr const char* preserve_fds_flag = "--preserve-fds";  // step 6
 inline constexpr const char* exit_status_file = "exit-status";  // written by --supervise

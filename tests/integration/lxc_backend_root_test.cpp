@@ -399,9 +399,20 @@ BOOST_AUTO_TEST_CASE(exec_pause_resume_update_ps) {
     BOOST_CHECK_MESSAGE(contains(exec.out, "y z /tmp"), exec.out + exec.err);
     auto as_user = lxc.cli({"exec", "--user", "1000:1000", "ops", "id"});
     BOOST_CHECK(contains(as_user.out, "uid=1000 gid=1000"));
+    // The process never ran: exec's own failure, as runc reports it (exit 255).
     auto missing = lxc.cli({"exec", "ops", "no-such-program"});
-    BOOST_CHECK_EQUAL(missing.exit_code, 127);
-    BOOST_CHECK(contains(missing.err, "executable file not found"));
+    BOOST_CHECK_EQUAL(missing.exit_code, 255);
+    BOOST_CHECK_EQUAL(missing.err,
+                      "proxmox-lxcri: error: exec failed: exec: no-such-program: executable file not found in $PATH\n");
+    fs::path exec_log = lxc.tmp / "exec-log.json";
+    auto no_cwd = lxc.cli({"--log", exec_log.string(), "--log-format", "json", "exec", "--cwd", "/nope", "ops", "true"});
+    BOOST_CHECK_EQUAL(no_cwd.exit_code, 255);
+    BOOST_CHECK_MESSAGE(no_cwd.err.starts_with("proxmox-lxcri: error: exec failed: ") &&
+                            contains(no_cwd.err, "/nope") && std::count(no_cwd.err.begin(), no_cwd.err.end(), '\n') == 1,
+                        no_cwd.err);
+    BOOST_CHECK(contains(lxcri::test::read_text(exec_log), "\"level\":\"error\""));
+    BOOST_CHECK_EQUAL(lxc.cli({"exec", "ops", "/bin/sh", "-c", "exit 255"}).exit_code, 255);
+    BOOST_CHECK_EQUAL(lxc.cli({"exec", "ops", "/bin/sh", "-c", "exit 1"}).exit_code, 1);
     fs::path pid_file = lxc.tmp / "exec.pid";
     auto detached = lxc.cli({"exec", "--detach", "--pid-file", pid_file.string(), "ops", "sleep", "0.2"});
     BOOST_CHECK_EQUAL(detached.exit_code, 0);
