@@ -32,11 +32,6 @@ Vmid parse_vmid(const std::string& key, long long value) {
     return static_cast<Vmid>(value);
 }
 
-bool valid_plugin_name(const std::string& name) {
-    static const std::regex pattern("^[a-z0-9][a-z0-9_-]{0,63}$");
-    return std::regex_match(name, pattern);
-}
-
 }  // namespace
 
 po::options_description config_keys(bool command_line) {
@@ -124,9 +119,9 @@ Config load_config(const po::parsed_options& command_line) {
 }
 
 void validate(const Config& config) {
-    if (config.backend != "auto" && !valid_plugin_name(config.backend))
+    if (config.backend != "auto" && !is_valid_plugin_name(config.backend))
         throw Error(Errc::invalid_input, "backend: '" + config.backend + "' is not a valid plugin name");
-    if (!valid_plugin_name(config.mapping))
+    if (!is_valid_plugin_name(config.mapping))
         throw Error(Errc::invalid_input, "mapping: '" + config.mapping + "' is not a valid plugin name");
     if (config.log_format != "text" && config.log_format != "json")
         throw Error(Errc::invalid_input, "log-format: must be text or json, not '" + config.log_format + "'");
@@ -135,6 +130,11 @@ void validate(const Config& config) {
                                              ") is greater than vmid-max (" + std::to_string(config.vmid_range.max) + ")");
     if (config.root == "/" || config.state_dir == "/")
         throw Error(Errc::invalid_input, "root and state-dir must not be /");
+}
+
+bool is_valid_plugin_name(std::string_view name) {
+    static const std::regex pattern("^[a-z0-9][a-z0-9_-]{0,63}$");
+    return std::regex_match(name.begin(), name.end(), pattern);
 }
 
 std::map<std::string, std::string> Config::plugin_options(const std::string& name) const {

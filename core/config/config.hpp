@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lxcri {
@@ -35,5 +36,8 @@ struct Config {
 // Throws Error(invalid_input) for a value out of range or of the wrong form,
 // naming the key.
 void validate(const Config& config);
+
+// A plugin name as in lxcri-<kind>-<name>.so: ^[a-z0-9][a-z0-9_-]{0,63}$.
+bool is_valid_plugin_name(std::string_view name);
 
 }  // namespace lxcri

@@ -2,7 +2,8 @@
 
 // Typed access to a JSON document that records a Problem, instead of
 // throwing, for each member of the wrong type or out of range, so a check
-// can go on and report everything at once. Internal to core/oci.
+// can go on and report everything at once. Internal to the core: config.json
+// (core/oci, core/lxc) and the runtime's own state files (core/state).
 
 #include "oci/parser.hpp"
 

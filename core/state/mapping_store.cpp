@@ -1,5 +1,8 @@
 #include "state/mapping_store.hpp"
 
+#include "config/config.hpp"
+#include "oci/json_reader.hpp"
+#include "state/container_id.hpp"
 #include "util/json.hpp"
 
 #include <lxcri/error.hpp>
@@ -10,32 +13,58 @@ namespace json = boost::json;
 namespace lxcri {
 namespace {
 
+using oci::detail::Fields;
+using oci::detail::Problems;
+
 constexpr std::int64_t format_version = 1;
+
+// containers: {"<id>": {"vmid": N, "backend": "...", "created": "..."}}.
+// Each entry is checked like user input: a valid id, a VMID Proxmox
+// accepts and no other entry has, a valid plugin name.
+Mapping read_entries(const json::object& containers, Problems& problems) {
+    Mapping mapping;
+    std::map<Vmid, std::string> owners;
+    for (const auto& [id, value] : containers) {
+        std::string path = key_path("containers", id);
+        try {
+            validate_container_id(id);
+        } catch (const Error& e) {
+            problems.add(path, e.what());
+            continue;
+        }
+        const auto* entry = problems.object(value, path);
+        if (!entry) continue;
+        Fields fields(problems, *entry, path);
+        MappingEntry e;
+        if (fields.require("vmid") && fields.read("vmid", e.vmid, vmid_hard_min, vmid_hard_max)) {
+            if (auto [owner, fresh] = owners.emplace(e.vmid, id); !fresh)
+                fields.add("vmid", std::to_string(e.vmid) + " is the VMID of '" + owner->second + "' too");
+        }
+        if (fields.require("backend") && fields.read("backend", e.backend) && !is_valid_plugin_name(e.backend))
+            fields.add("backend", "'" + e.backend + "' is not a valid plugin name");
+        fields.read("created", e.created);
+        mapping.emplace(std::string(id), std::move(e));
+    }
+    return mapping;
+}
 
 Mapping load(const fs::path& file) {
     std::error_code ec;
     if (!fs::exists(file, ec)) return {};
-    json::value document = read_json_file(file);
+    json::value document = read_json_file(file, Errc::failed);
+    Problems problems;
     Mapping mapping;
-    try {
-        const auto& object = document.as_object();
-        auto version = object.at("version").to_number<std::int64_t>();
-        if (version != format_version)
+    if (const auto* object = problems.object(document, "")) {
+        Fields fields(problems, *object, "");
+        std::int64_t version = 0;
+        if (fields.require("version") && fields.read("version", version) && version != format_version)
             throw Error(Errc::failed, file.string() + ": format version " + std::to_string(version) +
                                           " is not supported (expected " + std::to_string(format_version) + ")");
-        for (const auto& [id, value] : object.at("containers").as_object()) {
-            const auto& entry = value.as_object();
-            MappingEntry e;
-            e.vmid = static_cast<Vmid>(entry.at("vmid").to_number<std::int64_t>());
-            e.backend = json::value_to<std::string>(entry.at("backend"));
-            if (auto* created = entry.if_contains("created")) e.created = json::value_to<std::string>(*created);
-            mapping.emplace(std::string(id), std::move(e));
-        }
-    } catch (const Error&) {
-        throw;
-    } catch (const std::exception& e) {
-        throw Error(Errc::failed, file.string() + ": damaged mapping file: " + e.what());
+        if (fields.require("containers"))
+            if (const auto* containers = fields.object("containers")) mapping = read_entries(*containers, problems);
     }
+    if (!problems.list().empty())
+        throw Error(Errc::failed, file.string() + ": " + oci::to_string(problems.list().front()));
     return mapping;
 }
 

@@ -1,5 +1,7 @@
 #include "state/state_store.hpp"
 
+#include "config/config.hpp"
+#include "oci/json_reader.hpp"
 #include "state/container_id.hpp"
 #include "util/fs.hpp"
 #include "util/json.hpp"
@@ -17,10 +19,16 @@ namespace json = boost::json;
 namespace lxcri {
 namespace {
 
-Status parse_status(const std::string& s, const std::string& what) {
+using oci::detail::Fields;
+using oci::detail::Problems;
+
+// Linux's PID_MAX_LIMIT: no pid is larger.
+constexpr pid_t pid_max = 1 << 22;
+
+std::optional<Status> parse_status(std::string_view s) {
     for (Status status : {Status::creating, Status::created, Status::running, Status::paused, Status::stopped})
         if (to_string(status) == s) return status;
-    throw Error(Errc::failed, what + ": unknown status '" + s + "'");
+    return std::nullopt;
 }
 
 }  // namespace
@@ -42,25 +50,35 @@ json::object ContainerState::to_json() const {
 }
 
 ContainerState ContainerState::from_json(const json::value& value, const std::string& what) {
-    try {
-        const auto& object = value.as_object();
-        ContainerState state;
-        state.oci_version = json::value_to<std::string>(object.at("ociVersion"));
-        state.id = json::value_to<std::string>(object.at("id"));
-        state.status = parse_status(json::value_to<std::string>(object.at("status")), what);
-        state.pid = static_cast<pid_t>(object.at("pid").to_number<std::int64_t>());
-        state.bundle = json::value_to<std::string>(object.at("bundle"));
-        if (auto* notes = object.if_contains("annotations"))
-            for (const auto& [k, v] : notes->as_object()) state.annotations[k] = json::value_to<std::string>(v);
-        state.vmid = static_cast<Vmid>(object.at("vmid").to_number<std::int64_t>());
-        state.backend = json::value_to<std::string>(object.at("backend"));
-        state.created = json::value_to<std::string>(object.at("created"));
-        return state;
-    } catch (const Error&) {
-        throw;
-    } catch (const std::exception& e) {
-        throw Error(Errc::failed, what + ": damaged state: " + e.what());
+    Problems problems;
+    ContainerState state;
+    if (const auto* object = problems.object(value, "")) {
+        Fields fields(problems, *object, "");
+        for (const char* key : {"ociVersion", "id", "status", "pid", "bundle", "vmid", "backend", "created"})
+            fields.require(key);
+        fields.read("ociVersion", state.oci_version);
+        fields.read("id", state.id);
+        if (std::string status; fields.read("status", status)) {
+            if (auto known = parse_status(status))
+                state.status = *known;
+            else
+                fields.add("status", "'" + status + "' is not a status");
+        }
+        fields.read("pid", state.pid, pid_t(0), pid_max);
+        if (std::string bundle; fields.read("bundle", bundle)) {
+            if (fs::path(bundle).is_absolute() && bundle.find('\0') == std::string::npos)
+                state.bundle = bundle;
+            else
+                fields.add("bundle", "must be an absolute path");
+        }
+        fields.read("annotations", state.annotations);
+        fields.read("vmid", state.vmid, vmid_hard_min, vmid_hard_max);
+        if (fields.read("backend", state.backend) && !is_valid_plugin_name(state.backend))
+            fields.add("backend", "'" + state.backend + "' is not a valid plugin name");
+        fields.read("created", state.created);
     }
+    if (!problems.list().empty()) throw Error(Errc::failed, what + ": " + oci::to_string(problems.list().front()));
+    return state;
 }
 
 StateStore::StateStore(fs::path root) : root_(std::move(root)) {}
@@ -103,7 +121,12 @@ std::optional<ContainerState> StateStore::read(const std::string& id) const {
         if (!exists(id)) throw Error(Errc::not_found, id + ": container does not exist");
         return std::nullopt;
     }
-    return ContainerState::from_json(read_json_file(file), file.string());
+    ContainerState state = ContainerState::from_json(read_json_file(file, Errc::failed), file.string());
+    // The directory names the container: a file that names another one
+    // must never make an operation act on that one.
+    if (state.id != id)
+        throw Error(Errc::failed, file.string() + ": id: '" + state.id + "' is not the id of its directory '" + id + "'");
+    return state;
 }
 
 void StateStore::remove(const std::string& id) const {

@@ -60,7 +60,7 @@ void pretty(const json::value& value, std::string& out, int indent) {
 
 }  // namespace
 
-json::value parse_json(std::string_view text, std::string_view what) {
+json::value parse_json(std::string_view text, std::string_view what, Errc code) {
     json::stream_parser parser;
     json::error_code ec;
     size_t consumed = parser.write(text.data(), text.size(), ec);
@@ -75,14 +75,14 @@ json::value parse_json(std::string_view text, std::string_view what) {
                 ++column;
             }
         }
-        throw Error(Errc::invalid_input, std::string(what) + ": invalid JSON at line " + std::to_string(line) +
+        throw Error(code, std::string(what) + ": invalid JSON at line " + std::to_string(line) +
                                              ", column " + std::to_string(column) + ": " + ec.message());
     }
     return parser.release();
 }
 
-json::value read_json_file(const std::filesystem::path& path) {
-    return parse_json(read_file(path), path.string());
+json::value read_json_file(const std::filesystem::path& path, Errc code) {
+    return parse_json(read_file(path), path.string(), code);
 }
 
 std::string to_pretty_json(const json::value& value) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <lxcri/error.hpp>
+
 #include <boost/json.hpp>
 
 #include <filesystem>
@@ -7,12 +9,13 @@
 
 namespace lxcri {
 
-// Parses a JSON document. Syntax errors become Error(invalid_input) naming
-// `what` (usually a file name) and the line:column of the problem.
-boost::json::value parse_json(std::string_view text, std::string_view what);
+// Parses a JSON document. Syntax errors become Error(code) naming `what`
+// (usually a file name) and the line:column of the problem: invalid_input
+// for what a user gave, failed for the runtime's own files found damaged.
+boost::json::value parse_json(std::string_view text, std::string_view what, Errc code = Errc::invalid_input);
 
 // read_file + parse_json.
-boost::json::value read_json_file(const std::filesystem::path& path);
+boost::json::value read_json_file(const std::filesystem::path& path, Errc code = Errc::invalid_input);
 
 // Indented JSON (two spaces), with a final newline, for files people read.
 std::string to_pretty_json(const boost::json::value& value);

@@ -556,3 +556,78 @@ BOOST_AUTO_TEST_CASE(operations_a_backend_lacks_are_refused) {
                   "this backend does not support update");
     BOOST_TEST(env.snapshot() == before);
 }
+
+// The directory names the container: c1's state.json edited to say "c2"
+// once made kill and delete of c1 act on c2, and a VMID of 2^40 was read as
+// VMID 0. Such a file is an error naming it; c2 is not touched.
+BOOST_AUTO_TEST_CASE(state_json_naming_another_container_touches_nothing) {
+    Env env;
+    for (const char* id : {"c1", "c2", "big"}) BOOST_REQUIRE_EQUAL(env.create(id).exit_code, 0);
+    BOOST_REQUIRE_EQUAL(env.cli({"start", "c2"}).exit_code, 0);
+    BOOST_REQUIRE_EQUAL(env.cli({"start", "big"}).exit_code, 0);
+    auto c2_vmid = env.state_of("c2").at("vmid").as_int64();
+
+    fs::path c1_file = env.root / "c1" / "state.json";
+    auto c1 = lxcri::read_json_file(c1_file).as_object();
+    c1["id"] = "c2";
+    lxcri::test::write_text(c1_file, json::serialize(c1));
+    fs::path big_file = env.root / "big" / "state.json";
+    auto big = lxcri::read_json_file(big_file).as_object();
+    big["vmid"] = std::int64_t(1) << 40;
+    lxcri::test::write_text(big_file, json::serialize(big));
+    auto before = env.snapshot();
+
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"state", "c1"}, {"kill", "c1", "KILL"}, {"start", "c1"}, {"delete", "c1"}, {"pause", "c1"}}) {
+        BOOST_TEST_CONTEXT(args[0]) {
+            check_failure(env.cli(args), 1, c1_file.string() + ": id: 'c2' is not the id of its directory 'c1'");
+        }
+    }
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"state", "big"}, {"kill", "big", "KILL"}, {"delete", "big"}}) {
+        BOOST_TEST_CONTEXT(args[0]) {
+            check_failure(env.cli(args), 1, big_file.string() + ": vmid: must be between 100 and 999999999");
+        }
+    }
+    BOOST_CHECK(env.snapshot() == before);
+
+    // However a forced delete of the damaged ones ends, c2 is as it was.
+    auto c2_files = [&] {
+        auto files = env.snapshot();
+        std::erase_if(files, [&](const auto& f) { return f.first.find((env.root / "c2").string()) != 0; });
+        return files;
+    };
+    auto c2_before = c2_files();
+    env.cli({"delete", "--force", "c1"});
+    env.cli({"delete", "--force", "big"});
+    BOOST_CHECK(c2_files() == c2_before);
+    BOOST_CHECK_EQUAL(env.state_of("c2").at("status").as_string(), "running");
+    BOOST_CHECK_EQUAL(env.mapping().at("c2").at("vmid").as_int64(), c2_vmid);
+}
+
+// mapping.json is checked before any create uses it: a wrapped VMID, a
+// duplicate or an id that is no container id is an error naming the entry.
+BOOST_AUTO_TEST_CASE(damaged_mapping_json_is_refused_before_create) {
+    Env env;
+    fs::path file = env.state / "mapping.json";
+    struct Case {
+        std::string containers, expected;
+    };
+    std::vector<Case> cases = {
+        {R"({"a": {"vmid": -5, "backend": "dry-run"}})", R"(containers["a"].vmid: must be between 100 and 999999999)"},
+        {R"({"a": {"vmid": 4294967396, "backend": "dry-run"}})", R"(containers["a"].vmid: must be between)"},
+        {R"({"a": {"vmid": 150, "backend": "dry-run"}, "b": {"vmid": 150, "backend": "dry-run"}})",
+         R"(containers["b"].vmid: 150 is the VMID of 'a' too)"},
+        {R"({"../../x": {"vmid": 150, "backend": "dry-run"}})", R"(containers["../../x"]: invalid container id)"},
+        {R"({"a": {"vmid": "150", "backend": "dry-run"}})", R"(containers["a"].vmid: must be an integer)"},
+    };
+    lxcri::test::write_text(env.state / "mapping.lock", "");  // made by the first create
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.containers) {
+            lxcri::test::write_text(file, R"({"version": 1, "containers": )" + c.containers + "}");
+            auto before = env.snapshot();
+            check_failure(env.create("fresh"), 1, file.string() + ": " + c.expected);
+            BOOST_CHECK(env.snapshot() == before);
+        }
+    }
+}

@@ -102,6 +102,141 @@ BOOST_AUTO_TEST_CASE(damaged_state_json_is_reported_not_crashed_on) {
     BOOST_CHECK_THROW(store.read("c1"), lxcri::Error);
 }
 
+namespace {
+
+// Runs `f`, which must throw an Error whose message contains every one of `parts`.
+template <class F>
+void check_refused(F f, std::initializer_list<std::string> parts) {
+    try {
+        f();
+        BOOST_ERROR("accepted");
+    } catch (const lxcri::Error& e) {
+        std::string message = e.what();
+        for (const auto& part : parts)
+            BOOST_CHECK_MESSAGE(message.find(part) != std::string::npos, "'" << message << "' lacks '" << part << "'");
+        BOOST_CHECK(message.find("boost") == std::string::npos);
+    }
+}
+
+// c1's state.json as the store writes it, with `member` replaced by `value`
+// (JSON text) or removed when `value` is empty.
+std::string state_with(const std::string& member, const std::string& value) {
+    auto object = sample_state("c1").to_json();
+    if (value.empty())
+        object.erase(member);
+    else
+        object[member] = boost::json::parse(value);
+    return boost::json::serialize(object);
+}
+
+}  // namespace
+
+// The directory names the container: a state.json that names another one,
+// or holds a VMID, backend or field that could not have been written by us,
+// is an error naming the file, never read as something else.
+BOOST_AUTO_TEST_CASE(state_json_is_checked_like_user_input) {
+    TempDir tmp;
+    lxcri::StateStore store(tmp / "root");
+    store.create_container_dir("c1");
+    fs::path file = tmp / "root" / "c1" / "state.json";
+    struct Case {
+        std::string member, value, expected;
+    };
+    std::vector<Case> cases = {
+        {"id", R"("c2")", "id: 'c2' is not the id of its directory 'c1'"},
+        {"id", R"("../c1")", "id: '../c1' is not the id of its directory 'c1'"},
+        {"vmid", "1099511627776", "vmid: must be between 100 and 999999999"},  // 2^40, once read as VMID 0
+        {"vmid", "4294967396", "vmid: must be between 100 and 999999999"},     // 2^32 + 100
+        {"vmid", "99", "vmid: must be between 100 and 999999999"},
+        {"vmid", "-5", "vmid: must be between 100 and 999999999"},
+        {"vmid", "1e3", "vmid: must be an integer"},
+        {"vmid", R"("4711")", "vmid: must be an integer"},
+        {"vmid", "", "vmid: is required"},
+        {"backend", R"("../../tmp/evil")", "backend: '../../tmp/evil' is not a valid plugin name"},
+        {"backend", R"("")", "backend: '' is not a valid plugin name"},
+        {"backend", "7", "backend: must be a string"},
+        {"pid", "-1", "pid: must be between 0 and"},
+        {"pid", "4294967296", "pid: must be between 0 and"},
+        {"pid", R"("42")", "pid: must be an integer"},
+        {"status", R"("exploded")", "status: 'exploded' is not a status"},
+        {"status", "[]", "status: must be a string"},
+        {"bundle", R"("relative/dir")", "bundle: must be an absolute path"},
+        {"bundle", "{}", "bundle: must be a string"},
+        {"annotations", R"({"a": 1})", "annotations[\"a\"]: must be a string"},
+        {"annotations", "[]", "annotations: must be an object"},
+        {"created", "0", "created: must be a string"},
+        {"ociVersion", "", "ociVersion: is required"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.member << " = " << c.value) {
+            lxcri::test::write_text(file, state_with(c.member, c.value));
+            check_refused([&] { store.read("c1"); }, {file.string(), c.expected});
+        }
+    }
+    for (const char* document : {"[]", "5", "\"state\"", "null"}) {
+        BOOST_TEST_CONTEXT(document) {
+            lxcri::test::write_text(file, document);
+            check_refused([&] { store.read("c1"); }, {file.string(), "must be an object"});
+        }
+    }
+    // Members we do not know are left alone, as in config.json.
+    lxcri::test::write_text(file, state_with("x-extension", "[1]"));
+    BOOST_CHECK_EQUAL(store.read("c1")->vmid, 4711u);
+}
+
+// mapping.json entries are refused with the file and the entry named; out
+// of range VMIDs were once wrapped to 32 bits, duplicates and ids that are
+// no container id were once accepted.
+BOOST_AUTO_TEST_CASE(mapping_json_is_checked_like_user_input) {
+    TempDir tmp;
+    fs::path file = tmp / "state" / "mapping.json";
+    lxcri::MappingStore store(tmp / "state");
+    auto mapping_with = [&](const std::string& containers) {
+        lxcri::test::write_text(file, R"({"version": 1, "containers": )" + containers + "}");
+    };
+    struct Case {
+        std::string containers, expected;
+    };
+    std::vector<Case> cases = {
+        {R"({"a": {"vmid": -5, "backend": "lxc"}})", R"(containers["a"].vmid: must be between 100 and 999999999)"},
+        {R"({"a": {"vmid": 4294967396, "backend": "lxc"}})", R"(containers["a"].vmid: must be between)"},
+        {R"({"a": {"vmid": 1099511627776, "backend": "lxc"}})", R"(containers["a"].vmid: must be between)"},
+        {R"({"a": {"vmid": 1000000000, "backend": "lxc"}})", R"(containers["a"].vmid: must be between)"},
+        {R"({"a": {"vmid": 150.5, "backend": "lxc"}})", R"(containers["a"].vmid: must be an integer)"},
+        {R"({"a": {"vmid": "150", "backend": "lxc"}})", R"(containers["a"].vmid: must be an integer)"},
+        {R"({"a": {"backend": "lxc"}})", R"(containers["a"].vmid: is required)"},
+        {R"({"a": {"vmid": 150, "backend": "lxc"}, "b": {"vmid": 150, "backend": "lxc"}})",
+         R"(containers["b"].vmid: 150 is the VMID of 'a' too)"},
+        {R"({"../../x": {"vmid": 150, "backend": "lxc"}})", R"(containers["../../x"]: invalid container id '../../x')"},
+        {R"({"": {"vmid": 150, "backend": "lxc"}})", R"(containers[""]: invalid container id '')"},
+        {R"({"a": {"vmid": 150, "backend": "LXC/.."}})", R"(containers["a"].backend: 'LXC/..' is not a valid plugin name)"},
+        {R"({"a": {"vmid": 150, "backend": 1}})", R"(containers["a"].backend: must be a string)"},
+        {R"({"a": {"vmid": 150, "backend": "lxc", "created": 5}})", R"(containers["a"].created: must be a string)"},
+        {R"({"a": [150, "lxc"]})", R"(containers["a"]: must be an object)"},
+        {R"([{"vmid": 150}])", "containers: must be an object"},
+        {"null", "containers: is required"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.containers) {
+            mapping_with(c.containers);
+            check_refused([&] { store.read(); }, {file.string(), c.expected});
+            check_refused([&] { store.begin(); }, {file.string(), c.expected});
+        }
+    }
+    lxcri::test::write_text(file, R"({"version": "1", "containers": {}})");
+    check_refused([&] { store.read(); }, {file.string(), "version: must be an integer"});
+    lxcri::test::write_text(file, R"({"containers": {}})");
+    check_refused([&] { store.read(); }, {file.string(), "version: is required"});
+    lxcri::test::write_text(file, "[]");
+    check_refused([&] { store.read(); }, {file.string(), "must be an object"});
+
+    mapping_with(R"({"a": {"vmid": 100, "backend": "lxc"}, "b": {"vmid": 999999999, "backend": "dry-run"}})");
+    auto mapping = store.read();
+    BOOST_CHECK_EQUAL(mapping.at("a").vmid, 100u);
+    BOOST_CHECK_EQUAL(mapping.at("b").vmid, 999999999u);
+    BOOST_CHECK_EQUAL(mapping.at("b").created, "");
+}
+
 BOOST_AUTO_TEST_CASE(atomic_write_leaves_no_temp_files_and_replaces_whole) {
     TempDir tmp;
     fs::path file = tmp / "f.json";
