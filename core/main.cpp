@@ -92,9 +92,10 @@ int main(int argc, char** argv) {
         }
 
         // Log where the caller asked before anything else can fail, so that a
-        // bad config file is reported in --log too.
+        // bad config file is reported in --log too. An empty --log is
+        // refused by load_config, on stderr.
         lxcri::log::Options early;
-        if (flags.count("log")) early.file = flags["log"].as<std::string>();
+        if (flags.count("log") && !flags["log"].as<std::string>().empty()) early.file = flags["log"].as<std::string>();
         if (flags.count("log-format")) early.format = flags["log-format"].as<std::string>();
         lxcri::log::init(early);
 

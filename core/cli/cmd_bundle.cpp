@@ -1,6 +1,7 @@
 #include "bundle/bundle_generator.hpp"
 #include "bundle/validator.hpp"
 #include "cli/command.hpp"
+#include "util/fs.hpp"
 #include "util/json.hpp"
 
 #include <lxcri/error.hpp>
@@ -27,7 +28,7 @@ std::vector<std::string> strings(const po::variables_map& vm, const char* name) 
 
 bundle::ConfigOptions config_options(const po::variables_map& vm) {
     bundle::ConfigOptions config;
-    if (vm.count("config")) config.template_path = vm["config"].as<std::string>();
+    if (vm.count("config")) config.template_path = nonempty_path(vm["config"].as<std::string>(), "--config");
     config.rootless = vm["rootless"].as<bool>();
     config.rootless_host_ids = {::geteuid(), ::getegid()};
     if (vm.count("args") && vm.count("arg"))
@@ -101,9 +102,9 @@ int run_create(const Context& context, const std::vector<std::string>& args) {
         throw Error(Errc::usage, "bundle create: use --link or --reflink, not both");
 
     bundle::CreateOptions create;
-    create.path = (*vm)["path"].as<std::string>();
+    create.path = nonempty_path((*vm)["path"].as<std::string>(), "bundle create: <path>");
     if (vm->count("rootfs") && vm->count("image")) throw Error(Errc::usage, "bundle create: use --rootfs or --image, not both");
-    if (vm->count("rootfs")) create.rootfs = (*vm)["rootfs"].as<std::string>();
+    if (vm->count("rootfs")) create.rootfs = nonempty_path((*vm)["rootfs"].as<std::string>(), "--rootfs");
     if (vm->count("image")) create.image = (*vm)["image"].as<std::string>();
     if (vm->count("platform")) create.platform = (*vm)["platform"].as<std::string>();
     create.state_dir = context.config().state_dir;
@@ -130,7 +131,8 @@ int run_validate(const std::vector<std::string>& args) {
     if (format != "text" && format != "json")
         throw Error(Errc::usage, "bundle validate: --format must be text or json, not '" + format + "'");
 
-    const bundle::ValidationResult result = bundle::validate_bundle((*vm)["path"].as<std::string>());
+    const bundle::ValidationResult result =
+        bundle::validate_bundle(nonempty_path((*vm)["path"].as<std::string>(), "bundle validate: <path>"));
     if (format == "json") {
         std::cout << to_pretty_json(bundle::to_json(result));
     } else {

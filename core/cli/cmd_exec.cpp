@@ -40,7 +40,7 @@ int run_exec(const Command& self, Context& context, const std::vector<std::strin
     if (!vm) return 0;
 
     ExecOptions exec;
-    if (vm->count("process")) exec.process_file = (*vm)["process"].as<std::string>();
+    if (auto file = file_option(*vm, "process")) exec.process_file = *file;
     exec.args = command_args;
     if (vm->count("env")) exec.env = (*vm)["env"].as<std::vector<std::string>>();
     if (vm->count("cwd")) exec.cwd = (*vm)["cwd"].as<std::string>();
@@ -49,10 +49,10 @@ int run_exec(const Command& self, Context& context, const std::vector<std::strin
     if (vm->count("cap")) exec.capabilities = (*vm)["cap"].as<std::vector<std::string>>();
     exec.no_new_privileges = (*vm)["no-new-privs"].as<bool>();
     exec.tty = (*vm)["tty"].as<bool>();
-    if (vm->count("console-socket")) exec.console_socket = (*vm)["console-socket"].as<std::string>();
+    if (auto socket = file_option(*vm, "console-socket")) exec.console_socket = *socket;
     exec.preserve_fds = (*vm)["preserve-fds"].as<unsigned>();
     exec.detach = (*vm)["detach"].as<bool>();
-    if (vm->count("pid-file")) exec.pid_file = (*vm)["pid-file"].as<std::string>();
+    if (auto file = file_option(*vm, "pid-file")) exec.pid_file = *file;
     return context.runtime().exec((*vm)["id"].as<std::string>(), exec);
 }
 

@@ -4,6 +4,7 @@
 
 #include <lxcri/error.hpp>
 
+namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
 namespace lxcri::cli {
@@ -19,7 +20,7 @@ int run_update(const Command& self, Context& context, const std::vector<std::str
     positional.add("id", 1);
     auto vm = parse_command_args(self, args, options, positional);
     if (!vm) return 0;
-    std::string file = (*vm)["resources"].as<std::string>();
+    fs::path file = nonempty_path((*vm)["resources"].as<std::string>(), "--resources");
     context.runtime().update((*vm)["id"].as<std::string>(), read_file(file == "-" ? "/dev/stdin" : file));
     return 0;
 }

@@ -152,4 +152,9 @@ std::optional<po::variables_map> parse_command_args(const Command& command, cons
     return vm;
 }
 
+std::optional<std::string> file_option(const po::variables_map& vm, const std::string& name) {
+    if (!vm.count(name) || vm[name].as<std::string>().empty()) return std::nullopt;
+    return vm[name].as<std::string>();
+}
+
 }  // namespace lxcri::cli

@@ -71,6 +71,10 @@ enum class Word { option, value, operand, separator, unknown_option };
 std::vector<Word> classify_words(const std::vector<std::string>& args,
                                  const boost::program_options::options_description& options);
 
+// The value of a file option (--pid-file, --console-socket): nullopt when
+// absent or empty, as runc reads `--pid-file ""`.
+std::optional<std::string> file_option(const boost::program_options::variables_map& vm, const std::string& name);
+
 // The command registered under `name`.
 const Command& command(const std::string& name);
 

@@ -1,5 +1,7 @@
 #include "cli/create_options.hpp"
 
+#include "cli/command.hpp"
+
 namespace po = boost::program_options;
 
 namespace lxcri::cli {
@@ -18,8 +20,9 @@ void add_create_options(po::options_description& options) {
 CreateOptions create_options(const po::variables_map& vm) {
     CreateOptions create;
     create.bundle = vm["bundle"].as<std::string>();
-    if (vm.count("pid-file")) create.pid_file = vm["pid-file"].as<std::string>();
-    if (vm.count("console-socket")) create.console_socket = vm["console-socket"].as<std::string>();
+    if (create.bundle.empty()) create.bundle = ".";  // as runc: the current directory
+    if (auto file = file_option(vm, "pid-file")) create.pid_file = *file;
+    if (auto socket = file_option(vm, "console-socket")) create.console_socket = *socket;
     create.preserve_fds = vm["preserve-fds"].as<unsigned>();
     return create;
 }

@@ -6,7 +6,7 @@
 #include <lxcri/error.hpp>
 
 #include <cstdlib>
-#include <fstream>
+#include <sstream>
 #include <regex>
 
 namespace po = boost::program_options;
@@ -30,6 +30,10 @@ Vmid parse_vmid(const std::string& key, long long value) {
         throw Error(Errc::invalid_input, key + ": " + std::to_string(value) + " is outside the VMIDs Proxmox accepts (" +
                                              std::to_string(vmid_hard_min) + ".." + std::to_string(vmid_hard_max) + ")");
     return static_cast<Vmid>(value);
+}
+
+fs::path parse_path(const std::string& key, const std::string& value) {
+    return absolute_path(nonempty_path(value, key));
 }
 
 }  // namespace
@@ -67,7 +71,7 @@ Config load_config(const po::parsed_options& command_line) {
     std::optional<fs::path> file;
     bool explicit_file = true;
     if (vm.count("config"))
-        file = vm["config"].as<std::string>();
+        file = parse_path("config", vm["config"].as<std::string>());
     else if (const char* env = std::getenv("PROXMOX_LXCRI_CONFIG"); env && *env)
         file = env;
     else {
@@ -77,8 +81,13 @@ Config load_config(const po::parsed_options& command_line) {
 
     std::error_code ec;
     if (file && (explicit_file || fs::exists(*file, ec))) {
-        std::ifstream in(*file);
-        if (!in) throw Error(explicit_file ? Errc::not_found : Errc::failed, "config file " + file->string() + ": cannot be read");
+        std::string text;
+        try {
+            text = read_file(*file);
+        } catch (const Error& e) {
+            throw e.with_context("config file");
+        }
+        std::istringstream in(text);
         try {
             // parsed_options points at its description: keep it alive until store().
             po::options_description file_keys = config_keys(false);
@@ -105,13 +114,13 @@ Config load_config(const po::parsed_options& command_line) {
     };
     if (auto v = get("backend")) config.backend = *v;
     if (auto v = get("mapping")) config.mapping = *v;
-    if (auto v = get("root")) config.root = absolute_path(*v);
-    if (auto v = get("state-dir")) config.state_dir = absolute_path(*v);
-    if (auto v = get("log")) config.log_file = absolute_path(*v);
+    if (auto v = get("root")) config.root = parse_path("root", *v);
+    if (auto v = get("state-dir")) config.state_dir = parse_path("state-dir", *v);
+    if (auto v = get("log")) config.log_file = parse_path("log", *v);
     if (auto v = get("log-format")) config.log_format = *v;
     if (vm.count("debug")) config.debug = vm["debug"].as<bool>();
     if (vm.count("plugin-dir"))
-        for (const auto& dir : vm["plugin-dir"].as<std::vector<std::string>>()) config.plugin_dirs.push_back(absolute_path(dir));
+        for (const auto& dir : vm["plugin-dir"].as<std::vector<std::string>>()) config.plugin_dirs.push_back(parse_path("plugin-dir", dir));
     if (vm.count("vmid-min")) config.vmid_range.min = parse_vmid("vmid-min", vm["vmid-min"].as<long long>());
     if (vm.count("vmid-max")) config.vmid_range.max = parse_vmid("vmid-max", vm["vmid-max"].as<long long>());
     validate(config);

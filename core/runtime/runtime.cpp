@@ -76,9 +76,8 @@ Plugin<Backend> Runtime::backend_of(const ContainerState& state) const {
     std::error_code ec;
     if (fs::exists(file, ec)) {
         context.options.clear();
-        boost::json::value options = read_json_file(file);  // kept alive for the loop
-        if (!options.is_object()) throw Error(Errc::failed, file.string() + ": damaged");
-        for (const auto& [key, value] : options.as_object())
+        boost::json::object options = read_json_object(file, Errc::failed);  // kept alive for the loop
+        for (const auto& [key, value] : options)
             if (value.is_string()) context.options[std::string(key)] = std::string(value.as_string());
     }
     return plugins_->load_backend(state.backend, context);
@@ -308,7 +307,7 @@ void Runtime::remove(const std::string& id, bool force) {
 
 boost::json::object Runtime::stored_config(const std::string& id) const {
     fs::path file = states_.container_dir(id) / stored_config_file;
-    return read_json_file(file).as_object();
+    return read_json_object(file, Errc::failed);
 }
 
 ContainerSpec Runtime::stored_spec(const std::string& id) const {

@@ -108,7 +108,16 @@ std::string read_first_line(const fs::path& path) {
 }
 
 fs::path absolute_path(const fs::path& path) {
-    return fs::absolute(path).lexically_normal();
+    if (path.empty()) throw Error(Errc::invalid_input, "an empty path names no file");
+    std::error_code ec;
+    fs::path absolute = fs::absolute(path, ec);
+    if (ec) throw_errno("resolve " + path.string(), ec.value());
+    return absolute.lexically_normal();
+}
+
+fs::path nonempty_path(std::string_view value, std::string_view what) {
+    if (value.empty()) throw Error(Errc::invalid_input, std::string(what) + ": must not be empty");
+    return fs::path(value);
 }
 
 }  // namespace lxcri

@@ -28,8 +28,14 @@ private:
 };
 
 // An absolute path for `path` relative to the current directory (lexically
-// normalised, symlinks not resolved).
+// normalised, symlinks not resolved). Callers check that a path they were
+// given is not empty, to name the setting in the message; here an empty one
+// is still Error(invalid_input), never a library's exception.
 std::filesystem::path absolute_path(const std::filesystem::path& path);
+
+// A path the user gave for `what` (a key or an option), which must not be
+// empty: Error(invalid_input, "<what>: must not be empty").
+std::filesystem::path nonempty_path(std::string_view value, std::string_view what);
 
 }  // namespace lxcri
 

@@ -85,6 +85,12 @@ json::value read_json_file(const std::filesystem::path& path, Errc code) {
     return parse_json(read_file(path), path.string(), code);
 }
 
+json::object read_json_object(const std::filesystem::path& path, Errc code) {
+    json::value document = read_json_file(path, code);
+    if (!document.is_object()) throw Error(code, path.string() + ": must be a JSON object");
+    return std::move(document.get_object());
+}
+
 std::string to_pretty_json(const json::value& value) {
     std::string out;
     pretty(value, out, 0);

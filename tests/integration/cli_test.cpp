@@ -631,3 +631,84 @@ BOOST_AUTO_TEST_CASE(damaged_mapping_json_is_refused_before_create) {
         }
     }
 }
+
+// An empty path is a bad value of its key (exit 3), wherever it is given,
+// and no message carries a library's internals.
+BOOST_AUTO_TEST_CASE(empty_paths_are_invalid_values_of_their_key) {
+    Env env;
+    auto without_defaults = [&](const std::vector<std::string>& args, const std::map<std::string, std::string>& vars = {}) {
+        std::vector<std::string> argv{LXCRI_BINARY};
+        argv.insert(argv.end(), args.begin(), args.end());
+        lxcri::test::RunOptions options;
+        options.env = vars;
+        options.env.emplace("PROXMOX_LXCRI_CONFIG", env.config.string());
+        return lxcri::test::run(argv, options);
+    };
+    check_failure(without_defaults({"--root", "", "list"}), 3, "root: must not be empty");
+    check_failure(without_defaults({"--state-dir", "", "list"}), 3, "state-dir: must not be empty");
+    check_failure(without_defaults({"--plugin-dir", "", "list"}), 3, "plugin-dir: must not be empty");
+    check_failure(without_defaults({"--log", "", "list"}), 3, "log: must not be empty");
+    check_failure(without_defaults({"--config", "", "list"}), 3, "config: must not be empty");
+    check_failure(without_defaults({"list"}, {{"PROXMOX_LXCRI_STATE_DIR", ""}}), 3, "state-dir: must not be empty");
+    check_failure(without_defaults({"list"}, {{"PROXMOX_LXCRI_ROOT", ""}}), 3, "root: must not be empty");
+    lxcri::test::write_text(env.config, "backend = dry-run\nroot =\n");
+    check_failure(without_defaults({"list"}), 3, "root: must not be empty");
+    lxcri::test::write_text(env.config, "backend = dry-run\nstate-dir = \n");
+    check_failure(without_defaults({"list"}), 3, "state-dir: must not be empty");
+    lxcri::test::write_text(env.config, "backend = dry-run\n");
+
+    check_failure(env.cli({"bundle", "create", ""}), 3, "bundle create: <path>: must not be empty");
+    check_failure(env.cli({"bundle", "create", (env.tmp / "b").string(), "--rootfs", ""}), 3, "--rootfs: must not be empty");
+    check_failure(env.cli({"bundle", "validate", ""}), 3, "bundle validate: <path>: must not be empty");
+    check_failure(env.cli({"update", "--resources", "", "c1"}), 3, "--resources: must not be empty");
+    BOOST_CHECK(!fs::exists(env.tmp / "b"));
+
+    // As with runc, an empty --pid-file or --console-socket is none.
+    auto created = env.cli({"create", "--bundle", env.bundle.string(), "--pid-file", "", "--console-socket", "", "e1"});
+    BOOST_CHECK_MESSAGE(created.exit_code == 0, created.err);
+}
+
+// Damaged files on every input path give our own message: the file, the
+// member, and no Boost or libstdc++ internals (source locations,
+// "filesystem error", "basic_ios").
+BOOST_AUTO_TEST_CASE(messages_carry_no_library_internals) {
+    Env env;
+    BOOST_REQUIRE_EQUAL(env.create("c1").exit_code, 0);
+    auto clean = [](const RunResult& r) {
+        for (const char* internal : {"boost", "[boost.", "filesystem error", "basic_ios", "internal error"})
+            BOOST_CHECK_MESSAGE(r.err.find(internal) == std::string::npos, "stderr '" << r.err << "' has '" << internal << "'");
+    };
+    fs::path state = env.root / "c1" / "state.json";
+    for (const char* text : {"[]", "{\"id\": 5}", "{}", "", "{\"id\":\"c1\",\"vmid\":{}}"}) {
+        BOOST_TEST_CONTEXT(text) {
+            lxcri::test::write_text(state, text);
+            auto r = env.cli({"state", "c1"});
+            check_failure(r, 1, state.string());
+            clean(r);
+        }
+    }
+    fs::path mapping = env.state / "mapping.json";
+    for (const char* text : {"[]", "{\"version\": 1, \"containers\": {\"c1\": 5}}", "{\"version\": []}", ""}) {
+        BOOST_TEST_CONTEXT(text) {
+            lxcri::test::write_text(mapping, text);
+            auto r = env.create("c2");
+            check_failure(r, 1, mapping.string());
+            clean(r);
+        }
+    }
+    fs::remove(mapping);
+    fs::remove(state);
+    BOOST_REQUIRE_EQUAL(env.cli({"delete", "--force", "c1"}).exit_code, 0);
+    BOOST_REQUIRE_EQUAL(env.create("c1").exit_code, 0);
+    fs::path stored = env.root / "c1" / "config.json";  // the core's copy of the bundle's
+    lxcri::test::write_text(stored, "[1]");
+    auto r = env.cli({"exec", "c1", "true"});
+    BOOST_CHECK_NE(r.exit_code, 0);
+    BOOST_CHECK(r.err.find(stored.string()) != std::string::npos);
+    clean(r);
+
+    fs::create_directories(env.tmp / "dir-config");
+    auto dir_config = lxcri::test::run({LXCRI_BINARY, "--config", (env.tmp / "dir-config").string(), "list"});
+    check_failure(dir_config, 1, "config file: read " + (env.tmp / "dir-config").string() + ": Is a directory");
+    clean(dir_config);
+}

@@ -109,6 +109,43 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_key) {
     check("debug = maybe\n", "debug");
 }
 
+// An empty path once reached std::filesystem::absolute, whose exception
+// ended as "internal error: filesystem error: cannot make absolute path".
+BOOST_AUTO_TEST_CASE(empty_paths_name_the_key) {
+    auto refused = [](const std::string& key) {
+        return [key](const lxcri::Error& e) {
+            BOOST_TEST_MESSAGE(e.what());
+            return invalid_input(e) && std::string(e.what()) == key + ": must not be empty";
+        };
+    };
+    for (const char* key : {"root", "state-dir", "log", "plugin-dir", "config"}) {
+        BOOST_TEST_CONTEXT("--" << key) {
+            BOOST_CHECK_EXCEPTION(load({std::string("--") + key, ""}), lxcri::Error, refused(key));
+        }
+    }
+    for (const char* key : {"root", "state-dir", "log", "plugin-dir"}) {
+        BOOST_TEST_CONTEXT("file: " << key) {
+            lxcri::test::write_text(file, std::string(key) + " =\n");
+            BOOST_CHECK_EXCEPTION(load({}), lxcri::Error, refused(key));
+        }
+    }
+    lxcri::test::write_text(file, "");
+    ::setenv("PROXMOX_LXCRI_STATE_DIR", "", 1);
+    BOOST_CHECK_EXCEPTION(load({}), lxcri::Error, refused("state-dir"));
+    ::unsetenv("PROXMOX_LXCRI_STATE_DIR");
+    ::setenv("PROXMOX_LXCRI_ROOT", "", 1);
+    BOOST_CHECK_EXCEPTION(load({}), lxcri::Error, refused("root"));
+}
+
+// The file is read with the project's reader: a directory, or a file we
+// may not read, is one message naming it, not a stream's state.
+BOOST_AUTO_TEST_CASE(unreadable_config_file_is_named) {
+    std::filesystem::create_directories(tmp / "dir");
+    BOOST_CHECK_EXCEPTION(load({"--config", (tmp / "dir").string()}), lxcri::Error, [&](const lxcri::Error& e) {
+        return std::string(e.what()) == "config file: read " + (tmp / "dir").string() + ": Is a directory";
+    });
+}
+
 BOOST_AUTO_TEST_CASE(relative_paths_become_absolute) {
     auto c = load({"--root", "relative/root"});
     BOOST_CHECK(c.root.is_absolute());
