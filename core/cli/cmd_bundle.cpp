@@ -62,7 +62,7 @@ bundle::ConfigOptions config_options(const po::variables_map& vm) {
     return config;
 }
 
-int run_create(const Context& context, const std::vector<std::string>& args) {
+std::optional<Action> parse_create(const std::vector<std::string>& args) {
     po::options_description options("bundle create options");
     options.add_options()
         ("rootfs", po::value<std::string>()->value_name("SRC"), "directory to copy, or tar archive to extract (.tar, .tar.gz, "
@@ -96,7 +96,7 @@ int run_create(const Context& context, const std::vector<std::string>& args) {
     po::positional_options_description positional;
     positional.add("path", 1);
     auto vm = parse_command_args(create_command, args, options, positional);
-    if (!vm) return 0;
+    if (!vm) return std::nullopt;
     if (!vm->count("path")) throw Error(Errc::usage, "bundle create: missing <path> (see bundle create --help)");
     if ((*vm)["link"].as<bool>() && (*vm)["reflink"].as<bool>())
         throw Error(Errc::usage, "bundle create: use --link or --reflink, not both");
@@ -107,17 +107,19 @@ int run_create(const Context& context, const std::vector<std::string>& args) {
     if (vm->count("rootfs")) create.rootfs = nonempty_path((*vm)["rootfs"].as<std::string>(), "--rootfs");
     if (vm->count("image")) create.image = (*vm)["image"].as<std::string>();
     if (vm->count("platform")) create.platform = (*vm)["platform"].as<std::string>();
-    create.state_dir = context.config().state_dir;
     if ((*vm)["link"].as<bool>()) create.mode = bundle::CopyMode::link;
     if ((*vm)["reflink"].as<bool>()) create.mode = bundle::CopyMode::reflink;
     create.force = (*vm)["force"].as<bool>();
     create.progress = !(*vm)["quiet"].as<bool>() && ::isatty(STDERR_FILENO);
     create.config = config_options(*vm);
-    bundle::create_bundle(create);
-    return 0;
+    return [create](Context& context) mutable {
+        create.state_dir = context.config().state_dir;  // the image store (--image)
+        bundle::create_bundle(create);
+        return 0;
+    };
 }
 
-int run_validate(const std::vector<std::string>& args) {
+std::optional<Action> parse_validate(const std::vector<std::string>& args) {
     po::options_description options("bundle validate options");
     options.add_options()
         ("format", po::value<std::string>()->default_value("text")->value_name("FORMAT"), "text: one '<json path>: <message>' line "
@@ -126,33 +128,33 @@ int run_validate(const std::vector<std::string>& args) {
     po::positional_options_description positional;
     positional.add("path", 1);
     auto vm = parse_command_args(validate_command, args, options, positional);
-    if (!vm) return 0;
+    if (!vm) return std::nullopt;
     const std::string format = (*vm)["format"].as<std::string>();
     if (format != "text" && format != "json")
         throw Error(Errc::usage, "bundle validate: --format must be text or json, not '" + format + "'");
-
-    const bundle::ValidationResult result =
-        bundle::validate_bundle(nonempty_path((*vm)["path"].as<std::string>(), "bundle validate: <path>"));
-    if (format == "json") {
-        std::cout << to_pretty_json(bundle::to_json(result));
-    } else {
-        for (const auto& problem : result.problems) std::cout << oci::to_string(problem) << "\n";
-    }
-    std::cout.flush();
-    return result.valid() ? 0 : static_cast<int>(Errc::invalid_input);
+    return [format, path = nonempty_path((*vm)["path"].as<std::string>(), "bundle validate: <path>")](Context&) {
+        const bundle::ValidationResult result = bundle::validate_bundle(path);
+        if (format == "json") {
+            std::cout << to_pretty_json(bundle::to_json(result));
+        } else {
+            for (const auto& problem : result.problems) std::cout << oci::to_string(problem) << "\n";
+        }
+        std::cout.flush();
+        return result.valid() ? 0 : static_cast<int>(Errc::invalid_input);
+    };
 }
 
-int run_bundle(const Command&, Context& context, const std::vector<std::string>& args) {
+std::optional<Action> parse_bundle(const Command&, const std::vector<std::string>& args) {
     const std::string sub = args.empty() ? "" : args.front();
     const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
-    if (sub == "create") return run_create(context, rest);
-    if (sub == "validate") return run_validate(rest);
+    if (sub == "create") return parse_create(rest);
+    if (sub == "validate") return parse_validate(rest);
     if (sub == "--help" || sub == "-h") {
         std::cout << "Usage: proxmox-lxcri " << create_command.usage << "\n"
                   << "       proxmox-lxcri " << validate_command.usage << "\n\n"
                   << "create: " << create_command.summary << "\nvalidate: " << validate_command.summary
                   << "\n\n'proxmox-lxcri bundle create --help' lists the options.\n";
-        return 0;
+        return std::nullopt;
     }
     if (sub.empty()) throw Error(Errc::usage, "bundle: missing subcommand: create or validate (see bundle --help)");
     throw Error(Errc::usage, "bundle: unknown subcommand '" + sub + "': create or validate (see bundle --help)");
@@ -160,7 +162,7 @@ int run_bundle(const Command&, Context& context, const std::vector<std::string>&
 
 const CommandRegistration registration{
     {"bundle", "make (create) or check (validate) an OCI bundle",
-     "bundle create <path> [options] | bundle validate [<path>] [--format text|json]", run_bundle}};
+     "bundle create <path> [options] | bundle validate [<path>] [--format text|json]", parse_bundle}};
 
 }  // namespace
 }  // namespace lxcri::cli

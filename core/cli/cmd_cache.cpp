@@ -22,8 +22,7 @@ std::string size_text(std::uint64_t bytes) {
     return buffer;
 }
 
-int run_list(const image::StorePaths& store, const std::vector<std::string>& args) {
-    if (!parse_command_args(list_command, args, {}, {})) return 0;
+void print_cache(const image::StorePaths& store) {
     std::cout << "IMAGE\tPLATFORM\tMANIFEST\tPULLED\n";
     for (const auto& [reference, image] : image::read_pulled(store))
         std::cout << reference << "\t" << image.platform << "\t" << image.manifest_digest << "\t" << image.pulled << "\n";
@@ -31,31 +30,39 @@ int run_list(const image::StorePaths& store, const std::vector<std::string>& arg
     for (const auto& chain : image::list_chains(store))
         std::cout << chain.chain_id << "\t" << chain.layers << "\t" << chain.entries << "\t" << size_text(chain.bytes)
                   << "\t" << chain.created << "\t" << chain.last_used << "\n";
-    return 0;
 }
 
-int run_prune(const image::StorePaths& store, const std::vector<std::string>& args) {
+std::optional<Action> parse_list(const std::vector<std::string>& args) {
+    if (!parse_command_args(list_command, args, {}, {})) return std::nullopt;
+    return [](Context& context) {
+        print_cache(image::StorePaths(context.config().state_dir));
+        return 0;
+    };
+}
+
+std::optional<Action> parse_prune(const std::vector<std::string>& args) {
     po::options_description options("cache prune options");
     options.add_options()("all", po::bool_switch(), "also forget the pulled images (pull them again to use them)");
     auto vm = parse_command_args(prune_command, args, options, {});
-    if (!vm) return 0;
-    const image::PruneResult result = image::prune(store, (*vm)["all"].as<bool>());
-    std::cout << "removed " << result.chains << " layer stack(s), " << result.blobs << " blob(s), " << result.images
-              << " pulled image(s)\n";
-    return 0;
+    if (!vm) return std::nullopt;
+    return [all = (*vm)["all"].as<bool>()](Context& context) {
+        const image::PruneResult result = image::prune(image::StorePaths(context.config().state_dir), all);
+        std::cout << "removed " << result.chains << " layer stack(s), " << result.blobs << " blob(s), " << result.images
+                  << " pulled image(s)\n";
+        return 0;
+    };
 }
 
-int run_cache(const Command&, Context& context, const std::vector<std::string>& args) {
+std::optional<Action> parse_cache(const Command&, const std::vector<std::string>& args) {
     const std::string sub = args.empty() ? "" : args.front();
     const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
-    const image::StorePaths store(context.config().state_dir);
-    if (sub == "list") return run_list(store, rest);
-    if (sub == "prune") return run_prune(store, rest);
+    if (sub == "list") return parse_list(rest);
+    if (sub == "prune") return parse_prune(rest);
     if (sub == "--help" || sub == "-h") {
         std::cout << "Usage: proxmox-lxcri " << list_command.usage << "\n       proxmox-lxcri " << prune_command.usage
                   << "\n\nlist: " << list_command.summary << "\nprune: " << prune_command.summary
                   << "\n\nThe cache is <state-dir>/images (docs/OCI_BUNDLE_GENERATOR.md).\n";
-        return 0;
+        return std::nullopt;
     }
     if (sub.empty()) throw Error(Errc::usage, "cache: missing subcommand: list or prune (see cache --help)");
     throw Error(Errc::usage, "cache: unknown subcommand '" + sub + "': list or prune (see cache --help)");
@@ -63,7 +70,7 @@ int run_cache(const Command&, Context& context, const std::vector<std::string>& 
 
 const CommandRegistration registration{
     {"cache", "list or prune the image cache (pulled images, unpacked layers)", "cache list | cache prune [--all]",
-     run_cache}};
+     parse_cache}};
 
 }  // namespace
 }  // namespace lxcri::cli

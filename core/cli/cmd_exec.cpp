@@ -8,7 +8,7 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_exec(const Command& self, Context& context, const std::vector<std::string>& args) {
+std::optional<Action> parse_exec(const Command& self, const std::vector<std::string>& args) {
     po::options_description options("exec options");
     options.add_options()
         ("process,p", po::value<std::string>(), "runtime-spec process JSON file ('-': stdin); replaces the command")
@@ -37,7 +37,7 @@ int run_exec(const Command& self, Context& context, const std::vector<std::strin
     const std::vector<std::string> own(args.begin(), split);
     const std::vector<std::string> command_args(split, args.end());
     auto vm = parse_command_args(self, own, options, positional);
-    if (!vm) return 0;
+    if (!vm) return std::nullopt;
 
     ExecOptions exec;
     if (auto file = file_option(*vm, "process")) exec.process_file = *file;
@@ -53,12 +53,14 @@ int run_exec(const Command& self, Context& context, const std::vector<std::strin
     exec.preserve_fds = (*vm)["preserve-fds"].as<unsigned>();
     exec.detach = (*vm)["detach"].as<bool>();
     if (auto file = file_option(*vm, "pid-file")) exec.pid_file = *file;
-    return context.runtime().exec((*vm)["id"].as<std::string>(), exec);
+    return [container = (*vm)["id"].as<std::string>(), exec](Context& context) {
+        return context.runtime().exec(container, exec);
+    };
 }
 
 const CommandRegistration registration{
     {"exec", "run a process in a running container; exits with its status",
-     "exec [options] <id> <command> [args...] | exec --process FILE <id>", run_exec}};
+     "exec [options] <id> <command> [args...] | exec --process FILE <id>", parse_exec}};
 
 }  // namespace
 }  // namespace lxcri::cli

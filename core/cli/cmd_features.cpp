@@ -51,16 +51,17 @@ boost::json::object features() {
     return doc;
 }
 
-int run_features(const Command& self, Context&, const std::vector<std::string>& args) {
+std::optional<Action> parse_features(const Command& self, const std::vector<std::string>& args) {
     po::options_description options("features options");
-    auto vm = parse_command_args(self, args, options, {});
-    if (!vm) return 0;
-    std::cout << to_pretty_json(features());
-    return 0;
+    if (!parse_command_args(self, args, options, {})) return std::nullopt;
+    return [](Context&) {
+        std::cout << to_pretty_json(features());
+        return 0;
+    };
 }
 
 const CommandRegistration registration{
-    {"features", "print the runtime-spec features this build supports (JSON)", "features", run_features}};
+    {"features", "print the runtime-spec features this build supports (JSON)", "features", parse_features}};
 
 }  // namespace
 }  // namespace lxcri::cli

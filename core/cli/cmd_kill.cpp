@@ -7,7 +7,7 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_kill(const Command& self, Context& context, const std::vector<std::string>& args) {
+std::optional<Action> parse_kill(const Command& self, const std::vector<std::string>& args) {
     po::options_description options("kill options");
     options.add_options()
         ("all,a", po::bool_switch(), "send the signal to every process of the container")
@@ -16,14 +16,16 @@ int run_kill(const Command& self, Context& context, const std::vector<std::strin
     po::positional_options_description positional;
     positional.add("id", 1).add("signal", 1);
     auto vm = parse_command_args(self, args, options, positional);
-    if (!vm) return 0;
-    int signal = parse_signal((*vm)["signal"].as<std::string>());
-    context.runtime().kill((*vm)["id"].as<std::string>(), signal, (*vm)["all"].as<bool>());
-    return 0;
+    if (!vm) return std::nullopt;
+    return [id = (*vm)["id"].as<std::string>(), signal = parse_signal((*vm)["signal"].as<std::string>()),
+            all = (*vm)["all"].as<bool>()](Context& context) {
+        context.runtime().kill(id, signal, all);
+        return 0;
+    };
 }
 
 const CommandRegistration registration{
-    {"kill", "send a signal to a container's init (or all its processes)", "kill [--all] <id> [SIGNAL]", run_kill}};
+    {"kill", "send a signal to a container's init (or all its processes)", "kill [--all] <id> [SIGNAL]", parse_kill}};
 
 }  // namespace
 }  // namespace lxcri::cli

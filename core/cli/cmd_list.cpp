@@ -12,18 +12,9 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_list(const Command& self, Context& context, const std::vector<std::string>& args) {
-    po::options_description options("list options");
-    options.add_options()
-        ("format,f", po::value<std::string>()->default_value("table"), "table or json")
-        ("quiet,q", po::bool_switch(), "print only the ids");
-    auto vm = parse_command_args(self, args, options, {});
-    if (!vm) return 0;
-    std::string format = (*vm)["format"].as<std::string>();
-    if (format != "table" && format != "json") throw Error(Errc::usage, "list: --format must be table or json");
-
+int print_list(Context& context, const std::string& format, bool quiet) {
     auto states = context.runtime().list();
-    if ((*vm)["quiet"].as<bool>()) {
+    if (quiet) {
         for (const auto& state : states) std::cout << state.id << "\n";
     } else if (format == "json") {
         boost::json::array array;
@@ -40,8 +31,20 @@ int run_list(const Command& self, Context& context, const std::vector<std::strin
     return 0;
 }
 
+std::optional<Action> parse_list(const Command& self, const std::vector<std::string>& args) {
+    po::options_description options("list options");
+    options.add_options()
+        ("format,f", po::value<std::string>()->default_value("table"), "table or json")
+        ("quiet,q", po::bool_switch(), "print only the ids");
+    auto vm = parse_command_args(self, args, options, {});
+    if (!vm) return std::nullopt;
+    std::string format = (*vm)["format"].as<std::string>();
+    if (format != "table" && format != "json") throw Error(Errc::usage, "list: --format must be table or json");
+    return [format, quiet = (*vm)["quiet"].as<bool>()](Context& context) { return print_list(context, format, quiet); };
+}
+
 const CommandRegistration registration{
-    {"list", "list containers", "list [--format table|json] [--quiet]", run_list}};
+    {"list", "list containers", "list [--format table|json] [--quiet]", parse_list}};
 
 }  // namespace
 }  // namespace lxcri::cli

@@ -12,14 +12,7 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_plugins(const Command& self, Context& context, const std::vector<std::string>& args) {
-    po::options_description options("plugins options");
-    options.add_options()("format,f", po::value<std::string>()->default_value("table"), "table or json");
-    auto vm = parse_command_args(self, args, options, {});
-    if (!vm) return 0;
-    std::string format = (*vm)["format"].as<std::string>();
-    if (format != "table" && format != "json") throw Error(Errc::usage, "plugins: --format must be table or json");
-
+int print_plugins(Context& context, const std::string& format) {
     // Listing loads every plugin (to read its version and description);
     // a broken one is listed with its error instead of failing the command.
     PluginLoader loader(plugin_directories(context.config()));
@@ -49,8 +42,18 @@ int run_plugins(const Command& self, Context& context, const std::vector<std::st
     return 0;
 }
 
+std::optional<Action> parse_plugins(const Command& self, const std::vector<std::string>& args) {
+    po::options_description options("plugins options");
+    options.add_options()("format,f", po::value<std::string>()->default_value("table"), "table or json");
+    auto vm = parse_command_args(self, args, options, {});
+    if (!vm) return std::nullopt;
+    std::string format = (*vm)["format"].as<std::string>();
+    if (format != "table" && format != "json") throw Error(Errc::usage, "plugins: --format must be table or json");
+    return [format](Context& context) { return print_plugins(context, format); };
+}
+
 const CommandRegistration registration{
-    {"plugins", "list the installed backend and mapping plugins", "plugins [--format table|json]", run_plugins}};
+    {"plugins", "list the installed backend and mapping plugins", "plugins [--format table|json]", parse_plugins}};
 
 }  // namespace
 }  // namespace lxcri::cli

@@ -12,7 +12,7 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_pull(const Command& self, Context& context, const std::vector<std::string>& args) {
+std::optional<Action> parse_pull(const Command& self, const std::vector<std::string>& args) {
     po::options_description options("pull options");
     options.add_options()
         ("authfile", po::value<std::string>()->value_name("FILE"), "registry credentials (containers-auth.json, as "
@@ -28,25 +28,27 @@ int run_pull(const Command& self, Context& context, const std::vector<std::strin
     po::positional_options_description positional;
     positional.add("reference", 1);
     auto vm = parse_command_args(self, args, options, positional);
-    if (!vm) return 0;
+    if (!vm) return std::nullopt;
     if (!vm->count("reference")) throw Error(Errc::usage, "pull: missing docker://REFERENCE (see pull --help)");
 
-    const image::Reference ref = image::parse_reference((*vm)["reference"].as<std::string>());
+    image::Reference ref = image::parse_reference((*vm)["reference"].as<std::string>());
     image::PullOptions pull;
     if (vm->count("authfile")) pull.authfile = (*vm)["authfile"].as<std::string>();
     if (vm->count("cert-dir")) pull.cert_dir = (*vm)["cert-dir"].as<std::string>();
     pull.tls_verify = (*vm)["tls-verify"].as<bool>();
     if (vm->count("platform")) pull.platform = image::parse_platform((*vm)["platform"].as<std::string>());
     pull.progress = !(*vm)["quiet"].as<bool>() && ::isatty(STDOUT_FILENO);
-    const std::string digest = image::pull(image::StorePaths(context.config().state_dir), ref, pull);
-    std::cout << ref.canonical() << " " << digest << "\n";
-    return 0;
+    return [ref, pull](Context& context) {
+        const std::string digest = image::pull(image::StorePaths(context.config().state_dir), ref, pull);
+        std::cout << ref.canonical() << " " << digest << "\n";
+        return 0;
+    };
 }
 
 const CommandRegistration registration{
     {"pull", "copy an image from a registry into the image cache (through skopeo)",
      "pull [--authfile FILE] [--cert-dir DIR] [--tls-verify=false] [--platform OS/ARCH] docker://NAME[:TAG][@DIGEST]",
-     run_pull}};
+     parse_pull}};
 
 }  // namespace
 }  // namespace lxcri::cli

@@ -38,19 +38,7 @@ int wait_forwarding_signals(Runtime& runtime, const std::string& id, pid_t pid) 
     }
 }
 
-int run_run(const Command& self, Context& context, const std::vector<std::string>& args) {
-    po::options_description options("run options");
-    add_create_options(options);
-    options.add_options()
-        ("detach,d", po::bool_switch(), "start and return; do not wait or delete")
-        ("keep", po::bool_switch(), "do not delete the container after it exits");
-    po::positional_options_description positional;
-    positional.add("id", 1);
-    auto vm = parse_command_args(self, args, options, positional);
-    if (!vm) return 0;
-
-    std::string id = (*vm)["id"].as<std::string>();
-    CreateOptions create = create_options(*vm);
+int run(Context& context, const std::string& id, const CreateOptions& create, bool detach, bool keep) {
     Runtime& runtime = context.runtime();
     pid_t wait_pid = 0;
     runtime.create(id, create, &wait_pid);
@@ -64,15 +52,29 @@ int run_run(const Command& self, Context& context, const std::vector<std::string
         }
         throw;
     }
-    if ((*vm)["detach"].as<bool>() || wait_pid <= 0) return 0;
+    if (detach || wait_pid <= 0) return 0;
     int code = wait_forwarding_signals(runtime, id, wait_pid);
-    if (!(*vm)["keep"].as<bool>()) runtime.remove(id, true);
+    if (!keep) runtime.remove(id, true);
     return code;
+}
+
+std::optional<Action> parse_run(const Command& self, const std::vector<std::string>& args) {
+    po::options_description options("run options");
+    add_create_options(options);
+    options.add_options()
+        ("detach,d", po::bool_switch(), "start and return; do not wait or delete")
+        ("keep", po::bool_switch(), "do not delete the container after it exits");
+    po::positional_options_description positional;
+    positional.add("id", 1);
+    auto vm = parse_command_args(self, args, options, positional);
+    if (!vm) return std::nullopt;
+    return [id = (*vm)["id"].as<std::string>(), create = create_options(*vm), detach = (*vm)["detach"].as<bool>(),
+            keep = (*vm)["keep"].as<bool>()](Context& context) { return run(context, id, create, detach, keep); };
 }
 
 const CommandRegistration registration{
     {"run", "create and start a container, wait for it and delete it (runc run)",
-     "run [--bundle DIR] [--detach] [--keep] [--pid-file FILE] [--console-socket S] <id>", run_run}};
+     "run [--bundle DIR] [--detach] [--keep] [--pid-file FILE] [--console-socket S] <id>", parse_run}};
 
 }  // namespace
 }  // namespace lxcri::cli

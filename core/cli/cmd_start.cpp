@@ -6,18 +6,20 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_start(const Command& self, Context& context, const std::vector<std::string>& args) {
+std::optional<Action> parse_start(const Command& self, const std::vector<std::string>& args) {
     po::options_description options("start options");
     options.add_options()("id", po::value<std::string>()->required(), "container id");
     po::positional_options_description positional;
     positional.add("id", 1);
     auto vm = parse_command_args(self, args, options, positional);
-    if (!vm) return 0;
-    context.runtime().start((*vm)["id"].as<std::string>());
-    return 0;
+    if (!vm) return std::nullopt;
+    return [id = (*vm)["id"].as<std::string>()](Context& context) {
+        context.runtime().start(id);
+        return 0;
+    };
 }
 
-const CommandRegistration registration{{"start", "run the user process of a created container", "start <id>", run_start}};
+const CommandRegistration registration{{"start", "run the user process of a created container", "start <id>", parse_start}};
 
 }  // namespace
 }  // namespace lxcri::cli

@@ -10,7 +10,7 @@ namespace po = boost::program_options;
 namespace lxcri::cli {
 namespace {
 
-int run_update(const Command& self, Context& context, const std::vector<std::string>& args) {
+std::optional<Action> parse_update(const Command& self, const std::vector<std::string>& args) {
     po::options_description options("update options");
     options.add_options()
         ("resources,r", po::value<std::string>()->required(),
@@ -19,14 +19,16 @@ int run_update(const Command& self, Context& context, const std::vector<std::str
     po::positional_options_description positional;
     positional.add("id", 1);
     auto vm = parse_command_args(self, args, options, positional);
-    if (!vm) return 0;
-    fs::path file = nonempty_path((*vm)["resources"].as<std::string>(), "--resources");
-    context.runtime().update((*vm)["id"].as<std::string>(), read_file(file == "-" ? "/dev/stdin" : file));
-    return 0;
+    if (!vm) return std::nullopt;
+    return [id = (*vm)["id"].as<std::string>(),
+            file = nonempty_path((*vm)["resources"].as<std::string>(), "--resources")](Context& context) {
+        context.runtime().update(id, read_file(file == "-" ? "/dev/stdin" : file));
+        return 0;
+    };
 }
 
 const CommandRegistration registration{
-    {"update", "apply new resource limits to a running container", "update --resources FILE|- <id>", run_update}};
+    {"update", "apply new resource limits to a running container", "update --resources FILE|- <id>", parse_update}};
 
 }  // namespace
 }  // namespace lxcri::cli

@@ -1,14 +1,21 @@
 #pragma once
 
 // The command-line framework. Each command lives in its own file in cli/,
-// parses its own flags with parse_command_args and calls one function of the
-// core; it registers itself with a static CommandRegistration:
+// parses and checks its own flags with parse_command_args and returns the
+// Action that calls one function of the core; it registers itself with a
+// static CommandRegistration:
 //
 //   namespace {
-//   int run_state(const Command& self, Context& context, const std::vector<std::string>& args) { ... }
-//   const lxcri::cli::CommandRegistration registration{
-//       {"state", "print the state of a container", "state <id>", run_state}};
+//   std::optional<Action> parse_state(const Command& self, const std::vector<std::string>& args) {
+//       ... auto vm = parse_command_args(self, args, options, positional); ...
+//       return [id](Context& context) { ...; return 0; };
 //   }
+//   const lxcri::cli::CommandRegistration registration{
+//       {"state", "print the state of a container", "state <id>", parse_state}};
+//   }
+//
+// Parsing acts on nothing, so every command's arguments can be checked (and
+// fuzzed, tests/fuzz) without a container or a runtime.
 
 #include "config/config.hpp"
 
@@ -17,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,12 +49,17 @@ private:
     std::unique_ptr<Runtime> runtime_;
 };
 
+// What a command does once its arguments are parsed; returns the exit code.
+using Action = std::function<int(Context&)>;
+
 struct Command {
     std::string name;
     std::string summary;
     std::string usage;  // e.g. "create [options] <id>"
-    // Gets the command itself (its name and usage, for parse_command_args).
-    std::function<int(const Command&, Context&, const std::vector<std::string>&)> run;
+    // Parses and checks the command's arguments; gets the command itself
+    // (its name and usage, for parse_command_args). Error(usage) or
+    // Error(invalid_input) for bad ones; nullopt when --help printed the usage.
+    std::function<std::optional<Action>(const Command&, const std::vector<std::string>&)> parse;
 };
 
 struct CommandRegistration {
