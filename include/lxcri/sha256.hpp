@@ -15,6 +15,7 @@
 #include <string_view>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define LXCRI_SHA256_SHANI 1
 #endif
@@ -78,13 +79,21 @@ private:
 
     void compress(const unsigned char* data, std::size_t blocks) {
 #ifdef LXCRI_SHA256_SHANI
-        static const bool shani = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+        static const bool shani = cpu_has_shani();
         if (shani) return compress_shani(data, blocks);
 #endif
         for (; blocks > 0; --blocks, data += 64) compress_portable(data);
     }
 
 #ifdef LXCRI_SHA256_SHANI
+    // From cpuid, not __builtin_cpu_supports("sha"), which clang 14 does not
+    // know (the fuzz targets are built with it).
+    static bool cpu_has_shani() {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1)) return false;
+        return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+    }
+
     // Intel's SHA extensions: the state as ABEF/CDGH, four rounds per step.
     __attribute__((target("sha,sse4.1"))) void compress_shani(const unsigned char* data, std::size_t blocks) {
         const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
