@@ -28,16 +28,18 @@ std::map<std::string, PulledImage> read_pulled(const StorePaths& store) {
     const json::object* top = doc.if_object();
     const json::value* list = top ? top->if_contains("images") : nullptr;
     if (!list || !list->is_object()) throw damaged("no \"images\" object");
-    for (const auto& [key, value] : list->get_object()) {
-        const json::object* entry = value.if_object();
+    for (const auto& member : list->get_object()) {
+        // Not a structured binding: clang 14 cannot capture one in the lambda.
+        const std::string key(member.key());
+        const json::object* entry = member.value().if_object();
         auto text = [&](const char* name) -> std::string {
             const json::value* v = entry ? entry->if_contains(name) : nullptr;
-            if (!v || !v->is_string()) throw damaged(std::string(key) + ": no string \"" + name + "\"");
+            if (!v || !v->is_string()) throw damaged(key + ": no string \"" + name + "\"");
             return std::string(v->get_string());
         };
         PulledImage image{text("digest"), text("platform"), text("pulled")};
-        if (!is_sha256_digest(image.manifest_digest)) throw damaged(std::string(key) + ": bad digest");
-        images.emplace(std::string(key), std::move(image));
+        if (!is_sha256_digest(image.manifest_digest)) throw damaged(key + ": bad digest");
+        images.emplace(key, std::move(image));
     }
     return images;
 }
