@@ -26,6 +26,8 @@ lxcri_test_packages=(
   # images: umoci as the control, skopeo pushes and pulls, a local
   # registry with TLS from a test CA and basic auth
   umoci skopeo docker-registry apache2-utils openssl
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizers
+  clang-14 libclang-rt-14-dev
 )
 
 # scripts/coverage.sh only: the summary of a gcov build.
