@@ -36,6 +36,21 @@ fs::path parse_path(const std::string& key, const std::string& value) {
     return absolute_path(nonempty_path(value, key));
 }
 
+// The top-level keys whose values are paths.
+bool is_path_key(const std::string& key) {
+    return key == "root" || key == "state-dir" || key == "log" || key == "plugin-dir";
+}
+
+// A relative path in the config file means the same wherever proxmox-lxcri
+// is started from: it is taken relative to the file's own directory.
+void resolve_against(const fs::path& dir, po::parsed_options& parsed) {
+    for (auto& option : parsed.options) {
+        if (option.unregistered || !is_path_key(option.string_key)) continue;
+        for (auto& value : option.value)
+            if (!value.empty() && fs::path(value).is_relative()) value = (dir / value).lexically_normal().string();
+    }
+}
+
 }  // namespace
 
 po::options_description config_keys(bool command_line) {
@@ -73,7 +88,7 @@ Config load_config(const po::parsed_options& command_line) {
     if (vm.count("config"))
         file = parse_path("config", vm["config"].as<std::string>());
     else if (const char* env = std::getenv("PROXMOX_LXCRI_CONFIG"); env && *env)
-        file = env;
+        file = absolute_path(env);
     else {
         file = default_config_file;
         explicit_file = false;
@@ -101,6 +116,7 @@ Config load_config(const po::parsed_options& command_line) {
                 config.sections[section][option.string_key.substr(dot + 1)] =
                     option.value.empty() ? std::string() : option.value.back();
             }
+            resolve_against(file->parent_path(), parsed);
             po::store(parsed, vm);
         } catch (const po::error& e) {
             throw Error(Errc::invalid_input, "config file " + file->string() + ": " + option_error_message(e));

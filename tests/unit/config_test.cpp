@@ -148,7 +148,22 @@ BOOST_AUTO_TEST_CASE(unreadable_config_file_is_named) {
 
 BOOST_AUTO_TEST_CASE(relative_paths_become_absolute) {
     auto c = load({"--root", "relative/root"});
-    BOOST_CHECK(c.root.is_absolute());
+    BOOST_CHECK_EQUAL(c.root, std::filesystem::current_path() / "relative/root");
+}
+
+// A relative path in the config file is relative to the file, not to the
+// directory proxmox-lxcri happens to be started from.
+BOOST_AUTO_TEST_CASE(relative_paths_in_the_file_are_relative_to_the_file) {
+    lxcri::test::write_text(file, "root = run\nstate-dir = ../lib/lxcri\nlog = log/x.log\nplugin-dir = plugins\n");
+    auto c = load({});
+    BOOST_CHECK_EQUAL(c.root, tmp.path() / "run");
+    BOOST_CHECK_EQUAL(c.state_dir, tmp.path().parent_path() / "lib/lxcri");
+    BOOST_REQUIRE(c.log_file);
+    BOOST_CHECK_EQUAL(*c.log_file, tmp.path() / "log/x.log");
+    BOOST_REQUIRE_EQUAL(c.plugin_dirs.size(), 1u);
+    BOOST_CHECK_EQUAL(c.plugin_dirs[0], tmp.path() / "plugins");
+    // Flags and variables stay relative to the working directory.
+    BOOST_CHECK_EQUAL(load({"--root", "r"}).root, std::filesystem::current_path() / "r");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
