@@ -46,11 +46,10 @@ std::optional<json::value> read_config(const fs::path& bundle, std::vector<oci::
 std::optional<std::string> check_root_fallback(const fs::path& bundle, const std::string& path) {
     std::error_code ec;
     const fs::path resolved = fs::canonical(bundle / path, ec);
-    if (ec) return single_quoted(path) + " does not exist";
+    if (ec) return directory_problem(path, ec.value());
     const fs::path rel = resolved.lexically_relative(fs::canonical(bundle, ec));
     if (rel.empty() || *rel.begin() == "..") return single_quoted(path) + " resolves outside the bundle";
-    if (!fs::is_directory(resolved, ec)) return single_quoted(path) + " is not a directory";
-    return std::nullopt;
+    return directory_problem(resolved, path);
 }
 
 // The problem with root.path, if any: it must name a directory inside the
@@ -72,12 +71,10 @@ std::optional<std::string> check_root_path(const fs::path& bundle, const std::st
     UniqueFd root(open_beneath(dir.get(), rel, O_PATH | O_DIRECTORY));
     if (root) return std::nullopt;
     switch (errno) {
-    case ENOENT: return single_quoted(path) + " does not exist";
-    case ENOTDIR: return single_quoted(path) + " is not a directory";
     case EXDEV: return single_quoted(path) + " resolves outside the bundle";
     case ELOOP: return single_quoted(path) + ": too many levels of symbolic links";
     case ENOSYS: return check_root_fallback(bundle, rel);
-    default: return single_quoted(path) + ": " + std::strerror(errno);
+    default: return directory_problem(path, errno);
     }
 }
 
@@ -86,13 +83,8 @@ std::optional<std::string> check_root_path(const fs::path& bundle, const std::st
 ValidationResult validate_bundle(const fs::path& bundle) {
     ValidationResult result;
     auto& problems = result.problems;
-    struct stat st {};
-    if (::stat(bundle.c_str(), &st) != 0) {
-        problems.push_back({"", bundle.string() + ": " + std::strerror(errno)});
-        return result;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        problems.push_back({"", bundle.string() + ": not a directory"});
+    if (auto problem = directory_problem(bundle, bundle.string())) {
+        problems.push_back({"", "bundle " + *problem});
         return result;
     }
 

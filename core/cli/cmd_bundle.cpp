@@ -8,8 +8,11 @@
 
 #include <unistd.h>
 
+#include <cstdint>
+#include <filesystem>
 #include <iostream>
 
+namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
 namespace lxcri::cli {
@@ -20,7 +23,7 @@ const Command create_command{
     "bundle create <path> [--rootfs DIR|ARCHIVE | --image REF [--platform OS/ARCH]] [--config TEMPLATE] [options]", {}};
 const Command validate_command{
     "bundle validate", "check an OCI bundle; prints each problem, exits 0 only when it is valid",
-    "bundle validate [<path>] [--format text|json]", {}};
+    "bundle validate [<path>] [--format text|json] [--quiet]", {}};
 
 std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
     return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>();
@@ -62,6 +65,19 @@ bundle::ConfigOptions config_options(const po::variables_map& vm) {
     return config;
 }
 
+// "bundle b: config.json and rootfs/ with 1234 entries (from alpine.tar)":
+// what a user at a terminal sees after bundle create.
+std::string creation_summary(const bundle::CreateOptions& create) {
+    std::uint64_t entries = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(create.path / "rootfs", fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec))
+        ++entries;
+    std::string from = create.image ? *create.image : create.rootfs ? create.rootfs->string() : "an empty skeleton";
+    return "bundle " + create.path.string() + ": config.json and rootfs/ with " + std::to_string(entries) +
+           " entries (from " + from + ")";
+}
+
 std::optional<Action> parse_create(const std::vector<std::string>& args) {
     po::options_description options("bundle create options");
     options.add_options()
@@ -77,7 +93,7 @@ std::optional<Action> parse_create(const std::vector<std::string>& args) {
         ("reflink", po::bool_switch(), "clone the files of a directory --rootfs (btrfs, xfs; fails elsewhere)")
         ("link", po::bool_switch(), "hard-link the files of a directory --rootfs: fast, but the bundle then "
                                     "SHARES its files with the source")
-        ("quiet,q", po::bool_switch(), "no progress line (there is none when stderr is not a terminal)")
+        ("quiet,q", po::bool_switch(), "no progress line and no summary (there are none when not on a terminal)")
         ("args", po::value<std::vector<std::string>>()->value_name("A,B,.."), "process.args, comma separated: /bin/echo,hello")
         ("arg", po::value<std::vector<std::string>>()->value_name("ARG"), "one element of process.args (repeatable; "
                                                                           "for arguments with commas)")
@@ -110,11 +126,13 @@ std::optional<Action> parse_create(const std::vector<std::string>& args) {
     if ((*vm)["link"].as<bool>()) create.mode = bundle::CopyMode::link;
     if ((*vm)["reflink"].as<bool>()) create.mode = bundle::CopyMode::reflink;
     create.force = (*vm)["force"].as<bool>();
-    create.progress = !(*vm)["quiet"].as<bool>() && ::isatty(STDERR_FILENO);
+    const bool quiet = (*vm)["quiet"].as<bool>();
+    create.progress = !quiet && ::isatty(STDERR_FILENO);
     create.config = config_options(*vm);
-    return [create](Context& context) mutable {
+    return [create, summary = !quiet && ::isatty(STDOUT_FILENO)](Context& context) mutable {
         create.state_dir = context.config().state_dir;  // the image store (--image)
         bundle::create_bundle(create);
+        if (summary) std::cout << creation_summary(create) << std::endl;
         return 0;
     };
 }
@@ -124,6 +142,7 @@ std::optional<Action> parse_validate(const std::vector<std::string>& args) {
     options.add_options()
         ("format", po::value<std::string>()->default_value("text")->value_name("FORMAT"), "text: one '<json path>: <message>' line "
                                                                     "per problem; json: one document")
+        ("quiet,q", po::bool_switch(), "no '<path>: valid' line (there is none when stdout is not a terminal)")
         ("path", po::value<std::string>()->value_name("DIR")->default_value("."), "bundle directory");
     po::positional_options_description positional;
     positional.add("path", 1);
@@ -132,12 +151,14 @@ std::optional<Action> parse_validate(const std::vector<std::string>& args) {
     const std::string format = (*vm)["format"].as<std::string>();
     if (format != "text" && format != "json")
         throw Error(Errc::usage, "bundle validate: --format must be text or json, not '" + format + "'");
-    return [format, path = nonempty_path((*vm)["path"].as<std::string>(), "bundle validate: <path>")](Context&) {
+    const bool summary = format == "text" && !(*vm)["quiet"].as<bool>() && ::isatty(STDOUT_FILENO);
+    return [format, summary, path = nonempty_path((*vm)["path"].as<std::string>(), "bundle validate: <path>")](Context&) {
         const bundle::ValidationResult result = bundle::validate_bundle(path);
         if (format == "json") {
             std::cout << to_pretty_json(bundle::to_json(result));
         } else {
             for (const auto& problem : result.problems) std::cout << oci::to_string(problem) << "\n";
+            if (summary && result.valid()) std::cout << path.string() << ": valid\n";
         }
         std::cout.flush();
         return result.valid() ? 0 : static_cast<int>(Errc::invalid_input);
@@ -162,7 +183,7 @@ std::optional<Action> parse_bundle(const Command&, const std::vector<std::string
 
 const CommandRegistration registration{
     {"bundle", "make (create) or check (validate) an OCI bundle",
-     "bundle create <path> [options] | bundle validate [<path>] [--format text|json]", parse_bundle}};
+     "bundle create <path> [options] | bundle validate [<path>] [--format text|json] [--quiet]", parse_bundle}};
 
 }  // namespace
 }  // namespace lxcri::cli

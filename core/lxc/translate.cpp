@@ -51,9 +51,7 @@ fs::path rootfs_of(const ContainerSpec& spec, const fs::path& bundle) {
     root = root.lexically_normal();
     if (!root.has_filename() && root != root.root_path()) root = root.parent_path();
     check_single_line("root.path", root.string());
-    struct stat st {};
-    if (::stat(root.c_str(), &st) != 0) fail("root.path", errno_message(root.string(), errno));
-    if (!S_ISDIR(st.st_mode)) fail("root.path", root.string() + " is not a directory");
+    if (auto problem = directory_problem(root, root.string())) fail("root.path", *problem);
     return root;
 }
 

@@ -243,8 +243,8 @@ ContainerSpec parse_config(const json::value& document) {
 
 BundleConfig read_bundle_config(const fs::path& bundle_dir) {
     std::error_code ec;
-    if (!fs::is_directory(bundle_dir, ec))
-        throw Error(Errc::not_found, "config.json: bundle directory " + bundle_dir.string() + " does not exist");
+    if (auto problem = directory_problem(bundle_dir, bundle_dir.string()))
+        throw Error(Errc::not_found, "bundle " + *problem);
     auto path = bundle_dir / "config.json";
     if (!fs::exists(path, ec))
         throw Error(Errc::not_found, "config.json: no such file in bundle " + bundle_dir.string());

@@ -135,10 +135,8 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
 // changes nothing.
 oci::BundleConfig Runtime::read_bundle(const fs::path& bundle) const {
     oci::BundleConfig config = oci::read_bundle_config(bundle);
-    fs::path rootfs = rootfs_path(config.spec, bundle);
-    std::error_code ec;
-    if (!fs::is_directory(rootfs, ec))
-        throw Error(Errc::invalid_input, "config.json: root.path: " + rootfs.string() + " is not a directory");
+    if (auto problem = directory_problem(rootfs_path(config.spec, bundle), config.spec.root.path))
+        throw Error(Errc::invalid_input, "config.json: root.path: " + *problem);
     return config;
 }
 

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 namespace fs = std::filesystem;
@@ -118,6 +119,22 @@ fs::path absolute_path(const fs::path& path) {
 fs::path nonempty_path(std::string_view value, std::string_view what) {
     if (value.empty()) throw Error(Errc::invalid_input, std::string(what) + ": must not be empty");
     return fs::path(value);
+}
+
+std::string directory_problem(std::string_view shown, int error) {
+    std::string quoted = "'" + std::string(shown) + "'";
+    switch (error) {
+    case ENOENT: return quoted + " does not exist";
+    case ENOTDIR: return quoted + " is not a directory";
+    default: return quoted + ": " + std::strerror(error);
+    }
+}
+
+std::optional<std::string> directory_problem(const fs::path& path, std::string_view shown) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return directory_problem(shown, errno);
+    if (!S_ISDIR(st.st_mode)) return directory_problem(shown, ENOTDIR);
+    return std::nullopt;
 }
 
 }  // namespace lxcri

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,13 @@ std::filesystem::path absolute_path(const std::filesystem::path& path);
 // A path the user gave for `what` (a key or an option), which must not be
 // empty: Error(invalid_input, "<what>: must not be empty").
 std::filesystem::path nonempty_path(std::string_view value, std::string_view what);
+
+// Why a path that must be a directory is not one, in the one wording every
+// command uses: "'<shown>' does not exist", "'<shown>' is not a directory",
+// "'<shown>': <strerror>". The first form takes the errno of a failed
+// lookup; the second looks `path` up itself and gives nullopt for a directory.
+std::string directory_problem(std::string_view shown, int error);
+std::optional<std::string> directory_problem(const std::filesystem::path& path, std::string_view shown);
 
 }  // namespace lxcri
 

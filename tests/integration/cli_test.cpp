@@ -259,7 +259,8 @@ BOOST_AUTO_TEST_CASE(bad_input_fails_cleanly_and_changes_nothing) {
         {"long id", env.create(long_id), 3, "longer than 128 characters"},
         {"a/b", env.create("a/b"), 3, "invalid container id 'a/b'"},
         {"existing id", env.create("existing"), 5, "container with given ID already exists"},
-        {"missing bundle", env.create("n1", env.tmp / "nowhere"), 4, "config.json"},
+        {"missing bundle", env.create("n1", env.tmp / "nowhere"), 4,
+         "error: bundle '" + (env.tmp / "nowhere").string() + "' does not exist\n"},
         {"no config.json", env.create("n2", bundle_with("noconfig", std::nullopt)), 4, "config.json"},
         {"malformed", env.create("n3", bundle_with("malformed", "{\"ociVersion\": ")), 3, "invalid JSON at line 1"},
         {"wrong type", env.create("n4", bundle_with("wrongtype", R"({"ociVersion": "1.2.0", "root": {"path": 5}})")),
@@ -272,7 +273,7 @@ BOOST_AUTO_TEST_CASE(bad_input_fails_cleanly_and_changes_nothing) {
              fs::path b = bundle_with("norootfs", minimal_config);
              fs::remove(b / "rootfs");
              return b;
-         }()), 3, "root.path"},
+         }()), 3, "error: config.json: root.path: 'rootfs' does not exist\n"},
         {"unknown backend", env.cli({"--backend", "nope", "create", "--bundle", env.bundle.string(), "n7"}), 7,
          "unknown backend 'nope'"},
         {"unknown mapping", env.cli({"--mapping", "nope", "create", "--bundle", env.bundle.string(), "n8"}), 7,
@@ -711,4 +712,53 @@ BOOST_AUTO_TEST_CASE(messages_carry_no_library_internals) {
     auto dir_config = lxcri::test::run({LXCRI_BINARY, "--config", (env.tmp / "dir-config").string(), "list"});
     check_failure(dir_config, 1, "config file: read " + (env.tmp / "dir-config").string() + ": Is a directory");
     clean(dir_config);
+}
+
+// A missing rootfs is worded alike by create and by bundle validate (one
+// place makes the wording), and a missing bundle directory is not called a
+// config.json problem.
+BOOST_AUTO_TEST_CASE(a_missing_rootfs_has_one_wording) {
+    Env env;
+    fs::remove(env.bundle / "rootfs");
+    auto created = env.create("c1");
+    auto validated = env.cli({"bundle", "validate", env.bundle.string()});
+    BOOST_CHECK_EQUAL(created.exit_code, 3);
+    BOOST_CHECK_EQUAL(created.err, "proxmox-lxcri: error: config.json: root.path: 'rootfs' does not exist\n");
+    BOOST_CHECK_EQUAL(validated.exit_code, 3);
+    BOOST_CHECK_EQUAL(validated.out, "root.path: 'rootfs' does not exist\n");
+    lxcri::test::write_text(env.bundle / "rootfs", "a file");
+    BOOST_CHECK_EQUAL(env.create("c1").err, "proxmox-lxcri: error: config.json: root.path: 'rootfs' is not a directory\n");
+    BOOST_CHECK_EQUAL(env.cli({"bundle", "validate", env.bundle.string()}).out, "root.path: 'rootfs' is not a directory\n");
+    const std::string nowhere = (env.tmp / "nowhere").string();
+    BOOST_CHECK_EQUAL(env.create("c1", env.tmp / "nowhere").err, "proxmox-lxcri: error: bundle '" + nowhere + "' does not exist\n");
+    BOOST_CHECK_EQUAL(env.cli({"bundle", "validate", nowhere}).out, "bundle '" + nowhere + "' does not exist\n");
+}
+
+// On a terminal, bundle create and bundle validate end with one line that
+// says what happened; --quiet, or output that is not a terminal, has none.
+BOOST_AUTO_TEST_CASE(bundle_commands_summarise_on_a_terminal) {
+    Env env;
+    fs::create_directories(env.tmp / "src/etc");
+    lxcri::test::write_text(env.tmp / "src/etc/hostname", "box\n");
+    const std::string made = (env.tmp / "made").string();
+    auto tty = lxcri::test::run_in_terminal({LXCRI_BINARY, "bundle", "create", made, "--rootfs", (env.tmp / "src").string()}, 60000);
+    BOOST_CHECK_EQUAL(tty.exit_code, 0);
+    BOOST_CHECK_MESSAGE(tty.out.find("bundle " + made + ": config.json and rootfs/ with 2 entries (from " +
+                                     (env.tmp / "src").string() + ")") != std::string::npos,
+                        tty.out);
+    auto valid = lxcri::test::run_in_terminal({LXCRI_BINARY, "bundle", "validate", made}, 60000);
+    BOOST_CHECK_EQUAL(valid.exit_code, 0);
+    BOOST_CHECK_MESSAGE(valid.out.find(made + ": valid") != std::string::npos, valid.out);
+    auto quiet = lxcri::test::run_in_terminal({LXCRI_BINARY, "bundle", "validate", "--quiet", made}, 60000);
+    BOOST_CHECK_EQUAL(quiet.exit_code, 0);
+    BOOST_CHECK_EQUAL(quiet.out, "");
+    auto quiet_create = lxcri::test::run_in_terminal(
+        {LXCRI_BINARY, "bundle", "create", made, "--force", "-q", "--rootfs", (env.tmp / "src").string()}, 60000);
+    BOOST_CHECK_EQUAL(quiet_create.exit_code, 0);
+    BOOST_CHECK_EQUAL(quiet_create.out, "");
+    // Not a terminal: nothing but problems, as scripts expect.
+    auto piped = env.cli({"bundle", "create", (env.tmp / "piped").string()});
+    BOOST_CHECK_EQUAL(piped.exit_code, 0);
+    BOOST_CHECK_EQUAL(piped.out, "");
+    BOOST_CHECK_EQUAL(env.cli({"bundle", "validate", made}).out, "");
 }

@@ -562,7 +562,7 @@ BOOST_AUTO_TEST_CASE(load_bundle) {
     } catch (const Error& e) {
         BOOST_TEST((e.code() == Errc::not_found));
         BOOST_TEST(std::string(e.what()) ==
-                   "config.json: bundle directory " + (dir / "missing").string() + " does not exist");
+                   "bundle '" + (dir / "missing").string() + "' does not exist");
     }
     try {
         load_bundle_config(dir.path());
