@@ -5,8 +5,12 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -80,7 +84,18 @@ std::set<Vmid> read_vmlist(const fs::path& file) {
     return vmids;
 }
 
+void Cli::require(const fs::path& program) const {
+    if (::access(program.c_str(), X_OK) == 0) return;
+    int error = errno;
+    bool is_pct = program == settings_.path;
+    throw Error(error == ENOENT ? Errc::not_found : error == EACCES ? Errc::permission : Errc::failed,
+                program.string() + ": " + std::strerror(error) + ": the pct backend needs a Proxmox VE host (" +
+                    (is_pct ? "[pct] path names the pct program" : "[pct] pvesh-path names the pvesh program") +
+                    "; backend = lxc runs containers without Proxmox)");
+}
+
 ProcessResult Cli::run(const fs::path& program, const std::vector<std::string>& args) const {
+    require(program);
     std::vector<std::string> argv{program.filename().string()};
     argv.insert(argv.end(), args.begin(), args.end());
     ProcessOptions options;
@@ -91,6 +106,7 @@ ProcessResult Cli::run(const fs::path& program, const std::vector<std::string>& 
 ProcessResult Cli::try_pct(const std::vector<std::string>& args) const { return run(settings_.path, args); }
 
 pid_t Cli::spawn_pct(const std::vector<std::string>& args) const {
+    require(settings_.path);
     std::vector<std::string> argv{settings_.path.filename().string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return spawn_process(settings_.path.string(), argv);

@@ -45,6 +45,8 @@ public:
     std::optional<Vmid> next_id(std::optional<Vmid> vmid = std::nullopt) const;
 
 private:
+    // Error unless `program` (pct or pvesh) is executable: what a host without Proxmox VE gets.
+    void require(const std::filesystem::path& program) const;
     ProcessResult run(const std::filesystem::path& program, const std::vector<std::string>& args) const;
     const PctSettings& settings_;
 };

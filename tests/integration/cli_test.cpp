@@ -762,3 +762,22 @@ BOOST_AUTO_TEST_CASE(bundle_commands_summarise_on_a_terminal) {
     BOOST_CHECK_EQUAL(piped.out, "");
     BOOST_CHECK_EQUAL(env.cli({"bundle", "validate", made}).out, "");
 }
+
+// issue 12, item 16: the pct backend on a host without Proxmox VE says so,
+// and how to name the program elsewhere, instead of an errno of a spawn.
+BOOST_AUTO_TEST_CASE(the_pct_backend_without_pct_says_it_needs_proxmox) {
+    Env env;
+    fs::path missing = env.tmp / "no-pve" / "pct";
+    lxcri::test::write_text(env.config, "backend = pct\n[pct]\npath = " + missing.string() +
+                                            "\npve-dir = " + (env.tmp / "pve").string() + "\n");
+    // A bundle pct could run (the pct tests' minimal one), so that create
+    // gets as far as calling pct.
+    fs::copy_file(fs::path(LXCRI_FIXTURES_DIR) / "pct" / "minimal" / "config.json", env.bundle / "config.json",
+                  fs::copy_options::overwrite_existing);
+    auto r = env.create("c1");
+    check_failure(r, 4, missing.string() + ": No such file or directory: the pct backend needs a Proxmox VE host "
+                                           "([pct] path names the pct program");
+    BOOST_TEST(r.err.find("run ") == std::string::npos, r.err);
+    BOOST_TEST(!fs::exists(env.root / "c1"));
+    BOOST_TEST(env.mapping().empty());
+}
