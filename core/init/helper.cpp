@@ -12,9 +12,11 @@
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/sha256.hpp>
 #include <lxcri/unique_fd.hpp>
+#include <lxcri/unix_socket.hpp>
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -27,7 +29,9 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 namespace proto = lxcri::init_protocol;
@@ -298,9 +302,45 @@ void queue_signal(int) {}
     ::_exit(signaled ? 128 + number : number);
 }
 
+// Step 5: the caller's stdio for the container process, and the
+// namespaces to join, from the backend's socket in rt/. Joined here, by
+// pid 1, so that the process and every exec (which enters the namespaces
+// of the container's init) are in them.
+std::vector<UniqueFd> take_handover(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::exists(dir / proto::handover_socket, ec)) return {};  // a backend that hands nothing over
+    UniqueFd sock = connect_unix(dir / proto::handover_socket);
+    FdMessage message = receive_fds(sock.get());
+    std::vector<UniqueFd> stdio;
+    std::size_t next = 0;
+    auto take = [&](const std::string& word) -> UniqueFd& {
+        if (next >= message.fds.size()) throw Error(Errc::failed, "handover: no descriptor for " + word);
+        return message.fds[next++];
+    };
+    std::istringstream words(message.payload);
+    for (std::string word; words >> word;) {
+        if (word == proto::handover_stdio) {
+            for (int i = 0; i < 3; ++i) stdio.push_back(std::move(take(word)));
+            continue;
+        }
+        int type = word == "network" ? CLONE_NEWNET : word == "ipc" ? CLONE_NEWIPC : word == "uts" ? CLONE_NEWUTS : 0;
+        if (!type) throw Error(Errc::failed, "handover: unknown word '" + word + "'");
+        if (::setns(take(word).get(), type) != 0)
+            throw_errno("linux.namespaces: join the " + word + " namespace", errno);
+    }
+    if (next != message.fds.size()) throw Error(Errc::failed, "handover: more descriptors than the payload names");
+    return stdio;
+}
+
 }  // namespace
 
 int run_supervisor(const fs::path& dir) {
+    std::vector<UniqueFd> stdio;
+    try {
+        stdio = take_handover(dir);
+    } catch (const std::exception& e) {
+        fail(dir, std::string("supervise: ") + e.what(), 1);
+    }
     sigset_t all;
     ::sigfillset(&all);
     ::sigprocmask(SIG_BLOCK, &all, nullptr);
@@ -313,8 +353,13 @@ int run_supervisor(const fs::path& dir) {
     if (child < 0) fail(dir, errno_message("supervise: fork", errno), 1);
     if (child == 0) {
         reset_signals();
+        for (std::size_t fd = 0; fd < stdio.size(); ++fd)
+            if (::dup2(stdio[fd].get(), static_cast<int>(fd)) < 0) fail(dir, errno_message("supervise: dup2", errno), 1);
+        stdio.clear();
         return run_helper(dir);
     }
+    // Only the container process holds the caller's stdio: its end is their end.
+    stdio.clear();
     ::prctl(PR_SET_NAME, "lxcri-init", 0, 0, 0);
     for (;;) {
         siginfo_t info{};

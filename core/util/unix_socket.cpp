@@ -37,20 +37,20 @@ sockaddr_un address_of(const fs::path& path, UniqueFd& dir) {
     return addr;
 }
 
-// A message of `size` bytes at `data` with room for one descriptor.
-struct OneFdMessage {
+// A message of `size` bytes at `data` with room for max_fds_per_message descriptors.
+struct FdsMessage {
     iovec iov;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds_per_message)] = {};
     msghdr msg{};
 
-    OneFdMessage(void* data, std::size_t size) : iov{data, size} {
+    FdsMessage(void* data, std::size_t size) : iov{data, size} {
         msg.msg_iov = &iov;
         msg.msg_iovlen = 1;
         msg.msg_control = control;
         msg.msg_controllen = sizeof control;
     }
-    OneFdMessage(const OneFdMessage&) = delete;  // msg points into this object
-    OneFdMessage& operator=(const OneFdMessage&) = delete;
+    FdsMessage(const FdsMessage&) = delete;  // msg points into this object
+    FdsMessage& operator=(const FdsMessage&) = delete;
 };
 
 }  // namespace
@@ -87,29 +87,76 @@ UniqueFd connect_unix(const fs::path& path) {
 }
 
 void send_fd(int socket, int fd, std::string_view payload) {
-    std::string data(payload.empty() ? std::string_view(" ") : payload);
-    OneFdMessage message(data.data(), data.size());
+    send_fds(socket, std::span<const int>(&fd, 1), payload.empty() ? std::string_view(" ") : payload);
+}
+
+void send_fds(int socket, std::span<const int> fds, std::string_view payload) {
+    if (fds.size() > max_fds_per_message || payload.empty() || payload.size() > 4096)
+        throw Error(Errc::invalid_input, "a message carries 1 to 4096 bytes and at most " +
+                                             std::to_string(max_fds_per_message) + " descriptors");
+    std::string data(payload);
+    FdsMessage message(data.data(), data.size());
     msghdr& msg = message.msg;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    if (fds.empty()) {
+        msg.msg_control = nullptr;
+        msg.msg_controllen = 0;
+    } else {
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+        cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+        std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+    }
     ssize_t sent;
     do {
         sent = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
-    if (sent < 0) throw_errno("send a file descriptor", errno);
+    if (sent < 0) throw_errno("send file descriptors", errno);
 }
 
-UniqueFd receive_fd(int listener, const ReceiveOptions& options) {
+FdMessage receive_fds(int socket) {
+    char data[4096];
+    FdsMessage message(data, sizeof data);
+    msghdr& msg = message.msg;
+    ssize_t n;
+    do {
+        n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_errno("receive file descriptors", errno);
+    // Every descriptor that arrived is ours to close, whatever else is wrong.
+    FdMessage received;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (std::size_t i = 0; i < count; ++i) {
+            int fd = -1;
+            std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            received.fds.emplace_back(fd);
+        }
+    }
+    if (n == 0 && received.fds.empty()) throw Error(Errc::failed, "the sender closed the connection without a message");
+    if (msg.msg_flags & MSG_CTRUNC)
+        throw Error(Errc::failed, "a message carried more than " + std::to_string(max_fds_per_message) +
+                                      " file descriptors");
+    received.payload.assign(data, static_cast<std::size_t>(n));
+    return received;
+}
+
+pid_t peer_pid(int socket) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) throw_errno("SO_PEERCRED", errno);
+    return cred.pid;
+}
+
+UniqueFd accept_connection(int listener, const ReceiveOptions& options) {
     auto deadline = std::chrono::steady_clock::now() + options.timeout;
     for (;;) {
         if (options.keep_waiting && !options.keep_waiting())
-            throw Error(Errc::failed, "the sender went away before it sent a file descriptor");
+            throw Error(Errc::failed, "the sender went away before it connected");
         if (std::chrono::steady_clock::now() > deadline)
-            throw Error(Errc::failed, "no file descriptor arrived within " +
-                                          std::to_string(options.timeout.count()) + " ms");
+            throw Error(Errc::failed, "nothing arrived within " + std::to_string(options.timeout.count()) + " ms");
         pollfd p{listener, POLLIN, 0};
         int ready = ::poll(&p, 1, 50);
         if (ready < 0 && errno != EINTR) throw_errno("poll", errno);
@@ -119,37 +166,24 @@ UniqueFd receive_fd(int listener, const ReceiveOptions& options) {
             if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
             throw_errno("accept", errno);
         }
-        if (options.peer) {
-            ucred cred{};
-            socklen_t len = sizeof cred;
-            if (::getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != *options.peer)
-                continue;  // not the process we wait for: drop it
-        }
+        if (options.peer && peer_pid(conn.get()) != *options.peer) continue;  // not the process we wait for: drop it
+        return conn;
+    }
+}
+
+UniqueFd receive_fd(int listener, const ReceiveOptions& options) {
+    auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    for (;;) {
+        ReceiveOptions rest = options;
+        rest.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        UniqueFd conn = accept_connection(listener, rest);
         // The sender wrote before closing: a short wait, not the whole timeout.
         pollfd c{conn.get(), POLLIN, 0};
         if (::poll(&c, 1, 5000) <= 0) continue;
-        char data[64];
-        OneFdMessage message(data, sizeof data);
-        msghdr& msg = message.msg;
-        ssize_t n;
-        do {
-            n = ::recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
-        } while (n < 0 && errno == EINTR);
-        if (n < 0) throw_errno("receive a file descriptor", errno);
-        // Every descriptor that arrived is ours to close, whatever else is wrong.
-        std::vector<UniqueFd> received;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-            std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (std::size_t i = 0; i < count; ++i) {
-                int fd = -1;
-                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-                received.emplace_back(fd);
-            }
-        }
-        if ((msg.msg_flags & MSG_CTRUNC) || received.size() != 1)
+        FdMessage message = receive_fds(conn.get());
+        if (message.fds.size() != 1)
             throw Error(Errc::failed, "the message did not carry exactly one file descriptor");
-        return std::move(received.front());
+        return std::move(message.fds.front());
     }
 }
 

@@ -26,12 +26,21 @@
 //      with 127 (not found), 126 (not executable / permission denied) or 1.
 //   5. When a service manager starts the container, so that the caller
 //      cannot wait for its init, the init is `/.lxcri/init --supervise`: a
-//      minimal pid 1 that runs steps 2-4 in a child, forwards every signal
-//      it gets to that child and reaps orphans. When the child ends it writes
-//      /.lxcri/exit-status ("exit N" or "signal N", one line) and exits with
-//      the same code (128 + N for a signal), which stops the container. This
-//      file is how the backend's pid-file process learns the container
-//      process's status.
+//      minimal pid 1. The backend listens on rt/handover.sock before it
+//      starts the container; the supervisor connects first thing (when the
+//      socket is there; without it there is nothing to hand over) and
+//      receives one message (SCM_RIGHTS) whose payload names its
+//      descriptors, one word each group: "stdio" for three (the caller's
+//      stdin, stdout and stderr, which the container process gets), and
+//      "network", "ipc" or "uts" for one namespace to join (setns), which
+//      it joins before anything else, so that the process and every `exec`
+//      run in it. The backend learns the init's pid from the connection
+//      (SO_PEERCRED). Then the supervisor runs steps 2-4 in a child,
+//      forwards every signal it gets to that child and reaps orphans. When
+//      the child ends it writes /.lxcri/exit-status ("exit N" or "signal
+//      N", one line) and exits with the same code (128 + N for a signal),
+//      which stops the container. This file is how the backend's pid-file
+//      process learns the container process's status.
 //   6. `exec` runs `/.lxcri/init --exec /.lxcri/<file>.json --sha256 HEX`
 //      in the running container: the helper reads the file (a regular
 //      file, not through a symlink), refuses it unless its SHA-256 is HEX
@@ -68,6 +77,8 @@ inline constexpr const char* preserve_fds_file = "preserve-fds";  // --preserve-
 inline constexpr const char* preserve_fds_flag = "--preserve-fds";  // step 6
 inline constexpr const char* exit_status_file = "exit-status";  // written by --supervise
 inline constexpr const char* supervise_flag = "--supervise";     // step 5
+inline constexpr const char* handover_socket = "handover.sock";  // step 5
+inline constexpr const char* handover_stdio = "stdio";           // step 5: the payload word for stdin, stdout, stderr
 inline constexpr const char* helper_name = "proxmox-lxcri-init";  // file name in the libexec dir
 
 }  // namespace lxcri::init_protocol

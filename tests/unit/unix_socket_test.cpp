@@ -116,3 +116,43 @@ BOOST_AUTO_TEST_CASE(an_existing_path_is_not_replaced) {
     BOOST_CHECK_THROW(lxcri::listen_unix(tmp / "taken"), lxcri::Error);
     BOOST_TEST(lxcri::test::read_text(tmp / "taken") == "x");
 }
+
+// The pct backend's handover (init_protocol.hpp, step 5): several
+// descriptors in one message, in order, with a payload naming them; the
+// receiver learns who connected from the kernel.
+BOOST_AUTO_TEST_CASE(several_descriptors_travel_in_order_and_the_peer_is_known) {
+    TempDir tmp;
+    lxcri::UniqueFd listener = lxcri::listen_unix(tmp / "s");
+    lxcri::UniqueFd sender = lxcri::connect_unix(tmp / "s");
+    lxcri::UniqueFd connection = lxcri::accept_connection(listener.get(), {});
+    BOOST_TEST(lxcri::peer_pid(connection.get()) == ::getpid());
+
+    std::vector<lxcri::UniqueFd> write_ends, read_ends;
+    std::vector<int> fds;
+    for (int i = 0; i < 3; ++i) {
+        int pipe_fds[2];
+        BOOST_REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+        read_ends.emplace_back(pipe_fds[0]);
+        write_ends.emplace_back(pipe_fds[1]);
+        fds.push_back(pipe_fds[1]);
+    }
+    lxcri::send_fds(connection.get(), fds, "stdio");
+    auto message = lxcri::receive_fds(sender.get());
+    BOOST_TEST(message.payload == "stdio");
+    BOOST_REQUIRE_EQUAL(message.fds.size(), 3u);
+    write_ends.clear();
+    for (int i = 0; i < 3; ++i) {
+        std::string text = "fd" + std::to_string(i);
+        BOOST_REQUIRE(::write(message.fds[i].get(), text.data(), text.size()) == 3);
+    }
+    message.fds.clear();
+    for (int i = 0; i < 3; ++i) BOOST_TEST(read_all(read_ends[i].get()) == "fd" + std::to_string(i));
+
+    // Too many descriptors, or no payload, are refused before anything is sent.
+    std::vector<int> many(lxcri::max_fds_per_message + 1, 0);
+    BOOST_CHECK_THROW(lxcri::send_fds(connection.get(), many, "x"), lxcri::Error);
+    BOOST_CHECK_THROW(lxcri::send_fds(connection.get(), {}, ""), lxcri::Error);
+    // The other end closed without a message: an error, not an empty message.
+    connection.reset();
+    BOOST_CHECK_THROW(lxcri::receive_fds(sender.get()), lxcri::Error);
+}
