@@ -51,7 +51,8 @@ void release_exec_fifo(const ContainerRef& container);
 
 // process.terminal (init_protocol.hpp, steps 2 and 6). The backend listens
 // on `socket` in rt/ before it starts the helper, owned by `owner` (the
-// container's root, who connects); receive_terminal then takes the pty
+// container's root, who connects; the pct backend's rt/handover.sock of
+// step 5 is made the same way); receive_terminal then takes the pty
 // master the helper sends, refusing anything but a pty master; and
 // send_terminal passes it to the caller's --console-socket.
 UniqueFd listen_for_terminal(const std::filesystem::path& socket, Owner owner);

@@ -3,9 +3,14 @@
 // create packs the rootfs as a CT template (template_cache.cpp), runs the
 // plan of pct_plan.hpp (`pct create`, then the raw lxc.* keys
 // appended to <pve-dir>/lxc/<vmid>.conf), starts the CT, whose init is
-// `proxmox-lxcri-init --supervise` waiting on the exec fifo, and forks the
-// pid-file process (waiter.cpp). Every pct call goes through pct_cli.cpp.
-// docs/PROXMOX.md has the whole story; docs/CONFIG.md the [pct] keys.
+// `proxmox-lxcri-init --supervise` waiting on the exec fifo, hands that
+// init the caller's stdio and the namespaces to join over rt/ (learning
+// its pid from the connection), and forks the pid-file process
+// (waiter.cpp). Each pct call is a Perl process (about a second on a
+// Proxmox host), so only actions call pct: the VMIDs in use, whether the
+// CT exists, and its init (recorded at create, checked by start time) come
+// from files. Every pct call goes through pct_cli.cpp. docs/PROXMOX.md has
+// the whole story and the calls per operation; docs/CONFIG.md the [pct] keys.
 
 #include "pct_cli.hpp"
 #include "pct_plan.hpp"
@@ -20,13 +25,17 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace fs = std::filesystem;
 namespace proto = lxcri::init_protocol;
@@ -35,6 +44,61 @@ namespace lxcri {
 namespace {
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// Field 22 of /proc/<pid>/stat (clock ticks after boot): with the pid, it
+// names one process for the whole uptime. nullopt when the process is gone
+// or a zombie.
+std::optional<std::uint64_t> start_time(pid_t pid) {
+    std::string stat;
+    try {
+        stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    auto paren = stat.rfind(')');
+    if (paren == std::string::npos) return std::nullopt;
+    std::istringstream fields(stat.substr(paren + 1));
+    std::string state, field;
+    fields >> state;
+    if (state.empty() || state == "Z" || state == "X") return std::nullopt;
+    for (int n = 4; n <= 22 && fields >> field; ++n)
+        if (n == 22) return std::stoull(field);
+    return std::nullopt;
+}
+
+// What the CT's init is joined by: the word of init_protocol.hpp, step 5.
+const char* handover_word(NamespaceType type) {
+    return type == NamespaceType::network ? "network" : type == NamespaceType::ipc ? "ipc" : "uts";
+}
+
+// Sets `sysctls` in the network and IPC namespaces of `init`, from a child
+// that joins them: /proc/sys/net and the IPC sysctls show the namespaces
+// of the process that opens them. Proxmox takes no raw lxc.sysctl.net.* keys.
+void set_namespace_sysctls(pid_t init, const std::map<std::string, std::string>& sysctls) {
+    for (const auto& [key, value] : sysctls) {
+        bool net = key.starts_with("net.");
+        fs::path ns = "/proc/" + std::to_string(init) + "/ns/" + (net ? "net" : "ipc");
+        UniqueFd nsfd(::open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!nsfd) throw_errno("linux.sysctl: " + key + ": open " + ns.string(), errno);
+        std::string file = "/proc/sys/" + key;
+        std::replace(file.begin() + 10, file.end(), '.', '/');
+        pid_t child = ::fork();
+        if (child < 0) throw_errno("linux.sysctl: fork", errno);
+        if (child == 0) {
+            if (::setns(nsfd.get(), net ? CLONE_NEWNET : CLONE_NEWIPC) != 0) ::_exit(errno);
+            int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0) ::_exit(errno);
+            ssize_t n = ::write(fd, value.data(), value.size());
+            ::_exit(n == static_cast<ssize_t>(value.size()) ? 0 : n < 0 ? errno : EIO);
+        }
+        int status = 0;
+        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            throw Error(Errc::failed, "linux.sysctl: " + key + " = " + value + ": " +
+                                          (WIFEXITED(status) ? std::strerror(WEXITSTATUS(status)) : "the setter died"));
+    }
+}
 
 class PctBackend final : public Backend {
 public:
@@ -45,8 +109,9 @@ public:
           helper_(context.libexec_dir / proto::helper_name) {}
 
     std::set<Vmid> vmids_in_use() override {
-        std::set<Vmid> used = cli_.list();
-        // Every node's guests, when this node is in a cluster (pmxcfs).
+        // This node's CTs (what `pct list` lists), and every guest of the
+        // cluster as pmxcfs keeps them.
+        std::set<Vmid> used = pct::read_conf_dir(settings_.pve_dir / "lxc");
         used.merge(pct::read_vmlist(settings_.pve_dir / ".vmlist"));
         if (settings_.vmid_source == VmidSource::pvesh) {
             // nextid is the lowest free VMID: everything below it is taken.
@@ -90,8 +155,10 @@ public:
         cli_.check(plan.create_args, created);
         append_raw_keys(c.vmid, plan.raw_keys);
 
-        // The CT runs under systemd, away from the caller's stdio: with a
-        // terminal, the helper sends the pty it makes in the CT through rt/.
+        // The CT runs under systemd, away from the caller's stdio: the init
+        // takes it (and the namespaces to join) over rt/, or, with a
+        // terminal, sends the pty it makes in the CT through rt/.
+        UniqueFd handover = listen_for_terminal(rt / proto::handover_socket, owner);
         UniqueFd terminal;
         if (spec.process->terminal)
             terminal = listen_for_terminal(rt / proto::console_socket, owner);
@@ -100,57 +167,55 @@ public:
         } catch (const Error& e) {
             throw e.with_context(c.id + ": " + init_error(c, "CT " + vmid + " did not start"));
         }
-        auto status = cli_.status(c.vmid);
-        UniqueFd pidfd(status.running && status.pid > 0 ? pidfd_open(status.pid) : -1);
-        if (!pidfd)
-            throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
-                                          init_error(c, "see `pct start " + vmid + " --debug`"));
+        auto [init, pidfd] = hand_over(c, rt, handover.get(), plan, !spec.process->terminal);
         wait_until_ready(c, rt, pidfd.get());
+        if (!plan.namespace_sysctls.empty()) set_namespace_sysctls(init, plan.namespace_sysctls);
         if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
+        record_init(c, init);
         pid_t waiter = pct::spawn_waiter(pidfd.get(), rt / proto::exit_status_file);
         undo.commit();
-        return CreateResult{{Status::created, status.pid}, waiter};
+        return CreateResult{{Status::created, init}, waiter};
     }
 
     void start(const ContainerRef& c) override { release_exec_fifo(c); }
 
+    // No pct call: the init recorded at create, if it still runs.
     ContainerStatus state(const ContainerRef& c) override {
-        auto status = cli_.status(c.vmid);
-        if (!status.running || status.pid <= 0) return {Status::stopped, 0};
-        std::error_code ec;
-        bool waiting = fs::exists(c.dir / proto::host_subdir / proto::exec_fifo, ec);
-        return {waiting ? Status::created : Status::running, status.pid};
+        pid_t init = live_init(c);
+        if (!init) return {Status::stopped, 0};
+        return {waiting_for_start(c) ? Status::created : Status::running, init};
     }
 
     void kill(const ContainerRef& c, int signal, bool all) override {
-        auto status = cli_.status(c.vmid);
-        if (!status.running || status.pid <= 0) throw Error(Errc::invalid_state, c.id + ": container not running");
+        pid_t init = live_init(c);
+        UniqueFd pidfd(init ? pidfd_open(init) : -1);
+        // Checked again through the pidfd: the pid cannot be reused under it.
+        if (!pidfd || live_init(c) != init) throw Error(Errc::invalid_state, c.id + ": container not running");
         // The init (the supervising helper) passes the signal on to the
         // container process; `all` reaches every other process directly.
         if (all)
-            for (pid_t pid : container_processes(status.pid))
-                if (pid != status.pid) ::kill(pid, signal);
-        if (::kill(status.pid, signal) != 0 && errno != ESRCH) throw_errno("kill " + c.id, errno);
+            for (pid_t pid : container_processes(init))
+                if (pid != init) ::kill(pid, signal);
+        if (::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) != 0 && errno != ESRCH)
+            throw_errno("kill " + c.id, errno);
     }
 
+    // One pct call: `destroy --force` stops a running CT first.
     void remove(const ContainerRef& c, bool force) override {
         std::string vmid = std::to_string(c.vmid);
-        auto status = cli_.status(c.vmid);
-        if (status.exists && !is_ours(c)) {
+        std::error_code ec;
+        if (fs::exists(conf_file(c.vmid), ec) && !is_ours(c)) {
             log::warning("pct: CT " + vmid + " is not the one proxmox-lxcri made for " + c.id +
                          " (its description differs); left alone");
-        } else if (status.exists) {
-            if (status.running) {
-                std::error_code ec;
-                bool waiting = fs::exists(c.dir / proto::host_subdir / proto::exec_fifo, ec);
-                if (!force && !waiting) throw Error(Errc::invalid_state, c.id + ": container is running (use --force)");
-                auto stopped = cli_.try_pct({"stop", vmid});
-                if (stopped.err.find("not running") == std::string::npos) cli_.check({"stop", vmid}, stopped);
-            }
-            cli_.pct({"destroy", vmid, "--purge"});
+        } else if (fs::exists(conf_file(c.vmid), ec)) {
+            if (!force && live_init(c) && !waiting_for_start(c))
+                throw Error(Errc::invalid_state, c.id + ": container is running (use --force)");
+            auto destroyed = cli_.try_pct({"destroy", vmid, "--force", "--purge"});
+            // Gone meanwhile (destroyed by hand): nothing left to remove.
+            if (destroyed.err.find("does not exist") == std::string::npos) cli_.check({"destroy", vmid}, destroyed);
         }
         cache_.release(c.vmid);
-        std::error_code ec;
+        fs::remove(c.dir / init_record, ec);
         fs::remove_all(c.dir / proto::host_subdir, ec);
     }
 
@@ -160,7 +225,7 @@ public:
     ExecResult exec(const ContainerRef& c, const ExecRequest& request) override {
         if (request.preserve_fds > 0)
             throw Error(Errc::invalid_input, "--preserve-fds: pct exec does not pass descriptors into the CT");
-        if (!cli_.status(c.vmid).running) throw Error(Errc::invalid_state, c.id + ": container not running");
+        if (!live_init(c)) throw Error(Errc::invalid_state, c.id + ": container not running");
         ExecSession session(c, request);
         std::vector<std::string> args{"exec", std::to_string(c.vmid), "--keep-env", "0", "--"};
         args.insert(args.end(), session.helper_argv().begin(), session.helper_argv().end());
@@ -177,12 +242,78 @@ public:
     }
 
     std::vector<pid_t> processes(const ContainerRef& c) override {
-        auto status = cli_.status(c.vmid);
-        if (!status.running || status.pid <= 0) return {};
-        return container_processes(status.pid);
+        pid_t init = live_init(c);
+        if (!init) return {};
+        return container_processes(init);
     }
 
 private:
+    // <root>/<id>/pct-init: "<pid> <start time>" of the CT's init, written
+    // at create. Beside rt/, not in it: the CT's root can write in rt/.
+    static constexpr const char* init_record = "pct-init";
+
+    static bool waiting_for_start(const ContainerRef& c) {
+        std::error_code ec;
+        return fs::exists(c.dir / proto::host_subdir / proto::exec_fifo, ec);
+    }
+
+    static void record_init(const ContainerRef& c, pid_t init) {
+        auto started = start_time(init);
+        if (!started) throw Error(Errc::failed, c.id + ": the container stopped while starting");
+        write_file_atomic(c.dir / init_record, std::to_string(init) + " " + std::to_string(*started) + "\n", 0600);
+    }
+
+    // The recorded init while that same process runs, else 0: after the
+    // CT stopped (its pid may be another process's by now) or before create
+    // recorded it.
+    static pid_t live_init(const ContainerRef& c) {
+        std::string record = read_first_line(c.dir / init_record);
+        std::istringstream in(record);
+        pid_t pid = 0;
+        std::uint64_t started = 0;
+        if (!(in >> pid >> started) || pid <= 0) return 0;
+        return start_time(pid) == started ? pid : 0;
+    }
+
+    // Takes the init's connection on rt/handover.sock (init_protocol.hpp,
+    // step 5): its pid, from the kernel, and a pidfd of it. Sends it the
+    // caller's stdio (unless it makes a terminal) and the namespaces to join.
+    std::pair<pid_t, UniqueFd> hand_over(const ContainerRef& c, const fs::path& rt, int listener, const PctPlan& plan,
+                                         bool stdio) {
+        ReceiveOptions options;
+        options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.timeout);
+        std::error_code ec;
+        options.keep_waiting = [&] { return !fs::exists(rt / proto::error_file, ec); };
+        UniqueFd connection;
+        try {
+            connection = accept_connection(listener, options);
+        } catch (const Error& e) {
+            throw Error(Errc::failed, c.id + ": the container's init did not connect to " +
+                                          std::string(proto::handover_socket) + ": " + init_error(c, e.what()));
+        }
+        pid_t init = peer_pid(connection.get());
+        UniqueFd pidfd(pidfd_open(init));
+        if (!pidfd) throw_errno(c.id + ": pidfd of the container's init", errno);
+        std::vector<UniqueFd> namespaces;
+        std::vector<int> fds;
+        std::string payload;
+        if (stdio) {
+            payload = proto::handover_stdio;
+            fds = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+        }
+        for (const auto& joined : plan.joined) {
+            UniqueFd ns(::open(joined.path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!ns) throw_errno(joined.field + ": " + joined.path, errno);
+            fds.push_back(ns.get());
+            namespaces.push_back(std::move(ns));
+            payload += std::string(payload.empty() ? "" : " ") + handover_word(joined.type);
+        }
+        send_fds(connection.get(), fds, payload.empty() ? " " : payload);
+        std::error_code ignored;
+        fs::remove(rt / proto::handover_socket, ignored);
+        return {init, std::move(pidfd)};
+    }
+
     fs::path conf_file(Vmid vmid) const { return settings_.pve_dir / "lxc" / (std::to_string(vmid) + ".conf"); }
 
     // After the keys pct wrote, before any snapshot or pending section, as

@@ -27,37 +27,28 @@ std::string one_line(const std::string& text) {
     return out.empty() ? "no error message" : out;
 }
 
-std::set<Vmid> parse_list(const std::string& out) {
-    std::set<Vmid> vmids;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream fields(line);
-        std::string first;
-        fields >> first;
-        if (first.empty() || first.size() > 9 || first.find_first_not_of("0123456789") != std::string::npos) continue;
-        unsigned long vmid = std::stoul(first);
-        if (vmid >= vmid_hard_min && vmid <= vmid_hard_max) vmids.insert(static_cast<Vmid>(vmid));
-    }
-    return vmids;
+namespace {
+
+// The VMID a name ("123") stands for, or nullopt outside Proxmox's range.
+std::optional<Vmid> vmid_of(const std::string& text) {
+    if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    unsigned long vmid = std::stoul(text);
+    if (vmid < vmid_hard_min || vmid > vmid_hard_max) return std::nullopt;
+    return static_cast<Vmid>(vmid);
 }
 
-CtStatus parse_status(const std::string& out) {
-    CtStatus status;
-    status.exists = true;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) {
-        auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        std::string key = line.substr(0, colon);
-        std::string value = line.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        if (key == "status") status.running = value == "running";
-        if (key == "pid" && !value.empty() && value.size() < 10 &&
-            value.find_first_not_of("0123456789") == std::string::npos)
-            status.pid = static_cast<pid_t>(std::stol(value));
+}  // namespace
+
+std::set<Vmid> read_conf_dir(const fs::path& dir) {
+    std::set<Vmid> vmids;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const fs::path& name = it->path().filename();
+        if (name.extension() != ".conf") continue;
+        if (auto vmid = vmid_of(name.stem().string())) vmids.insert(*vmid);
     }
-    if (!status.running) status.pid = 0;
-    return status;
+    if (ec && ec != std::errc::no_such_file_or_directory) throw Error(Errc::failed, dir.string() + ": " + ec.message());
+    return vmids;
 }
 
 std::set<Vmid> read_vmlist(const fs::path& file) {
@@ -75,12 +66,8 @@ std::set<Vmid> read_vmlist(const fs::path& file) {
     if (!ec && doc.is_object())
         if (auto* v = doc.as_object().if_contains("ids"); v && v->is_object()) ids = &v->as_object();
     if (!ids) throw Error(Errc::failed, file.string() + ": not a Proxmox VM list");
-    for (const auto& [key, value] : *ids) {
-        std::string id(key);
-        if (id.empty() || id.size() > 9 || id.find_first_not_of("0123456789") != std::string::npos) continue;
-        unsigned long vmid = std::stoul(id);
-        if (vmid >= vmid_hard_min && vmid <= vmid_hard_max) vmids.insert(static_cast<Vmid>(vmid));
-    }
+    for (const auto& [key, value] : *ids)
+        if (auto vmid = vmid_of(std::string(key))) vmids.insert(*vmid);
     return vmids;
 }
 
@@ -129,17 +116,6 @@ void Cli::check(const std::vector<std::string>& args, const ProcessResult& resul
         bool taken = result.err.find(" already exists on node ") != std::string::npos;
         throw Error(taken ? Errc::already_exists : Errc::failed, what + ": " + one_line(result.err));
     }
-}
-
-std::set<Vmid> Cli::list() const { return parse_list(pct({"list"})); }
-
-CtStatus Cli::status(Vmid vmid) const {
-    std::vector<std::string> args{"status", std::to_string(vmid), "--verbose"};
-    auto result = try_pct(args);
-    if (result.exit_code != 0 && !result.timed_out && result.err.find("does not exist") != std::string::npos)
-        return {};
-    check(args, result);
-    return parse_status(result.out);
 }
 
 std::optional<Vmid> Cli::next_id(std::optional<Vmid> vmid) const {

@@ -17,12 +17,6 @@
 
 namespace lxcri::pct {
 
-struct CtStatus {
-    bool exists = false;
-    bool running = false;
-    pid_t pid = 0;  // the CT's init on the host, when running
-};
-
 class Cli {
 public:
     explicit Cli(const PctSettings& settings) : settings_(settings) {}
@@ -38,8 +32,6 @@ public:
     // Errc::already_exists when the VMID is taken ("CT 101 already exists on node 'x'").
     void check(const std::vector<std::string>& args, const ProcessResult& result) const;
 
-    std::set<Vmid> list() const;          // pct list
-    CtStatus status(Vmid vmid) const;     // pct status <vmid> --verbose
     // pvesh get /cluster/nextid [--vmid N]: the lowest free VMID (or N), or
     // nullopt when N is taken.
     std::optional<Vmid> next_id(std::optional<Vmid> vmid = std::nullopt) const;
@@ -54,10 +46,9 @@ private:
 // What a failed call printed, on one line: "400 Parameter verification failed. memory: ...".
 std::string one_line(const std::string& text);
 
-// `pct list` output -> VMIDs (by column, never by offset).
-std::set<Vmid> parse_list(const std::string& out);
-// `pct status --verbose` output -> status and pid.
-CtStatus parse_status(const std::string& out);
+// <pve-dir>/lxc: the VMIDs of this node's CTs, from their <vmid>.conf
+// files (what `pct list` lists); empty when the directory is missing.
+std::set<Vmid> read_conf_dir(const std::filesystem::path& dir);
 // <pve-dir>/.vmlist -> every VMID of the cluster; empty when the file is missing.
 std::set<Vmid> read_vmlist(const std::filesystem::path& file);
 

@@ -468,6 +468,32 @@ void check_raw_key(const LxcKey& key) {
         throw Error(Errc::invalid_input, key.key + ": Proxmox would trim the blanks around \"" + key.value + "\"");
 }
 
+// Takes the paths of the namespaces a CT can join out of `spec` (pct makes
+// a new one of each, which the init leaves) and returns them. A CT's init
+// is pid 1 of its own pid namespace and its root file system is its own
+// mount namespace; Proxmox allows no lxc.namespace.* keys either.
+std::vector<JoinedNamespace> joined_namespaces(ContainerSpec& spec, bool unprivileged) {
+    std::vector<JoinedNamespace> joined;
+    auto& namespaces = spec.linux_spec.namespaces;
+    for (std::size_t i = 0; i < namespaces.size(); ++i) {
+        auto& ns = namespaces[i];
+        if (ns.path.empty()) continue;
+        std::string field = index_path("linux.namespaces", i) + ".path";
+        if (ns.type == NamespaceType::pid)
+            fail(field, "a CT's init is pid 1 of the pid namespace pct makes; it cannot join another one");
+        if (ns.type != NamespaceType::network && ns.type != NamespaceType::ipc && ns.type != NamespaceType::uts)
+            fail(field, "a CT joins only network, IPC and UTS namespaces; its " + std::string(to_string(ns.type)) +
+                            " namespace is always its own");
+        // setns needs CAP_SYS_ADMIN in the namespace's owner, the host's user namespace.
+        if (unprivileged)
+            fail(field, "an unprivileged CT cannot join a namespace that its own user namespace does not own "
+                        "(leave the user namespace out, or set pct.unprivileged = 0)");
+        joined.push_back({ns.type, ns.path, field});
+        ns.path.clear();
+    }
+    return joined;
+}
+
 }  // namespace
 
 PctSettings parse_pct_settings(const std::map<std::string, std::string>& options, const std::string& section,
@@ -598,7 +624,22 @@ PctPlan build_pct_plan(const ContainerSpec& spec, const PctSettings& settings, c
         else
             rest.mounts.push_back(spec.mounts[i]);
     }
-    LxcConfig translated = translate(rest, TranslateOptions{input.bundle, CgroupVersion::v2, pct_target_policy()});
+    plan.joined = joined_namespaces(rest, plan.unprivileged);
+    // podman and containerd always name a cgroup; a CT's is Proxmox's (lxc/<vmid>).
+    rest.linux_spec.cgroups_path.clear();
+    TargetPolicy policy = pct_target_policy();
+    // net.* sysctls pass the translation's checks, then leave the raw keys.
+    for (const auto& [key, value] : spec.linux_spec.sysctl)
+        if (key.starts_with("net.")) policy.allowed_sysctls.push_back(key);
+    LxcConfig translated = translate(rest, TranslateOptions{input.bundle, CgroupVersion::v2, policy});
+    bool ipc_joined = std::ranges::any_of(plan.joined, [](const auto& j) { return j.type == NamespaceType::ipc; });
+    std::erase_if(translated, [&](const LxcKey& key) {
+        if (!key.key.starts_with("lxc.sysctl.")) return false;
+        std::string name = key.key.substr(std::strlen("lxc.sysctl."));
+        if (!name.starts_with("net.") && !ipc_joined) return false;
+        plan.namespace_sysctls[name] = key.value;
+        return true;
+    });
 
     auto& args = plan.create_args;
     args = {"create", std::to_string(input.vmid), input.ostemplate};

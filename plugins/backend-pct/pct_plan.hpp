@@ -60,12 +60,28 @@ struct PctPlanInput {
     std::filesystem::path helper;        // proxmox-lxcri-init on the host
 };
 
+// A namespace that linux.namespaces names by path (an engine's network
+// namespace, a pod sandbox's): pct makes the CT's own, and the CT's init
+// joins this one (init_protocol.hpp, step 5).
+struct JoinedNamespace {
+    NamespaceType type = NamespaceType::network;
+    std::string path;   // as the spec gives it
+    std::string field;  // "linux.namespaces[1].path"
+};
+
 struct PctPlan {
     // The arguments after the pct program: "create", vmid, ostemplate, options.
     std::vector<std::string> create_args;
     // Appended to the CT's config after `pct create`, as "key: value" lines.
     LxcConfig raw_keys;
     bool unprivileged = false;
+    // Network, IPC and UTS namespaces to join, in the spec's order.
+    std::vector<JoinedNamespace> joined;
+    // Sysctls the backend sets from the host in the container's namespace
+    // before the container is ready: net.* (Proxmox takes only IPC sysctls
+    // as raw keys) and, when the IPC namespace is joined, the IPC ones
+    // (LXC would set raw keys in the CT's own).
+    std::map<std::string, std::string> namespace_sysctls;
     // Host ids of the container's root: the owner of the runtime dir.
     std::uint32_t root_uid = 0;
     std::uint32_t root_gid = 0;

@@ -150,6 +150,64 @@ BOOST_AUTO_TEST_CASE(run_waits_and_deletes) {
     BOOST_TEST(pve.leftovers().empty(), fake::lines(pve.leftovers()));
 }
 
+BOOST_AUTO_TEST_CASE(the_container_process_writes_to_the_callers_stdio) {
+    // As with runc: conmon and the containerd shim read the process's output
+    // from the pipes they gave the runtime; the CT's init takes them over rt/.
+    RunOptions typed;
+    typed.input = "typed\n";
+    fs::path b = bundle("echo out $((6 * 7)); echo err >&2; read line; echo got $line; exit 5");
+    auto r = cli({"run", "--bundle", b.string(), "c3"}, typed);
+    BOOST_TEST(r.exit_code == 5, r.err);
+    BOOST_TEST(r.out == "out 42\ngot typed\n");
+    BOOST_TEST(r.err == "err\n");
+    BOOST_TEST(pve.leftovers().empty(), fake::lines(pve.leftovers()));
+}
+
+// Each pct call is a Perl process, about a second on a Proxmox host: these
+// are the calls per operation docs/PROXMOX.md lists. A test that fails here
+// found a call more; remove it, or change both places on purpose.
+BOOST_AUTO_TEST_CASE(pct_calls_per_operation_are_the_documented_ones) {
+    auto calls_since = [&](std::size_t& seen) {
+        auto all = pve.calls();
+        std::map<std::string, int> counted;
+        for (std::size_t i = seen; i < all.size(); ++i)
+            counted[all[i].prog + " " + (all[i].argv.empty() ? "" : all[i].argv[0])]++;
+        seen = all.size();
+        return counted;
+    };
+    using Counts = std::map<std::string, int>;
+    std::size_t seen = 0;
+    fs::path pid_file = pve.tmp / "c1.pid";
+    auto created = cli({"create", "--bundle", bundle("exec sleep 60").string(), "--pid-file", pid_file.string(), "c1"});
+    BOOST_REQUIRE_MESSAGE(created.exit_code == 0, created.err);
+    BOOST_TEST((calls_since(seen) == Counts{{"pct create", 1}, {"pct start", 1}}));
+    BOOST_TEST(status("c1") == "created");
+    BOOST_TEST(calls_since(seen).empty());  // state
+    BOOST_REQUIRE(cli({"start", "c1"}).exit_code == 0);
+    BOOST_TEST(calls_since(seen).empty());
+    BOOST_TEST(status("c1") == "running");
+    BOOST_TEST(calls_since(seen).empty());
+    BOOST_TEST(cli({"list"}).exit_code == 0);
+    BOOST_TEST(cli({"ps", "c1"}).exit_code == 0);
+    BOOST_TEST(calls_since(seen).empty());
+    auto exec = cli({"exec", "c1", "/bin/true"});
+    BOOST_TEST(exec.exit_code == 0, exec.err);
+    BOOST_TEST((calls_since(seen) == Counts{{"pct exec", 1}}));
+    BOOST_REQUIRE(cli({"kill", "c1", "KILL"}).exit_code == 0);
+    BOOST_TEST(lxcri::test::wait_child(std::stoi(lxcri::test::read_text(pid_file)), 20000) == 128 + SIGKILL);
+    BOOST_TEST(status("c1") == "stopped");
+    BOOST_TEST(calls_since(seen).empty());
+    BOOST_TEST(cli({"delete", "c1"}).exit_code == 0);
+    BOOST_TEST((calls_since(seen) == Counts{{"pct destroy", 1}}));
+    // A running container goes with one call too: destroy --force stops it.
+    create("c2", bundle("exec sleep 60"));
+    calls_since(seen);
+    BOOST_TEST(cli({"delete", "--force", "c2"}).exit_code == 0);
+    BOOST_TEST((calls_since(seen) == Counts{{"pct destroy", 1}}));
+    BOOST_TEST(pve.leftovers().empty(), fake::lines(pve.leftovers()));
+    BOOST_TEST(pve.rejected_calls().empty(), pve.rejected_calls());
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_create_leaves_nothing_and_logs_one_error) {
     fs::path log = pve.tmp / "log.json";
     RunOptions options;

@@ -295,3 +295,81 @@ BOOST_AUTO_TEST_CASE(update_resources_become_pct_set_options_or_a_named_error) {
     tiny.memory->limit = 1024 * 1024;
     BOOST_TEST(fails_with([&] { lxcri::pct_resource_options(tiny); }, "linux.resources.memory.limit"));
 }
+
+BOOST_AUTO_TEST_CASE(joined_network_ipc_and_uts_namespaces_are_for_the_init_to_join) {
+    // podman's network namespace, a pod's sandbox: pct makes the CT's own,
+    // the init helper joins these (init_protocol.hpp, step 5).
+    Bundle b;
+    auto& ns = b.linux_()["namespaces"].as_array();
+    ns[1].as_object()["path"] = "/run/netns/engine";
+    ns[2].as_object()["path"] = "/proc/42/ns/ipc";
+    ns[3].as_object()["path"] = "/proc/42/ns/uts";
+    auto plan = b.plan();
+    BOOST_REQUIRE_EQUAL(plan.joined.size(), 3u);
+    BOOST_TEST((plan.joined[0].type == lxcri::NamespaceType::network));
+    BOOST_TEST(plan.joined[0].path == "/run/netns/engine");
+    BOOST_TEST(plan.joined[0].field == "linux.namespaces[1].path");
+    BOOST_TEST((plan.joined[1].type == lxcri::NamespaceType::ipc));
+    BOOST_TEST((plan.joined[2].type == lxcri::NamespaceType::uts));
+    // No Proxmox network device: the CT's own namespace has loopback only,
+    // and the engine's is the one the process uses.
+    BOOST_TEST(option(plan, "net0").empty());
+    BOOST_TEST(raw(plan, "lxc.net.0.type") == (std::vector<std::string>{"empty"}));
+    BOOST_TEST(option(plan, "unprivileged") == "0");
+    BOOST_TEST(raw(plan, "lxc.namespace.share.net").empty());
+
+    Bundle none;
+    BOOST_TEST(none.plan().joined.empty());
+}
+
+BOOST_AUTO_TEST_CASE(namespaces_a_ct_cannot_join_are_errors) {
+    Bundle pid;
+    pid.linux_()["namespaces"].as_array()[0].as_object()["path"] = "/proc/42/ns/pid";
+    BOOST_TEST(fails_with([&] { pid.plan(); }, "linux.namespaces[0].path: a CT's init is pid 1 of the pid namespace pct "
+                                                "makes"));
+    Bundle mount;
+    mount.linux_()["namespaces"].as_array()[4].as_object()["path"] = "/proc/42/ns/mnt";
+    BOOST_TEST(fails_with([&] { mount.plan(); }, "linux.namespaces[4].path: a CT joins only network, IPC and UTS"));
+
+    // Only a privileged CT's root may join a namespace the host owns.
+    Bundle unprivileged;
+    unprivileged.linux_()["namespaces"].as_array()[1].as_object()["path"] = "/run/netns/engine";
+    lxcri::PctSettings settings;
+    settings.unprivileged = true;
+    BOOST_TEST(fails_with([&] { unprivileged.plan(settings); },
+                          "linux.namespaces[1].path: an unprivileged CT cannot join a namespace"));
+}
+
+BOOST_AUTO_TEST_CASE(sysctls_proxmox_refuses_as_raw_keys_are_set_in_the_containers_namespace) {
+    // podman asks for net.ipv4.ping_group_range in every network namespace.
+    Bundle b;
+    b.linux_()["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"}, {"kernel.shmmax", "1000000"}};
+    auto plan = b.plan();
+    BOOST_TEST((plan.namespace_sysctls == std::map<std::string, std::string>{{"net.ipv4.ping_group_range", "0 0"}}));
+    BOOST_TEST(raw(plan, "lxc.sysctl.kernel.shmmax") == (std::vector<std::string>{"1000000"}));
+    BOOST_TEST(raw(plan, "lxc.sysctl.net.ipv4.ping_group_range").empty());
+
+    // In a joined IPC namespace LXC's raw key would reach the CT's own one.
+    b.linux_()["namespaces"].as_array()[2].as_object()["path"] = "/proc/42/ns/ipc";
+    plan = b.plan();
+    BOOST_TEST(plan.namespace_sysctls.size() == 2u);
+    BOOST_TEST(raw(plan, "lxc.sysctl.kernel.shmmax").empty());
+
+    // The translation's checks stay: no network namespace, no net.* sysctl.
+    Bundle host_net;
+    auto& ns = host_net.linux_()["namespaces"].as_array();
+    ns.erase(ns.begin() + 1);
+    host_net.linux_()["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+    BOOST_TEST(fails_with([&] { host_net.plan(); }, "needs a network namespace"));
+    Bundle not_namespaced;
+    not_namespaced.linux_()["sysctl"] = {{"vm.swappiness", "10"}};
+    BOOST_TEST(fails_with([&] { not_namespaced.plan(); }, "is not namespaced"));
+}
+
+BOOST_AUTO_TEST_CASE(an_engines_cgroups_path_is_left_to_proxmox) {
+    // podman and containerd always name one; the CT's cgroup is Proxmox's (lxc/<vmid>).
+    Bundle b;
+    b.linux_()["cgroupsPath"] = "/libpod_parent/libpod-0123";
+    auto plan = b.plan();
+    for (const auto& key : plan.raw_keys) BOOST_TEST(key.key.find("lxc.cgroup.dir") == std::string::npos);
+}
