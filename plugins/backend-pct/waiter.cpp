@@ -4,12 +4,16 @@
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 #include <lxcri/init_client.hpp>
+#include <lxcri/unique_fd.hpp>
 
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,10 +67,33 @@ int exit_code_of(const std::string& exit_status) {
 }
 
 pid_t spawn_waiter(int init_pidfd, const std::filesystem::path& exit_status_file) {
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw_errno("pipe", errno);
+    UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
     std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork the pid-file process", errno);
-    if (pid == 0) run_waiter(init_pidfd, exit_status_file);
+    if (pid == 0) {
+        read_end.reset();
+        // Engines join "container:X" and pod namespaces through
+        // /proc/<pid-file pid>/ns/*: there they must find the CT's.
+        if (::setns(init_pidfd, CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
+            int error = errno;
+            if (::write(write_end.get(), &error, sizeof error) < 0) ::_exit(1);
+            ::_exit(1);
+        }
+        run_waiter(init_pidfd, exit_status_file);  // closes the pipe's end
+    }
+    write_end.reset();
+    int error = 0;
+    ssize_t n;
+    do {
+        n = ::read(read_end.get(), &error, sizeof error);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        ::waitpid(pid, nullptr, 0);
+        throw_errno("the pid-file process: join the namespaces of the container's init", error);
+    }
     return pid;
 }
 

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE clients
 #include <boost/test/unit_test.hpp>
 
+#include "fakes/fake_pve.hpp"
 #include "support/test_support.hpp"
 
 #include <fcntl.h>
@@ -15,8 +16,11 @@
 #include <thread>
 
 // The real clients: podman (through conmon) and containerd (through its runc
-// shim) drive proxmox-lxcri with the lxc backend. Every scenario runs with
-// Debian's runc too, as the control: a failure runc shares is the test's.
+// shim) drive proxmox-lxcri with the lxc backend, and with the pct backend
+// against the PVE double (tests/fakes: its `pct start` runs the CT with real
+// LXC, under its own session as pve-container@ does). Every scenario runs
+// with Debian's runc too, as the control: a failure runc shares is the
+// test's; the lxc backend is the second control for the pct backend.
 // Needs root, podman, containerd and real LXC.
 namespace fs = std::filesystem;
 using lxcri::test::RunResult;
@@ -33,9 +37,24 @@ void require(bool ok, const std::string& what) {
     if (!ok) throw std::runtime_error("setup: " + what);
 }
 
+// The runtimes a scenario runs with: runc, proxmox-lxcri with the lxc
+// backend, and with the pct backend.
+const std::string runc = "runc", lxc = "proxmox-lxcri", pct = "proxmox-lxcri-pct";
+
+// A name per runtime for what a scenario makes: "detached-pct".
+std::string named(const std::string& base, const std::string& runtime) {
+    return base + "-" + (runtime == runc ? "runc" : runtime == lxc ? "lxcri" : "pct");
+}
+
 struct Clients {
     TempDir tmp;
+    lxcri::test::pct::FakePve pve;
     fs::path config = tmp / "lxcri.conf";
+    fs::path pct_config = tmp / "lxcri-pct.conf";
+    // Engines start the runtime with an environment of their own: the
+    // double's directory and failures reach it through these wrappers.
+    fs::path pct_runtime = tmp / "proxmox-lxcri-pct";
+    fs::path pct_fail = pve.tmp / "fail";  // FAKE_PCT_FAIL for the next pct calls
     fs::path state_dir = tmp / "lxcri-state";
     fs::path socket = tmp / "containerd" / "containerd.sock";
     pid_t containerd = -1;
@@ -45,6 +64,7 @@ struct Clients {
         fs::create_directories(tmp / "lxc");
         lxcri::test::write_text(config, "backend = lxc\nstate-dir = " + state_dir.string() + "\n[lxc]\nlxcpath = " +
                                             (tmp / "lxc").string() + "\n");
+        write_pct_wrappers();
         make_image();
         auto imported = podman_raw({"import", (tmp / "busybox.tar").string(), image});
         require(imported.exit_code == 0, "podman import: " + imported.err);
@@ -63,6 +83,28 @@ struct Clients {
         podman_raw({"rm", "--all", "--force"});
         // vfs layers are plain directories; containerd's snapshots may stay mounted.
         lxcri::test::run({"sh", "-c", "grep -o ' " + tmp.path().string() + "[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l"});
+    }
+
+    void write_pct_wrappers() {
+        std::string text = "backend = pct\nmapping = incremental\nvmid-min = 7000\nvmid-max = 7999\nstate-dir = " +
+                           (tmp / "lxcri-pct-state").string() + "\n[pct]\n";
+        auto options = pve.options();
+        for (const char* program : {"pct", "pvesh"}) {
+            fs::path wrapper = pve.tmp / program;
+            lxcri::test::write_text(wrapper, "#!/bin/sh\nexport FAKE_PVE_DIR=" + pve.dir.string() + "\nif [ -s " +
+                                                 pct_fail.string() + " ]; then export FAKE_PCT_FAIL=\"$(cat " +
+                                                 pct_fail.string() + ")\"; fi\nexec " +
+                                                 (lxcri::test::pct::fakes_dir / program).string() + " \"$@\"\n");
+            ::chmod(wrapper.c_str(), 0755);
+        }
+        options["path"] = (pve.tmp / "pct").string();
+        options["pvesh-path"] = (pve.tmp / "pvesh").string();
+        for (const auto& [key, value] : options) text += key + " = " + value + "\n";
+        lxcri::test::write_text(pct_config, text);
+        // For containerd, which has one config for every runtime binary.
+        lxcri::test::write_text(pct_runtime, "#!/bin/sh\nexport PROXMOX_LXCRI_CONFIG=" + pct_config.string() +
+                                                 "\nexec " + std::string(LXCRI_BINARY) + " \"$@\"\n");
+        ::chmod(pct_runtime.c_str(), 0755);
     }
 
     void make_image() {
@@ -92,10 +134,18 @@ struct Clients {
         return lxcri::test::run(argv, options);
     }
 
-    // podman with `runtime` ("runc" or proxmox-lxcri).
-    RunResult podman(const std::string& runtime, std::vector<std::string> args) const {
+    // podman's global flags for `runtime`.
+    std::vector<std::string> podman_for(const std::string& runtime) const {
         auto argv = podman_base();
-        if (runtime != "runc") argv.insert(argv.end(), {"--runtime", LXCRI_BINARY, "--runtime-flag", "config=" + config.string()});
+        if (runtime != runc)
+            argv.insert(argv.end(), {"--runtime", LXCRI_BINARY, "--runtime-flag",
+                                     "config=" + (runtime == pct ? pct_config : config).string()});
+        return argv;
+    }
+
+    // podman with `runtime` (runc, lxc or pct).
+    RunResult podman(const std::string& runtime, std::vector<std::string> args) const {
+        auto argv = podman_for(runtime);
         argv.insert(argv.end(), args.begin(), args.end());
         return lxcri::test::run(argv);
     }
@@ -145,7 +195,7 @@ struct Clients {
 
     RunResult ctr_run(const std::string& runtime, const std::string& id, std::vector<std::string> command) const {
         std::vector<std::string> args{"run", "--rm"};
-        if (runtime != "runc") args.insert(args.end(), {"--runc-binary", LXCRI_BINARY});
+        if (runtime != runc) args.insert(args.end(), {"--runc-binary", runtime == pct ? pct_runtime.string() : LXCRI_BINARY});
         args.insert(args.end(), {image, id});
         args.insert(args.end(), command.begin(), command.end());
         return ctr(args);
@@ -166,7 +216,14 @@ bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
 }
 
-const std::vector<std::string> runtimes{"runc", "proxmox-lxcri"};
+const std::vector<std::string> runtimes{runc, lxc, pct};
+
+// What the double saw that real pct would have refused, and what is left
+// of CTs, templates and volumes: both empty after a pct scenario.
+void check_pve_is_clean() {
+    BOOST_TEST(clients->pve.rejected_calls().empty(), clients->pve.rejected_calls());
+    BOOST_TEST(clients->pve.leftovers().empty(), lxcri::test::pct::lines(clients->pve.leftovers()));
+}
 
 }  // namespace
 
@@ -175,19 +232,45 @@ BOOST_GLOBAL_FIXTURE(Setup);
 BOOST_AUTO_TEST_CASE(podman_run_output_and_exit_codes) {
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
-            auto hello = clients->podman_run(runtime, {}, {"echo", "hello"});
-            BOOST_CHECK_MESSAGE(hello.exit_code == 0 && contains(hello.out, "hello"), hello.out + hello.err);
+            auto hello = clients->podman_run(runtime, {}, {"sh", "-c", "echo hello; echo oops >&2"});
+            BOOST_CHECK_MESSAGE(hello.exit_code == 0 && contains(hello.out, "hello") && contains(hello.err, "oops"),
+                                hello.out + hello.err);
             BOOST_CHECK_EQUAL(clients->podman_run(runtime, {}, {"sh", "-c", "exit 7"}).exit_code, 7);
             auto missing = clients->podman_run(runtime, {}, {"no-such-command"});
             BOOST_CHECK_MESSAGE(missing.exit_code == 127, missing.exit_code << " " << missing.err);
         }
     }
+    check_pve_is_clean();
+}
+
+BOOST_AUTO_TEST_CASE(podman_a_failed_start_leaves_no_container) {
+    for (const auto& runtime : runtimes) {
+        BOOST_TEST_CONTEXT(runtime) {
+            std::string name = named("failed", runtime);
+            std::vector<std::string> args{"run", "--name", name};
+            args.insert(args.end(), ulimits.begin(), ulimits.end());
+            args.insert(args.end(), {image, "no-such-command"});
+            auto failed = clients->podman(runtime, args);
+            BOOST_CHECK_EQUAL(failed.exit_code, 127);
+            BOOST_CHECK_EQUAL(clients->podman(runtime, {"rm", "--force", name}).exit_code, 0);
+        }
+    }
+    // Proxmox fails to start the CT: the error reaches podman, no CT stays.
+    lxcri::test::write_text(clients->pct_fail, "start");
+    auto failed = clients->podman_run(pct, {}, {"echo", "never"});
+    lxcri::test::write_text(clients->pct_fail, "");
+    BOOST_CHECK_NE(failed.exit_code, 0);
+    BOOST_CHECK_MESSAGE(contains(failed.err, "injected failure of 'pct start'"), failed.err);
+    BOOST_CHECK(!contains(failed.out, "never"));
+    auto ps = clients->podman(pct, {"ps", "--all", "--format", "{{.Names}}"});
+    BOOST_CHECK_MESSAGE(ps.out.empty(), ps.out);
+    check_pve_is_clean();
 }
 
 BOOST_AUTO_TEST_CASE(podman_detached_ps_exec_stop_rm) {
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
-            std::string name = "detached-" + std::string(runtime == "runc" ? "runc" : "lxcri");
+            std::string name = named("detached", runtime);
             auto started = clients->podman_detached(
                 runtime, name, {"sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"});
             BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
@@ -203,28 +286,37 @@ BOOST_AUTO_TEST_CASE(podman_detached_ps_exec_stop_rm) {
             BOOST_CHECK_EQUAL(clients->podman(runtime, {"rm", name}).exit_code, 0);
         }
     }
+    check_pve_is_clean();
 }
 
 BOOST_AUTO_TEST_CASE(podman_joins_another_containers_namespaces) {
     // podman names the namespaces of container:X as /proc/<X's pid-file pid>/ns/*.
-    const std::string show = "for n in ipc uts net pid; do readlink /proc/self/ns/$n; done";
-    std::string host;
-    for (const char* n : {"ipc", "uts", "net", "pid"}) host += fs::read_symlink(std::string("/proc/self/ns/") + n).string() + "\n";
+    // A CT's init is pid 1 of the pid namespace pct makes: no --pid under pct.
     for (const auto& runtime : runtimes) {
+        std::vector<std::string> kinds{"ipc", "uts", "net"};
+        if (runtime != pct) kinds.push_back("pid");
+        std::string show = "for n in", host;
+        for (const auto& n : kinds) {
+            show += " " + n;
+            host += fs::read_symlink("/proc/self/ns/" + n).string() + "\n";
+        }
+        show += "; do readlink /proc/self/ns/$n; done";
         BOOST_TEST_CONTEXT(runtime) {
-            std::string name = "joined-" + std::string(runtime == "runc" ? "runc" : "lxcri");
+            std::string name = named("joined", runtime);
             auto started = clients->podman_detached(runtime, name, {"sleep", "60"});
             BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
             auto first = clients->podman(runtime, {"exec", name, "sh", "-c", show});
             std::string target = "container:" + name;
-            auto second = clients->podman_run(
-                runtime, {"--ipc", target, "--uts", target, "--network", target, "--pid", target}, {"sh", "-c", show});
+            std::vector<std::string> flags{"--ipc", target, "--uts", target, "--network", target};
+            if (runtime != pct) flags.insert(flags.end(), {"--pid", target});
+            auto second = clients->podman_run(runtime, flags, {"sh", "-c", show});
             BOOST_CHECK_MESSAGE(second.exit_code == 0, second.err);
             BOOST_CHECK_EQUAL(second.out, first.out);
             BOOST_CHECK_NE(second.out, host);
             BOOST_CHECK_EQUAL(clients->podman(runtime, {"rm", "--force", "--time", "0", name}).exit_code, 0);
         }
     }
+    check_pve_is_clean();
 }
 
 BOOST_AUTO_TEST_CASE(podman_settings_visible_inside) {
@@ -233,29 +325,42 @@ BOOST_AUTO_TEST_CASE(podman_settings_visible_inside) {
     lxcri::test::write_text(host_dir / "f", "from-the-host\n");
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
+            std::vector<std::string> flags{"-e", "FOO=bar baz", "-w", "/tmp", "-u", "1000:1000", "--hostname", "box",
+                                           "-v", host_dir.string() + ":/mnt"};
+            std::vector<std::string> expected{"foo=bar baz", "cwd=/tmp", "id=1000:1000", "host=box", "from-the-host"};
+            // Under pct a read-only rootfs refuses podman's mount points
+            // that the image lacks (/run/.containerenv, /etc/hostname, ...).
+            if (runtime != pct) {
+                flags.push_back("--read-only");
+                expected.push_back("root=ro");
+            }
             auto r = clients->podman_run(
-                runtime,
-                {"-e", "FOO=bar baz", "-w", "/tmp", "-u", "1000:1000", "--hostname", "box", "-v",
-                 host_dir.string() + ":/mnt", "--read-only"},
+                runtime, flags,
                 {"sh", "-c", "echo foo=$FOO; echo cwd=$(pwd); echo id=$(id -u):$(id -g); echo host=$(hostname);"
                              "cat /mnt/f; touch /x 2>/dev/null && echo root=rw || echo root=ro"});
             BOOST_CHECK_MESSAGE(r.exit_code == 0, r.err);
-            for (const char* expected : {"foo=bar baz", "cwd=/tmp", "id=1000:1000", "host=box", "from-the-host", "root=ro"})
-                BOOST_CHECK_MESSAGE(contains(r.out, expected), expected << " not in " << r.out);
+            for (const auto& text : expected) BOOST_CHECK_MESSAGE(contains(r.out, text), text << " not in " << r.out);
             auto memory = clients->podman_run(
                 runtime, {"--memory", "64m"},
                 {"sh", "-c", "cat $(find /sys/fs/cgroup -name memory.limit_in_bytes -o -name memory.max | head -n 1)"});
-            BOOST_CHECK_MESSAGE(contains(memory.out, "67108864"), memory.out + memory.err);
+            if (runtime != pct) {
+                BOOST_CHECK_MESSAGE(contains(memory.out, "67108864"), memory.out + memory.err);
+            } else {
+                // Proxmox's --memory; the double applies it only on a cgroup v2 host.
+                BOOST_CHECK_MESSAGE(memory.exit_code == 0, memory.err);
+                auto creates = clients->pve.create_calls();
+                BOOST_REQUIRE(!creates.empty());
+                BOOST_CHECK(contains(lxcri::test::pct::lines(creates.back()), "--memory\n64\n"));
+            }
         }
     }
+    check_pve_is_clean();
 }
 
 BOOST_AUTO_TEST_CASE(podman_interactive_terminal) {
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
-            auto podman = clients->podman_base();
-            if (runtime != "runc")
-                podman.insert(podman.end(), {"--runtime", LXCRI_BINARY, "--runtime-flag", "config=" + clients->config.string()});
+            auto podman = clients->podman_for(runtime);
             // The terminal is one of the container's own devpts: tty(1) names it.
             const std::string check = "test -t 0 && test -t 1 && echo is-a-tty $(tty)";
             auto argv = podman;
@@ -268,7 +373,7 @@ BOOST_AUTO_TEST_CASE(podman_interactive_terminal) {
             BOOST_CHECK_MESSAGE(r.exit_code == 0 && contains(r.out, "is-a-tty /dev/pts/0"),
                                 "exit " << r.exit_code << ": " << r.out);
 
-            std::string name = "terminal-" + std::string(runtime == "runc" ? "runc" : "lxcri");
+            std::string name = named("terminal", runtime);
             auto started = clients->podman_detached(runtime, name, {"sleep", "60"});
             BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
             argv = podman;
@@ -283,17 +388,18 @@ BOOST_AUTO_TEST_CASE(podman_interactive_terminal) {
             BOOST_CHECK_EQUAL(clients->podman(runtime, {"rm", "--force", "--time", "0", name}).exit_code, 0);
         }
     }
+    check_pve_is_clean();
 }
 
 BOOST_AUTO_TEST_CASE(containerd_ctr_run) {
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
-            std::string suffix = runtime == "runc" ? "runc" : "lxcri";
-            auto hi = clients->ctr_run(runtime, "hi-" + suffix, {"echo", "hi"});
+            auto hi = clients->ctr_run(runtime, named("hi", runtime), {"echo", "hi"});
             BOOST_CHECK_MESSAGE(hi.exit_code == 0 && contains(hi.out, "hi"),
                                 "exit " << hi.exit_code << ": " << hi.out << hi.err);
-            auto failing = clients->ctr_run(runtime, "fail-" + suffix, {"sh", "-c", "exit 4"});
+            auto failing = clients->ctr_run(runtime, named("fail", runtime), {"sh", "-c", "exit 4"});
             BOOST_CHECK_EQUAL(failing.exit_code, 4);
         }
     }
+    check_pve_is_clean();
 }
