@@ -190,6 +190,25 @@ inline std::string substitute(std::string text, const std::vector<std::pair<std:
     return text;
 }
 
+// Runs the proxmox-lxcri `argv` with its stdout and stderr in files (unless
+// `options` names others), read back and removed: the pid-file process a
+// create leaves behind must not hold pipes of ours open.
+inline RunResult run_with_output_files(const std::vector<std::string>& argv, RunOptions options,
+                                       const fs::path& stdout_file, const fs::path& stderr_file) {
+    if (!options.stdout_file) options.stdout_file = stdout_file;
+    if (!options.stderr_file) options.stderr_file = stderr_file;
+    auto r = run(argv, options);
+    auto take = [](const fs::path& file) {
+        if (!fs::exists(file)) return std::string();
+        std::string text = read_text(file);
+        fs::remove(file);
+        return text;
+    };
+    r.out = take(*options.stdout_file);
+    r.err = take(*options.stderr_file);
+    return r;
+}
+
 inline std::string lines(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items) out += item + "\n";

@@ -42,20 +42,7 @@ struct Cli {
         std::vector<std::string> argv{LXCRI_BINARY, "--root", pve.root.string(), "--state-dir", state.string()};
         argv.insert(argv.end(), args.begin(), args.end());
         options.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
-        // The pid-file process must not hold our output pipes open.
-        if (!options.stdout_file) options.stdout_file = pve.tmp / "stdout";
-        if (!options.stderr_file) options.stderr_file = pve.tmp / "stderr";
-        auto r = lxcri::test::run(argv, options);
-        r.out = read_and_clear(*options.stdout_file);
-        r.err = read_and_clear(*options.stderr_file);
-        return r;
-    }
-
-    static std::string read_and_clear(const fs::path& file) {
-        if (!fs::exists(file)) return {};
-        std::string text = lxcri::test::read_text(file);
-        fs::remove(file);
-        return text;
+        return fake::run_with_output_files(argv, options, pve.tmp / "stdout", pve.tmp / "stderr");
     }
 
     fs::path bundle(const std::string& script) const {
