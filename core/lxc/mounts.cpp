@@ -278,7 +278,7 @@ void MountTable::add_spec_mount(std::size_t i) {
             // /dev is on top with the default device nodes.
             if (mount.type == "tmpfs" && !is_bind(mount)) autodev_ = true;
         }
-        if (t_.spec.root.readonly && !target.covered && !target.exists)
+        if (t_.spec.root.readonly && !target.covered && !target.exists && !t_.options.target.makes_mount_points)
             fail(field + ".destination", "does not exist in the read-only rootfs, and LXC cannot create it there");
         if (is_bind(mount))
             bind_entry(mount, field, target);

@@ -65,6 +65,9 @@ struct TargetPolicy {
     // would give the container a network otherwise. (A new network
     // namespace is always lxc.net.0.type = empty: loopback only.)
     bool host_network_key = false;
+    // The target makes the mount targets a read-only rootfs lacks (the pct
+    // backend puts them into the CT's template): no refusal for them.
+    bool makes_mount_points = false;
     // lxc.proc.oom_score_adj. Off: the init helper alone sets the score.
     bool oom_score_adj_key = true;
     // lxc.cgroup.dir.* for linux.cgroupsPath. Off: the target places the

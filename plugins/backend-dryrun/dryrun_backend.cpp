@@ -143,7 +143,7 @@ private:
     std::string pct_plan(const lxcri::CreateRequest& request) const {
         const auto& c = request.container;
         std::string name =
-            lxcri::pct_template_name(lxcri::template_digest(request.spec, lxcri::rootfs_path(request.spec, c.bundle)));
+            lxcri::pct_template_name(lxcri::template_digest(request.spec, c.bundle));
         auto plan = lxcri::build_pct_plan(request.spec, *pct_,
                                           {c.id, c.vmid, c.bundle, lxcri::pct_ostemplate(*pct_, name),
                                            c.dir / lxcri::init_protocol::host_subdir, helper_});

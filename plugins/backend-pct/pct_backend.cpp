@@ -133,7 +133,7 @@ public:
             throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
         fs::path rootfs = rootfs_path(spec, c.bundle);
         fs::path rt = c.dir / proto::host_subdir;
-        std::string digest = template_digest(spec, rootfs);
+        std::string digest = template_digest(spec, c.bundle);
         PctPlan plan = build_pct_plan(
             spec, settings_,
             PctPlanInput{c.id, c.vmid, c.bundle, pct_ostemplate(settings_, pct_template_name(digest)), rt, helper_});
@@ -143,7 +143,7 @@ public:
         Undo undo("pct: undo after a failed create");
         Owner owner{plan.root_uid, plan.root_gid};
         prepare_runtime_dir(c, request.config_json, owner, undo);
-        cache_.acquire(rootfs, digest, c.vmid);
+        cache_.acquire(rootfs, digest, template_mount_points(spec, c.bundle), c.vmid);
         undo.add([this, &c] { cache_.release(c.vmid); });
         if (settings_.vmid_source == VmidSource::pvesh && !cli_.next_id(c.vmid))
             throw Error(Errc::already_exists, "pvesh get /cluster/nextid --vmid " + vmid + ": VMID " + vmid +

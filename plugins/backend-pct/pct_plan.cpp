@@ -574,6 +574,7 @@ TargetPolicy pct_target_policy() {
     // A plan with a netN option owns lxc.net.0 and drops this key.
     policy.host_network_key = true;
     policy.oom_score_adj_key = false;  // Proxmox forbids lxc.proc.*; the init helper sets the score
+    policy.makes_mount_points = true;  // in the template (template_mount_points)
     policy.cgroup_path_keys = false;
     policy.cgroup_version = CgroupVersion::v2;  // Proxmox VE is cgroup v2
     // --memory, --swap, --cpuunits, --cpulimit (memory_options, cpu_options).
@@ -718,12 +719,49 @@ std::string rootfs_digest(const fs::path& rootfs) {
     return sha.hex();
 }
 
-std::string template_digest(const ContainerSpec& spec, const fs::path& rootfs) {
+std::vector<TemplateMountPoint> template_mount_points(const ContainerSpec& spec, const fs::path& bundle) {
+    std::vector<TemplateMountPoint> points;
+    if (!spec.root.readonly) return points;
+    fs::path rootfs = rootfs_path(spec, bundle);
+    std::set<std::string> seen;
+    for (const auto& mount : spec.mounts) {
+        const std::string& d = mount.destination;
+        if (d == "/dev" || d.starts_with("/dev/") || d == "/sys/fs/cgroup") continue;
+        fs::path destination = fs::path(d).lexically_normal().relative_path();
+        bool file = false;
+        if (mount.type == "bind" || std::ranges::count(mount.options, "bind") || std::ranges::count(mount.options, "rbind")) {
+            struct stat st {};
+            file = ::stat(bundle_path(bundle, mount.source).c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+        }
+        fs::path at;
+        bool missing = false;
+        for (auto part = destination.begin(); part != destination.end(); ++part) {
+            at /= *part;
+            struct stat st {};
+            if (!missing && ::lstat((rootfs / at).c_str(), &st) == 0) {
+                if (!S_ISDIR(st.st_mode)) break;  // a file or symlink on the way: LXC's to judge
+                continue;
+            }
+            missing = true;
+            bool last = std::next(part) == destination.end();
+            if (seen.insert(at.string()).second) points.push_back({at.string(), last && file});
+        }
+    }
+    return points;
+}
+
+std::string template_digest(const ContainerSpec& spec, const fs::path& bundle) {
     auto it = spec.annotations.find(image_digest_annotation);
     const std::string& digest = it == spec.annotations.end() ? std::string() : it->second;
     const bool is_sha256 = digest.size() == 71 && digest.starts_with("sha256:") &&
                            digest.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
-    return is_sha256 ? digest.substr(7) : rootfs_digest(rootfs);
+    std::string content = is_sha256 ? digest.substr(7) : rootfs_digest(rootfs_path(spec, bundle));
+    auto points = template_mount_points(spec, bundle);
+    if (points.empty()) return content;
+    Sha256 sha;
+    sha.update(content);
+    for (const auto& point : points) sha.update(std::string(1, '\0') + (point.file ? "f " : "d ") + point.path);
+    return sha.hex();
 }
 
 std::string pct_template_name(const std::string& digest) { return "proxmox-lxcri-" + digest + ".tar.zst"; }

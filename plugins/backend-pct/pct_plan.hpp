@@ -113,11 +113,24 @@ std::string pct_description(const std::string& id);
 // gives the same digest, so its archive is packed once.
 std::string rootfs_digest(const std::filesystem::path& rootfs);
 
+// A mount target that a read-only rootfs lacks, relative to the rootfs
+// ("run/.containerenv"): every missing component of spec.mounts'
+// destinations, parents first, the last an empty file for a bind mount of a
+// file. The template gets them, since neither LXC nor Proxmox can make
+// them in a read-only rootfs. Empty unless root.readonly; /dev/* (LXC's
+// tmpfs) and /sys/fs/cgroup (LXC's own) need none.
+struct TemplateMountPoint {
+    std::string path;
+    bool file = false;
+};
+std::vector<TemplateMountPoint> template_mount_points(const ContainerSpec& spec, const std::filesystem::path& bundle);
+
 // The digest that names a bundle's template: a bundle made from an image
 // names the image's manifest (image_digest_annotation), so there is one
 // template per image without hashing its rootfs; any other rootfs is named
-// by its content (rootfs_digest).
-std::string template_digest(const ContainerSpec& spec, const std::filesystem::path& rootfs);
+// by its content (rootfs_digest). The template_mount_points, when there are
+// any, join the digest.
+std::string template_digest(const ContainerSpec& spec, const std::filesystem::path& bundle);
 
 // "proxmox-lxcri-<digest>.tar.zst", a name Proxmox lists as a CT template.
 std::string pct_template_name(const std::string& digest);

@@ -3,6 +3,7 @@
 #include "pct_plan.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/files.hpp>
 #include <lxcri/log.hpp>
 #include <lxcri/process.hpp>
 #include <lxcri/unique_fd.hpp>
@@ -66,7 +67,8 @@ void write_users(int fd, const fs::path& file, const std::set<Vmid>& users) {
 
 }  // namespace
 
-void TemplateCache::acquire(const fs::path& rootfs, const std::string& digest, Vmid vmid) {
+void TemplateCache::acquire(const fs::path& rootfs, const std::string& digest,
+                            const std::vector<TemplateMountPoint>& mount_points, Vmid vmid) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) throw Error(Errc::failed, "pct.template-dir: cannot create " + dir_.string() + ": " + ec.message());
@@ -75,7 +77,7 @@ void TemplateCache::acquire(const fs::path& rootfs, const std::string& digest, V
     if (fs::exists(dir_ / pct_template_name(digest), ec))
         log::debug("pct: template " + pct_template_name(digest) + " is cached");
     else
-        pack(rootfs, digest);
+        pack(rootfs, digest, mount_points);
     auto users = read_users(fd.get());
     users.insert(vmid);
     write_users(fd.get(), file, users);
@@ -104,12 +106,13 @@ void TemplateCache::release(Vmid vmid) {
     }
 }
 
-void TemplateCache::pack(const fs::path& rootfs, const std::string& digest) {
+void TemplateCache::pack(const fs::path& rootfs, const std::string& digest,
+                         const std::vector<TemplateMountPoint>& mount_points) {
     std::string name = pct_template_name(digest);
     std::string pid = std::to_string(::getpid());
     fs::path partial = dir_ / ("." + name + ".partial-" + pid);
-    // The helper's mount point, in every template: a read-only rootfs
-    // cannot get it later.
+    // The helper's mount point, in every template, and the spec's mount
+    // targets a read-only rootfs lacks: it cannot get them later.
     fs::path extra = dir_ / ("." + name + ".extra-" + pid);
     auto cleanup = [&] {
         std::error_code ec;
@@ -122,9 +125,20 @@ void TemplateCache::pack(const fs::path& rootfs, const std::string& digest) {
     try {
         fs::create_directories(extra / ".lxcri");
         fs::permissions(extra / ".lxcri", fs::perms(0755));
-        auto result = run_process("tar", {"tar", "--create", "--file", partial.string(), "--zstd", "--numeric-owner",
-                                          "--xattrs", "--acls", "--one-file-system", "--sort=name", "-C",
-                                          rootfs.string(), ".", "-C", extra.string(), "./.lxcri"});
+        std::vector<std::string> argv{"tar", "--create", "--file", partial.string(), "--zstd", "--numeric-owner",
+                                      "--xattrs", "--acls", "--one-file-system", "--sort=name", "-C",
+                                      rootfs.string(), ".", "-C", extra.string(), "--no-recursion", "./.lxcri"};
+        for (const auto& point : mount_points) {  // parents first
+            fs::path at = extra / point.path;
+            fs::create_directories(at.parent_path());  // not packed (--no-recursion): the rootfs has them
+            if (point.file)
+                write_file_atomic(at, "", 0644);
+            else
+                fs::create_directory(at);
+            fs::permissions(at, fs::perms(point.file ? 0644 : 0755));
+            argv.push_back("./" + point.path);
+        }
+        auto result = run_process("tar", argv);
         if (result.exit_code != 0)
             throw Error(Errc::failed, "pack " + rootfs.string() + " as a CT template: " + result.err);
         fs::permissions(partial, fs::perms(0644));

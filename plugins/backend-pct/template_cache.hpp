@@ -7,10 +7,13 @@
 // Proxmox's template list) that lists the VMIDs using it, locked with flock;
 // the archive goes when its last user does.
 
+#include "pct_plan.hpp"
+
 #include <lxcri/types.hpp>
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace lxcri::pct {
 
@@ -19,15 +22,18 @@ public:
     explicit TemplateCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
     // <dir>/<name> holds `rootfs` packed (plus an empty /.lxcri directory,
-    // the helper's mount point); `vmid` is recorded as a user. Packs only
-    // when no archive of this digest exists.
-    void acquire(const std::filesystem::path& rootfs, const std::string& digest, Vmid vmid);
+    // the helper's mount point, and the `mount_points` a read-only rootfs
+    // lacks); `vmid` is recorded as a user. Packs only when no archive of
+    // this digest exists.
+    void acquire(const std::filesystem::path& rootfs, const std::string& digest,
+                 const std::vector<TemplateMountPoint>& mount_points, Vmid vmid);
 
     // `vmid` uses no template any more; archives nobody uses are removed.
     void release(Vmid vmid);
 
 private:
-    void pack(const std::filesystem::path& rootfs, const std::string& digest);
+    void pack(const std::filesystem::path& rootfs, const std::string& digest,
+              const std::vector<TemplateMountPoint>& mount_points);
     std::filesystem::path dir_;
 };
 

@@ -373,3 +373,35 @@ BOOST_AUTO_TEST_CASE(an_engines_cgroups_path_is_left_to_proxmox) {
     auto plan = b.plan();
     for (const auto& key : plan.raw_keys) BOOST_TEST(key.key.find("lxc.cgroup.dir") == std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(a_read_only_rootfs_gets_its_missing_mount_targets_in_the_template) {
+    // podman's and the CRI's bind mounts of files (/etc/hostname) and
+    // directories the image lacks: neither LXC nor Proxmox can make them in a
+    // read-only rootfs, so the template has them.
+    Bundle b;
+    write_text(b.dir / "hostname", "box\n");
+    b.add_mount("/etc/hostname", (b.dir / "hostname").string(), json::array{"rbind", "ro"});
+    b.add_mount("/srv/cache/a", (b.dir / "data").string(), json::array{"rbind"});
+    b.add_mount("/dev/mqueue", "mqueue", json::array{"nosuid"}, "mqueue");
+    auto spec = [&] { return lxcri::oci::parse_config(json::value(b.doc)); };
+    BOOST_TEST(lxcri::template_mount_points(spec(), b.dir).empty());  // writable: LXC makes them
+    std::string writable_digest = lxcri::template_digest(spec(), b.dir);
+    BOOST_TEST(writable_digest == lxcri::rootfs_digest(b.dir / "rootfs"));
+
+    b.doc["root"].as_object()["readonly"] = true;
+    auto points = lxcri::template_mount_points(spec(), b.dir);
+    std::vector<std::string> listed;
+    for (const auto& p : points) listed.push_back(p.path + (p.file ? " file" : " dir"));
+    BOOST_TEST(listed == (std::vector<std::string>{"etc dir", "etc/hostname file", "srv dir", "srv/cache dir",
+                                                   "srv/cache/a dir"}),
+               boost::test_tools::per_element());
+    // Another template: the same rootfs without them must not be reused.
+    BOOST_TEST(lxcri::template_digest(spec(), b.dir) != writable_digest);
+    BOOST_CHECK_NO_THROW(b.plan());
+
+    // What the rootfs has is not added again.
+    fs::create_directories(b.dir / "rootfs" / "srv" / "cache");
+    points = lxcri::template_mount_points(spec(), b.dir);
+    BOOST_REQUIRE_EQUAL(points.size(), 3u);
+    BOOST_TEST(points[2].path == "srv/cache/a");
+}
