@@ -23,6 +23,8 @@ lxcri_test_packages=(
   podman containerd
   # the .deb checks and the pct test double
   lintian bash-completion dpkg-dev python3
+  # tests/cri/cri_client.py: the CRI calls of a pod, against containerd
+  python3-grpcio python3-grpc-tools python3-protobuf
   # images: umoci as the control, skopeo pushes and pulls, a local
   # registry with TLS from a test CA and basic auth
   umoci skopeo docker-registry apache2-utils openssl

@@ -4,6 +4,8 @@
 #include "fakes/fake_pve.hpp"
 #include "support/test_support.hpp"
 
+#include <boost/json.hpp>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 #include <sstream>
 #include <thread>
@@ -29,6 +32,7 @@ using lxcri::test::TempDir;
 namespace {
 
 const char* const image = "localhost/busybox:test";
+const char* const pause_image = "localhost/pause:test";
 // This machine's hard limits are below podman's default ulimits.
 const std::vector<std::string> ulimits{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"};
 
@@ -70,9 +74,21 @@ struct Clients {
         require(imported.exit_code == 0, "podman import: " + imported.err);
         auto saved = podman_raw({"save", "--format", "oci-archive", "-o", (tmp / "busybox-oci.tar").string(), image});
         require(saved.exit_code == 0, "podman save: " + saved.err);
+        // The CRI's pod sandbox image: busybox waiting for its end.
+        auto pause = podman_raw({"import", "--change", "CMD [\"/bin/sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1; done\"]",
+                                 (tmp / "busybox.tar").string(), pause_image});
+        require(pause.exit_code == 0, "podman import: " + pause.err);
+        saved = podman_raw({"save", "--format", "oci-archive", "-o", (tmp / "pause-oci.tar").string(), pause_image});
+        require(saved.exit_code == 0, "podman save: " + saved.err);
         start_containerd();
         auto ctr_import = ctr({"images", "import", "--base-name", "localhost/busybox", (tmp / "busybox-oci.tar").string()});
         require(ctr_import.exit_code == 0, "ctr images import: " + ctr_import.err);
+        // The CRI plugin's images live in the namespace k8s.io.
+        for (const char* name : {"busybox", "pause"}) {
+            auto cri_import = ctr({"-n", "k8s.io", "images", "import", "--base-name", std::string("localhost/") + name,
+                                   (tmp / (std::string(name) + "-oci.tar")).string()});
+            require(cri_import.exit_code == 0, "ctr -n k8s.io images import: " + cri_import.err);
+        }
     }
 
     ~Clients() {
@@ -170,10 +186,29 @@ struct Clients {
 
     void start_containerd() {
         fs::create_directories(socket.parent_path());
+        // Pods get an address on a point-to-point link (no bridge left on the
+        // host), IPAM state in the test's directory.
+        fs::create_directories(tmp / "cni");
+        lxcri::test::write_text(tmp / "cni" / "10-lxcri-test.conflist",
+                                R"({"cniVersion": "0.4.0", "name": "lxcri-test", "plugins": [{"type": "ptp", "ipMasq": false,
+                                    "ipam": {"type": "host-local", "subnet": "172.30.99.0/24", "dataDir": ")" +
+                                    (tmp / "cni-ipam").string() + R"("}}, {"type": "loopback"}]})");
+        const std::string cri = "[plugins.\"io.containerd.grpc.v1.cri\"";
+        std::string runtimes;
+        for (const auto& [handler, binary] : std::vector<std::pair<std::string, std::string>>{
+                 {"runc", ""}, {"proxmox-lxcri", LXCRI_BINARY}, {"proxmox-pct", pct_runtime.string()}}) {
+            runtimes += cri + ".containerd.runtimes." + handler + "]\n  runtime_type = \"io.containerd.runc.v2\"\n";
+            if (!binary.empty())
+                runtimes += cri + ".containerd.runtimes." + handler + ".options]\n  BinaryName = \"" + binary + "\"\n";
+        }
         lxcri::test::write_text(tmp / "containerd" / "config.toml",
                                 "version = 2\nroot = \"" + (tmp / "containerd" / "root").string() + "\"\nstate = \"" +
                                     (tmp / "containerd" / "state").string() + "\"\n[grpc]\n  address = \"" +
-                                    socket.string() + "\"\n");
+                                    socket.string() + "\"\n" + cri + "]\n  sandbox_image = \"" + pause_image +
+                                    // The sandbox asks for oom_score_adj -998, which this host refuses.
+                                    "\"\n  restrict_oom_score_adj = true\n" +
+                                    cri + ".cni]\n  bin_dir = \"/usr/lib/cni\"\n  conf_dir = \"" + (tmp / "cni").string() +
+                                    "\"\n" + runtimes);
         containerd = ::fork();
         if (containerd == 0) {
             ::setenv("PROXMOX_LXCRI_CONFIG", config.c_str(), 1);
@@ -189,6 +224,14 @@ struct Clients {
 
     RunResult ctr(const std::vector<std::string>& args) const {
         std::vector<std::string> argv{"ctr", "-a", socket.string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return lxcri::test::run(argv);
+    }
+
+    // tests/cri/cri_client.py, a small CRI client, against containerd's CRI plugin.
+    RunResult cri(const std::vector<std::string>& args) const {
+        std::vector<std::string> argv{(fs::path(LXCRI_SOURCE_DIR) / "tests/cri/cri_client.py").string(), "--socket",
+                                      socket.string(), "--stubs", (tmp / "cri-stubs").string()};
         argv.insert(argv.end(), args.begin(), args.end());
         return lxcri::test::run(argv);
     }
@@ -325,15 +368,12 @@ BOOST_AUTO_TEST_CASE(podman_settings_visible_inside) {
     lxcri::test::write_text(host_dir / "f", "from-the-host\n");
     for (const auto& runtime : runtimes) {
         BOOST_TEST_CONTEXT(runtime) {
+            // --read-only: podman's mount targets the image lacks (/etc/hostname,
+            // ...) are the template's under pct.
             std::vector<std::string> flags{"-e", "FOO=bar baz", "-w", "/tmp", "-u", "1000:1000", "--hostname", "box",
-                                           "-v", host_dir.string() + ":/mnt"};
-            std::vector<std::string> expected{"foo=bar baz", "cwd=/tmp", "id=1000:1000", "host=box", "from-the-host"};
-            // Under pct a read-only rootfs refuses podman's mount points
-            // that the image lacks (/run/.containerenv, /etc/hostname, ...).
-            if (runtime != pct) {
-                flags.push_back("--read-only");
-                expected.push_back("root=ro");
-            }
+                                           "-v", host_dir.string() + ":/mnt", "--read-only"};
+            std::vector<std::string> expected{"foo=bar baz", "cwd=/tmp", "id=1000:1000", "host=box", "from-the-host",
+                                              "root=ro"};
             auto r = clients->podman_run(
                 runtime, flags,
                 {"sh", "-c", "echo foo=$FOO; echo cwd=$(pwd); echo id=$(id -u):$(id -g); echo host=$(hostname);"
@@ -399,6 +439,78 @@ BOOST_AUTO_TEST_CASE(containerd_ctr_run) {
                                 "exit " << hi.exit_code << ": " << hi.out << hi.err);
             auto failing = clients->ctr_run(runtime, named("fail", runtime), {"sh", "-c", "exit 4"});
             BOOST_CHECK_EQUAL(failing.exit_code, 4);
+        }
+    }
+    check_pve_is_clean();
+}
+
+// A pod through containerd's CRI, as the kubelet makes it: a sandbox and two
+// containers sharing its network and IPC namespaces (each its own CT under
+// pct), exec, logs, stop, remove. The CRI names the sandbox's namespaces by
+// its netns file and /proc/<sandbox pid-file pid>/ns/ipc.
+BOOST_AUTO_TEST_CASE(containerd_cri_pod) {
+    std::string host_ipc = fs::read_symlink("/proc/self/ns/ipc").string();
+    std::string host_net = fs::read_symlink("/proc/self/ns/net").string();
+    const std::map<std::string, std::string> handlers{{runc, "runc"}, {lxc, "proxmox-lxcri"}, {pct, "proxmox-pct"}};
+    for (const auto& runtime : runtimes) {
+        BOOST_TEST_CONTEXT(runtime) {
+            auto trim = [](std::string text) {
+                while (!text.empty() && text.back() == '\n') text.pop_back();
+                return text;
+            };
+            std::string pod_name = named("pod", runtime);
+            fs::path log_dir = clients->tmp / "pod-logs" / pod_name;
+            fs::create_directories(log_dir);
+            auto pod = clients->cri({"run-pod", pod_name, log_dir.string(), handlers.at(runtime)});
+            BOOST_REQUIRE_MESSAGE(pod.exit_code == 0, pod.err);
+            std::string sandbox = trim(pod.out);
+            std::vector<std::string> containers;
+            for (const char* name : {"a", "b"}) {
+                auto made = clients->cri({"create", sandbox, pod_name, log_dir.string(), name, image, std::string(name) + ".log",
+                                          "--", "sh", "-c", "echo $CONTAINER started; exec sleep 600"});
+                BOOST_REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+                containers.push_back(trim(made.out));
+                auto started = clients->cri({"start", containers.back()});
+                BOOST_REQUIRE_MESSAGE(started.exit_code == 0, started.err);
+            }
+            if (runtime == pct) {
+                // The sandbox and both containers are CTs.
+                std::size_t cts = 0;
+                for (const auto& entry : fs::directory_iterator(clients->pve.dir / "lxc")) cts += entry.path().extension() == ".conf";
+                BOOST_TEST(cts == 3u);
+            }
+            std::vector<std::string> seen;
+            for (const auto& id : containers) {
+                auto exec = clients->cri({"exec", id, "30", "--", "sh", "-c", "for n in net ipc; do readlink /proc/self/ns/$n; done; exit 3"});
+                BOOST_REQUIRE_MESSAGE(exec.exit_code == 0, exec.err);
+                auto result = boost::json::parse(exec.out).as_object();
+                BOOST_TEST(result.at("exit_code").as_int64() == 3);
+                seen.push_back(std::string(result.at("stdout").as_string()));
+            }
+            BOOST_TEST(seen[0] == seen[1]);  // one network and one IPC namespace: the pod's
+            BOOST_TEST(!contains(seen[0], host_net), seen[0]);
+            BOOST_TEST(!contains(seen[0], host_ipc), seen[0]);
+            BOOST_TEST(contains(seen[0], "net:["), seen[0]);
+            for (const char* name : {"a", "b"}) {
+                std::string log;
+                for (int i = 0; i < 100 && !contains(log, std::string(name) + " started"); ++i) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                    if (fs::exists(log_dir / (std::string(name) + ".log")))
+                        log = lxcri::test::read_text(log_dir / (std::string(name) + ".log"));
+                }
+                BOOST_TEST(contains(log, " stdout F " + std::string(name) + " started"), log);
+            }
+            for (const auto& id : containers) {
+                auto stopped = clients->cri({"stop", id, "10"});
+                BOOST_TEST(stopped.exit_code == 0, stopped.err);
+                auto status = clients->cri({"status", id});
+                BOOST_TEST(contains(status.out, "CONTAINER_EXITED"), status.out + status.err);
+                BOOST_TEST(clients->cri({"rm", id}).exit_code == 0);
+            }
+            auto stopped = clients->cri({"stop-pod", sandbox});
+            BOOST_TEST(stopped.exit_code == 0, stopped.err);
+            auto removed = clients->cri({"rm-pod", sandbox});
+            BOOST_TEST(removed.exit_code == 0, removed.err);
         }
     }
     check_pve_is_clean();
