@@ -1,5 +1,7 @@
 #include "runtime/runtime.hpp"
 
+#include "init_client/init_status.hpp"
+
 #include "oci/parser.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/vmid_allocator.hpp"
@@ -9,9 +11,11 @@
 #include "util/time.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/init_client.hpp>
 #include <lxcri/log.hpp>
 #include <lxcri/undo.hpp>
 
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -94,11 +98,34 @@ ContainerState Runtime::require_state(const std::string& id) const {
     return *state;
 }
 
-ContainerState Runtime::with_live_status(ContainerState state, Backend& backend) const {
-    ContainerStatus live = backend.state(ref(state));
+// Told by the core for a container whose init it knows (no plugin needed),
+// else asked from the backend: `loaded` when the caller has it, else loaded here.
+ContainerState Runtime::with_live_status(ContainerState state, Backend* loaded) const {
+    ContainerStatus live;
+    if (state.init_start_time)
+        live = init_status(states_.container_dir(state.id), state.pid, *state.init_start_time);
+    else if (loaded)
+        live = loaded->state(ref(state));
+    else
+        live = backend_of(state)->state(ref(state));
     state.status = live.status;
     state.pid = live.pid;
     return state;
+}
+
+// kill, from the core where it knows the init; `state` is live.
+void Runtime::signal(const ContainerState& state, int signal, bool all) const {
+    if (!state.init_start_time) {
+        backend_of(state)->kill(ref(state), signal, all);
+        return;
+    }
+    UniqueFd init = open_init(state.pid, *state.init_start_time);
+    if (!init) throw Error(Errc::invalid_state, state.id + ": container not running");
+    if (all)
+        for (pid_t pid : container_processes(state.pid))
+            if (pid != state.pid) ::kill(pid, signal);
+    if (::syscall(SYS_pidfd_send_signal, init.get(), signal, nullptr, 0) != 0 && errno != ESRCH)
+        throw_errno("kill " + state.id, errno);
 }
 
 ContainerState Runtime::create(const std::string& id, const CreateOptions& options, pid_t* wait_pid) {
@@ -206,6 +233,13 @@ CreateResult Runtime::create_with_retry(ContainerState& state, Backend& backend,
     undo.add([&backend, container = ref(state)] { backend.remove(container, true); });
     state.status = created->status.status;
     state.pid = created->status.pid;
+    if (created->status_from_init) {
+        // What tells this init apart from a later process with its pid.
+        state.init_start_time = process_start_time(state.pid);
+        if (!state.init_start_time)
+            throw Error(Errc::failed, state.id + ": the container's init (pid " + std::to_string(state.pid) +
+                                          ") exited during create");
+    }
     return *created;
 }
 
@@ -232,9 +266,7 @@ void Runtime::write_pid_file(const ContainerState& state, const CreateResult& re
 
 void Runtime::start(const std::string& id) {
     FileLock lock = states_.lock(id);
-    ContainerState state = require_state(id);
-    auto backend = backend_of(state);
-    state = with_live_status(state, *backend);
+    ContainerState state = with_live_status(require_state(id));
     if (state.status != Status::created)
         throw Error(Errc::invalid_state, id + ": cannot start a container that is " + std::string(to_string(state.status)));
     ContainerSpec spec = stored_spec(id);
@@ -242,10 +274,13 @@ void Runtime::start(const std::string& id) {
         run_hooks(spec.hooks.start_container, "startContainer", state, state.pid);
     } catch (const Error&) {
         // The spec: a failed startContainer hook stops the container.
-        backend->kill(ref(state), SIGKILL, true);
+        signal(state, SIGKILL, true);
         throw;
     }
-    backend->start(ref(state));
+    if (state.init_start_time)
+        release_exec_fifo(ref(state));
+    else
+        backend_of(state)->start(ref(state));
     // Not asked again: the process may already be gone, and `state` derives
     // the live status anyway.
     state.status = Status::running;
@@ -254,20 +289,16 @@ void Runtime::start(const std::string& id) {
 }
 
 ContainerState Runtime::state(const std::string& id) {
-    ContainerState state = require_state(id);
-    auto backend = backend_of(state);
-    return with_live_status(state, *backend);
+    return with_live_status(require_state(id));
 }
 
 void Runtime::kill(const std::string& id, int signal, bool all) {
     FileLock lock = states_.lock(id);
-    ContainerState state = require_state(id);
-    auto backend = backend_of(state);
-    state = with_live_status(state, *backend);
+    ContainerState state = with_live_status(require_state(id));
     if (state.status != Status::created && state.status != Status::running && state.status != Status::paused)
         throw Error(Errc::invalid_state, id + ": container not running");
-    backend->kill(ref(state), signal, all);
-    states_.write(with_live_status(state, *backend));
+    this->signal(state, signal, all);
+    states_.write(with_live_status(state));
 }
 
 void Runtime::remove(const std::string& id, bool force) {
@@ -279,7 +310,7 @@ void Runtime::remove(const std::string& id, bool force) {
     auto stored = states_.read(id);
     if (stored) {
         auto backend = backend_of(*stored);
-        ContainerState state = with_live_status(*stored, *backend);
+        ContainerState state = with_live_status(*stored, &*backend);
         if (!force && state.status != Status::stopped && state.status != Status::created)
             throw Error(Errc::invalid_state, id + ": cannot delete a container that is " +
                                                  std::string(to_string(state.status)) + " (use --force)");
@@ -315,7 +346,7 @@ ContainerSpec Runtime::stored_spec(const std::string& id) const {
 int Runtime::exec(const std::string& id, const ExecOptions& options) {
     ContainerState state = require_state(id);
     auto backend = backend_of(state);
-    state = with_live_status(state, *backend);
+    state = with_live_status(state, &*backend);
     if (state.status != Status::running && state.status != Status::created)
         throw Error(Errc::invalid_state, id + ": cannot exec in a container that is " + std::string(to_string(state.status)));
 
@@ -332,15 +363,16 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
 
 std::vector<pid_t> Runtime::processes(const std::string& id) {
     ContainerState state = require_state(id);
-    auto backend = backend_of(state);
-    return backend->processes(ref(state));
+    if (!state.init_start_time) return backend_of(state)->processes(ref(state));
+    state = with_live_status(state);
+    return state.status == Status::stopped ? std::vector<pid_t>{} : container_processes(state.pid);
 }
 
 void Runtime::pause(const std::string& id) {
     FileLock lock = states_.lock(id);
     ContainerState state = require_state(id);
     auto backend = backend_of(state);
-    if (with_live_status(state, *backend).status != Status::running)
+    if (with_live_status(state, &*backend).status != Status::running)
         throw Error(Errc::invalid_state, id + ": container not running");
     backend->pause(ref(state));
 }
@@ -349,7 +381,7 @@ void Runtime::resume(const std::string& id) {
     FileLock lock = states_.lock(id);
     ContainerState state = require_state(id);
     auto backend = backend_of(state);
-    if (with_live_status(state, *backend).status != Status::paused)
+    if (with_live_status(state, &*backend).status != Status::paused)
         throw Error(Errc::invalid_state, id + ": container not paused");
     backend->resume(ref(state));
 }
@@ -381,8 +413,7 @@ std::vector<ContainerState> Runtime::list() {
         }
         if (!state) continue;  // being created
         try {
-            auto backend = backend_of(*state);
-            *state = with_live_status(*state, *backend);
+            *state = with_live_status(*state);
         } catch (const Error& e) {
             log::warning(id + ": status not live: " + e.what());
         }

@@ -76,7 +76,12 @@ private:
     Plugin<Backend> backend_of(const ContainerState& state) const;
     ContainerRef ref(const ContainerState& state) const;
     ContainerState require_state(const std::string& id) const;
-    ContainerState with_live_status(ContainerState state, Backend& backend) const;
+    // The live status: told by the core when it knows the init
+    // (ContainerState::init_start_time), else the backend's (`loaded`, or
+    // loaded for this).
+    ContainerState with_live_status(ContainerState state, Backend* loaded = nullptr) const;
+    // kill's signal: sent by the core when it knows the init, else by the backend.
+    void signal(const ContainerState& state, int signal, bool all) const;
     // The config.json the container was created from (kept in <root>/<id>/).
     boost::json::object stored_config(const std::string& id) const;
     ContainerSpec stored_spec(const std::string& id) const;

@@ -46,6 +46,7 @@ json::object ContainerState::to_json() const {
     object["vmid"] = vmid;
     object["backend"] = backend;
     object["created"] = created;
+    if (init_start_time) object["initStartTime"] = *init_start_time;
     return object;
 }
 
@@ -76,6 +77,7 @@ ContainerState ContainerState::from_json(const json::value& value, const std::st
         if (fields.read("backend", state.backend) && !is_valid_plugin_name(state.backend))
             fields.add("backend", "'" + state.backend + "' is not a valid plugin name");
         fields.read("created", state.created);
+        fields.read("initStartTime", state.init_start_time);
     }
     if (!problems.list().empty()) throw Error(Errc::failed, what + ": " + oci::to_string(problems.list().front()));
     return state;

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -28,6 +29,10 @@ struct ContainerState {
     Vmid vmid = 0;
     std::string backend;
     std::string created;  // RFC 3339
+    // Set when the backend said status_from_init (backend.hpp): the start
+    // time of the init at `pid`, which tells it apart from a later process
+    // with the same pid. The core then tells the live status itself.
+    std::optional<std::uint64_t> init_start_time;
 
     boost::json::object to_json() const;
     static ContainerState from_json(const boost::json::value& value, const std::string& what);

@@ -54,6 +54,14 @@ struct CreateResult {
     // exit status is the container process's. Unset: use status.pid; 0: no
     // process exists (dry-run): the core warns and writes no pid file.
     std::optional<pid_t> pid_file_pid;
+    // True when status.pid is the container's init for its whole life,
+    // run as init_protocol.hpp says (proxmox-lxcri-init, its rt/ in
+    // container.dir). The core then tells the live status from that process
+    // and rt/ itself, and does start (release_exec_fifo), kill and ps
+    // without loading the plugin (docs/ARCHITECTURE.md, "State"): state(),
+    // start(), kill() and processes() are no longer called for this
+    // container.
+    bool status_from_init = false;
 };
 
 // A process to run in a running container (`exec`).

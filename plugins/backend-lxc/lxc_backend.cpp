@@ -156,7 +156,7 @@ public:
         pid_t init = container.init_pid();
         if (init <= 0) throw Error(Errc::failed, "container " + c.id + ": liblxc reports no init pid");
         undo.commit();
-        return CreateResult{{Status::created, init}, monitor};
+        return CreateResult{.status = {Status::created, init}, .pid_file_pid = monitor, .status_from_init = true};
     }
 
     void start(const ContainerRef& c) override { release_exec_fifo(c); }

@@ -174,7 +174,7 @@ public:
         record_init(c, init);
         pid_t waiter = pct::spawn_waiter(pidfd.get(), rt / proto::exit_status_file);
         undo.commit();
-        return CreateResult{{Status::created, init}, waiter};
+        return CreateResult{.status = {Status::created, init}, .pid_file_pid = waiter, .status_from_init = true};
     }
 
     void start(const ContainerRef& c) override { release_exec_fifo(c); }
