@@ -3,9 +3,9 @@
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 #include <lxcri/init_protocol.hpp>
+#include <lxcri/process.hpp>
 
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -55,36 +55,11 @@ bool frozen(pid_t pid) {
 
 }  // namespace
 
-std::optional<std::uint64_t> process_start_time(pid_t pid) {
-    if (pid <= 0) return std::nullopt;
-    // "pid (comm) state ppid ... starttime" (field 22); comm may hold anything.
-    std::string stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    std::istringstream fields(stat.substr(close + 1));
-    std::string state, field;
-    fields >> state;
-    if (state == "Z" || state == "X") return std::nullopt;
-    for (int i = 4; i < 22 && fields >> field; ++i) {
-    }
-    std::uint64_t start_time = 0;
-    if (!(fields >> start_time)) return std::nullopt;
-    return start_time;
-}
-
 ContainerStatus init_status(const fs::path& container_dir, pid_t pid, std::uint64_t start_time) {
     if (process_start_time(pid) != start_time) return {Status::stopped, 0};
     std::error_code ec;
     if (fs::exists(container_dir / proto::host_subdir / proto::exec_fifo, ec)) return {Status::created, pid};
     return {frozen(pid) ? Status::paused : Status::running, pid};
-}
-
-UniqueFd open_init(pid_t pid, std::uint64_t start_time) {
-    if (pid <= 0) return UniqueFd();
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    // Checked after the open: the descriptor then names the recorded process or nothing.
-    if (!pidfd || process_start_time(pid) != start_time) return UniqueFd();
-    return pidfd;
 }
 
 }  // namespace lxcri

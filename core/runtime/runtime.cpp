@@ -13,6 +13,7 @@
 #include <lxcri/error.hpp>
 #include <lxcri/init_client.hpp>
 #include <lxcri/log.hpp>
+#include <lxcri/process.hpp>
 #include <lxcri/undo.hpp>
 
 #include <sys/syscall.h>
@@ -119,7 +120,7 @@ void Runtime::signal(const ContainerState& state, int signal, bool all) const {
         backend_of(state)->kill(ref(state), signal, all);
         return;
     }
-    UniqueFd init = open_init(state.pid, *state.init_start_time);
+    UniqueFd init = open_process(state.pid, *state.init_start_time);
     if (!init) throw Error(Errc::invalid_state, state.id + ": container not running");
     if (all)
         for (pid_t pid : container_processes(state.pid))

@@ -1,4 +1,5 @@
 #include <lxcri/error.hpp>
+#include <lxcri/files.hpp>
 #include <lxcri/process.hpp>
 #include <lxcri/unique_fd.hpp>
 
@@ -6,11 +7,14 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
+#include <string>
 
 extern char** environ;
 
@@ -160,6 +164,31 @@ ProcessResult run_process(const std::string& path, const std::vector<std::string
     }
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return result;
+}
+
+std::optional<std::uint64_t> process_start_time(pid_t pid) {
+    if (pid <= 0) return std::nullopt;
+    // "pid (comm) state ppid ... starttime" (field 22); comm may hold anything.
+    std::string stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) return std::nullopt;
+    std::istringstream fields(stat.substr(close + 1));
+    std::string state, field;
+    fields >> state;
+    if (state == "Z" || state == "X") return std::nullopt;
+    for (int i = 4; i < 22 && fields >> field; ++i) {
+    }
+    std::uint64_t start_time = 0;
+    if (!(fields >> start_time)) return std::nullopt;
+    return start_time;
+}
+
+UniqueFd open_process(pid_t pid, std::uint64_t start_time) {
+    if (pid <= 0) return UniqueFd();
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    // Checked after the open: the descriptor then names the recorded process or nothing.
+    if (!pidfd || process_start_time(pid) != start_time) return UniqueFd();
+    return pidfd;
 }
 
 }  // namespace lxcri

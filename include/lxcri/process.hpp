@@ -3,9 +3,12 @@
 // The one way proxmox-lxcri runs another program: an argv vector, never a
 // shell string, with a timeout and its output captured.
 
+#include <lxcri/unique_fd.hpp>
+
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,5 +41,16 @@ ProcessResult run_process(const std::string& path, const std::vector<std::string
 // stderr (options.input and options.timeout do not apply), and returns its
 // pid without waiting: the caller waits for it.
 pid_t spawn_process(const std::string& path, const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
+// The start time of process `pid` (field 22 of /proc/<pid>/stat, clock ticks
+// after boot): with the pid, it names one process, which a later process
+// that reuses the pid does not share. nullopt when there is no such process
+// or it has exited (a zombie).
+std::optional<std::uint64_t> process_start_time(pid_t pid);
+
+// A pidfd of the process (pid, start_time), checked after the open, so that
+// a signal sent or a wait made through it cannot reach a process that
+// reused the pid; an empty UniqueFd when that process is gone.
+UniqueFd open_process(pid_t pid, std::uint64_t start_time);
 
 }  // namespace lxcri

@@ -18,6 +18,7 @@
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/lxc_config.hpp>
 #include <lxcri/lxcri.hpp>
+#include <lxcri/process.hpp>
 #include <lxcri/unique_fd.hpp>
 
 #include <boost/json.hpp>
@@ -34,6 +35,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -44,6 +46,8 @@ namespace {
 
 constexpr const char* managed_marker = "# managed by proxmox-lxcri: ";
 constexpr const char* vmid_file = "lxc-vmid";  // in <root>/<id>: the VMID whose config is this container's
+// In <root>/<id>: "<pid> <start time>" of the monitor (process_start_time).
+constexpr const char* monitor_file = "lxc-monitor";
 
 // --preserve-fds N: descriptors 3 .. 3+N-1 must have come from the caller.
 // Those are open and without close-on-exec (exec would have closed them);
@@ -150,6 +154,7 @@ public:
         pid_t monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds);
         undo.add([this, name, monitor] { stop_and_reap(name, monitor); });
         wait_until_ready(c, rt, monitor);
+        record_monitor(c, monitor);
         if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
 
         lxc::Container container(name, lxcpath_);
@@ -187,6 +192,12 @@ public:
     void remove(const ContainerRef& c, bool force) override {
         std::string name = std::to_string(c.vmid);
         fs::path config_dir = lxcpath_ / name;
+        // The monitor exits only after the container has stopped and liblxc
+        // has cleaned up after it: once it is gone, liblxc need not be asked.
+        if (!monitor_alive(c)) {
+            remove_config(config_dir);
+            return;
+        }
         {
             lxc::Container container(name, lxcpath_);
             // The core allows this for stopped and created containers, and
@@ -329,6 +340,23 @@ private:
         }
         ::kill(monitor, SIGKILL);
         ::waitpid(monitor, nullptr, 0);
+    }
+
+    static void record_monitor(const ContainerRef& c, pid_t monitor) {
+        auto start_time = process_start_time(monitor);
+        if (!start_time) throw Error(Errc::failed, "container " + c.id + ": its monitor exited during create");
+        write_file_atomic(c.dir / monitor_file, std::to_string(monitor) + " " + std::to_string(*start_time) + "\n",
+                          0600, Durability::process);
+    }
+
+    // False once the recorded monitor is gone; true while it runs, and when
+    // none was recorded (then liblxc is asked).
+    static bool monitor_alive(const ContainerRef& c) {
+        std::istringstream record(read_first_line(c.dir / monitor_file));
+        pid_t pid = 0;
+        std::uint64_t start_time = 0;
+        if (!(record >> pid >> start_time)) return true;
+        return process_start_time(pid) == start_time;
     }
 
     static void wait_stopped(lxc::Container& container) {

@@ -4,14 +4,49 @@
 
 #include <lxc/lxccontainer.h>
 
+#include <dlfcn.h>
+
 namespace lxcri::lxc {
+namespace {
+
+// liblxc is opened on first use, not linked: the commands that never need
+// it (delete of a stopped container, and every one the core answers without
+// the backend) do not pay for loading it and its six libraries. Its API is
+// a struct of function pointers; these are the only free functions used.
+struct Liblxc {
+    decltype(&::lxc_container_new) container_new;
+    decltype(&::lxc_container_put) container_put;
+    decltype(&::lxc_attach_run_command) attach_run_command;
+};
+
+template <typename Function>
+void bind(void* library, const char* name, Function& function) {
+    function = reinterpret_cast<Function>(::dlsym(library, name));
+    if (!function) throw Error(Errc::failed, std::string("liblxc.so.1 has no ") + name);
+}
+
+const Liblxc& liblxc() {
+    static const Liblxc functions = [] {
+        // Never closed: liblxc keeps state (its log, signal handlers) for the process's life.
+        void* library = ::dlopen("liblxc.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (!library) throw Error(Errc::failed, std::string("cannot load liblxc: ") + ::dlerror());
+        Liblxc f{};
+        bind(library, "lxc_container_new", f.container_new);
+        bind(library, "lxc_container_put", f.container_put);
+        bind(library, "lxc_attach_run_command", f.attach_run_command);
+        return f;
+    }();
+    return functions;
+}
+
+}  // namespace
 
 Container::Container(const std::string& name, const std::filesystem::path& lxcpath)
-    : c_(lxc_container_new(name.c_str(), lxcpath.c_str())), name_(name) {
+    : c_(liblxc().container_new(name.c_str(), lxcpath.c_str())), name_(name) {
     if (!c_) throw Error(Errc::failed, "liblxc: cannot open container " + name + " in " + lxcpath.string());
 }
 
-Container::~Container() { lxc_container_put(c_); }
+Container::~Container() { liblxc().container_put(c_); }
 
 bool Container::is_defined() const { return c_->is_defined(c_); }
 bool Container::is_running() const { return c_->is_running(c_); }
@@ -48,7 +83,7 @@ pid_t Container::attach(const std::vector<std::string>& argv, int stdin_fd, int 
     options.stdout_fd = stdout_fd;
     options.stderr_fd = stderr_fd;
     pid_t pid = -1;
-    if (c_->attach(c_, lxc_attach_run_command, &command, &options, &pid) < 0 || pid <= 0)
+    if (c_->attach(c_, liblxc().attach_run_command, &command, &options, &pid) < 0 || pid <= 0)
         throw Error(Errc::failed, "liblxc: cannot attach to container " + name_);
     return pid;
 }

@@ -306,6 +306,56 @@ BOOST_AUTO_TEST_CASE(a_created_container_can_be_deleted_without_running) {
     BOOST_CHECK(lxc.ids().empty());
 }
 
+// The libraries a command loaded, as ld.so reports them (LD_DEBUG=files).
+std::string loaded_by(const Lxc& lxc, const std::vector<std::string>& args, int expected_exit = 0) {
+    lxcri::test::RunOptions options;
+    options.env.emplace("LD_DEBUG", "files");
+    auto r = lxc.cli(args, options);
+    BOOST_CHECK_MESSAGE(r.exit_code == expected_exit, args[0] << ": " << r.err);
+    return r.err;
+}
+
+// state, start, kill and ps are answered from the init's pid and start time
+// (docs/ARCHITECTURE.md, "State"), without the backend plugin or liblxc;
+// delete of a stopped container needs the plugin, not liblxc.
+BOOST_AUTO_TEST_CASE(status_commands_load_neither_the_plugin_nor_liblxc) {
+    Lxc lxc;
+    int monitor = lxc.create("fast", lxc.bundle("fast", "while :; do sleep 1; done"));
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"state", "fast"}, {"start", "fast"}, {"state", "fast"}, {"ps", "fast"}, {"kill", "fast", "KILL"}}) {
+        std::string loaded = loaded_by(lxc, args);
+        BOOST_CHECK_MESSAGE(contains(loaded, "liblxcri-core"), "LD_DEBUG reports nothing for " << args[0]);
+        BOOST_CHECK_MESSAGE(!contains(loaded, "lxcri-backend-lxc"), args[0] << " loaded the backend plugin");
+        BOOST_CHECK_MESSAGE(!contains(loaded, "liblxc.so"), args[0] << " loaded liblxc");
+    }
+    BOOST_CHECK_EQUAL(lxcri::test::wait_child(monitor, 30000), 128 + SIGKILL);
+    BOOST_CHECK_EQUAL(lxc.status("fast"), "stopped");
+    std::string loaded = loaded_by(lxc, {"kill", "fast", "KILL"}, 6);
+    BOOST_CHECK(!contains(loaded, "lxcri-backend-lxc"));
+    loaded = loaded_by(lxc, {"delete", "fast"});
+    BOOST_CHECK(!contains(loaded, "liblxc.so"));
+    BOOST_CHECK(lxc.ids().empty());
+    BOOST_CHECK(fs::is_empty(lxc.lxcpath));
+}
+
+// A pid whose process is not the one create recorded (its start time
+// differs) is a stopped container: nothing is signalled.
+BOOST_AUTO_TEST_CASE(a_reused_init_pid_is_not_the_container) {
+    Lxc lxc;
+    int monitor = lxc.create("reused", lxc.bundle("reused", "while :; do sleep 1; done"));
+    fs::path state_file = lxc.root / "reused" / "state.json";
+    auto state = lxcri::read_json_file(state_file);
+    pid_t init = static_cast<pid_t>(state.at("pid").as_int64());
+    // Stands for a later process with the init's pid.
+    state.as_object()["initStartTime"] = state.at("initStartTime").to_number<std::uint64_t>() + 1;
+    lxcri::test::write_text(state_file, json::serialize(state));
+    BOOST_CHECK_EQUAL(lxc.status("reused"), "stopped");
+    BOOST_CHECK_EQUAL(lxc.cli({"kill", "reused", "KILL"}).exit_code, 6);
+    BOOST_CHECK_EQUAL(::kill(init, 0), 0);  // still alive: not signalled
+    BOOST_CHECK_EQUAL(lxc.cli({"delete", "--force", "reused"}).exit_code, 0);
+    BOOST_CHECK(lxcri::test::wait_child(monitor, 30000) != -1);
+}
+
 // One open of the bundle's config.json per create: the container's copy
 // (rt/config.json) is the text the core parsed, not a later read.
 BOOST_AUTO_TEST_CASE(create_opens_config_json_once) {

@@ -5,6 +5,7 @@
 #include "support/test_support.hpp"
 
 #include <lxcri/init_protocol.hpp>
+#include <lxcri/process.hpp>
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -104,10 +105,10 @@ BOOST_AUTO_TEST_CASE(a_reused_pid_is_not_the_init) {
 
     auto status = lxcri::init_status(container, other.pid, *start + 1);
     BOOST_TEST(static_cast<int>(status.status) == static_cast<int>(Status::stopped));
-    BOOST_TEST(!lxcri::open_init(other.pid, *start + 1));
+    BOOST_TEST(!lxcri::open_process(other.pid, *start + 1));
     // Nothing was sent to it: it still runs.
     BOOST_TEST((lxcri::process_start_time(other.pid) == start));
 
-    lxcri::UniqueFd init = lxcri::open_init(other.pid, *start);
+    lxcri::UniqueFd init = lxcri::open_process(other.pid, *start);
     BOOST_TEST(static_cast<bool>(init));
 }
