@@ -9,6 +9,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -27,11 +28,108 @@ namespace fs = std::filesystem;
 namespace lxcri::bundle {
 namespace {
 
+// libarchive is opened on first use, not linked: only bundle create and
+// images read archives, and loading it (with libxml2, ICU, nettle and six
+// compression libraries) cost every other command several milliseconds of
+// start-up (docs/PERFORMANCE.md).
+struct Libarchive {
+    decltype(&::archive_entry_acl_next) entry_acl_next;
+    decltype(&::archive_entry_acl_reset) entry_acl_reset;
+    decltype(&::archive_entry_atime) entry_atime;
+    decltype(&::archive_entry_atime_is_set) entry_atime_is_set;
+    decltype(&::archive_entry_atime_nsec) entry_atime_nsec;
+    decltype(&::archive_entry_clone) entry_clone;
+    decltype(&::archive_entry_filetype) entry_filetype;
+    decltype(&::archive_entry_free) entry_free;
+    decltype(&::archive_entry_gid) entry_gid;
+    decltype(&::archive_entry_hardlink) entry_hardlink;
+    decltype(&::archive_entry_mtime) entry_mtime;
+    decltype(&::archive_entry_mtime_is_set) entry_mtime_is_set;
+    decltype(&::archive_entry_mtime_nsec) entry_mtime_nsec;
+    decltype(&::archive_entry_pathname) entry_pathname;
+    decltype(&::archive_entry_perm) entry_perm;
+    decltype(&::archive_entry_rdev) entry_rdev;
+    decltype(&::archive_entry_size) entry_size;
+    decltype(&::archive_entry_symlink) entry_symlink;
+    decltype(&::archive_entry_uid) entry_uid;
+    decltype(&::archive_entry_xattr_next) entry_xattr_next;
+    decltype(&::archive_entry_xattr_reset) entry_xattr_reset;
+    decltype(&::archive_errno) error_number;
+    decltype(&::archive_error_string) error_string;
+    decltype(&::archive_filter_bytes) filter_bytes;
+    decltype(&::archive_read_data_block) read_data_block;
+    decltype(&::archive_read_free) read_free;
+    decltype(&::archive_read_new) read_new;
+    decltype(&::archive_read_next_header) read_next_header;
+    decltype(&::archive_read_open) read_open;
+    decltype(&::archive_read_open_fd) read_open_fd;
+    decltype(&::archive_read_support_filter_bzip2) read_support_filter_bzip2;
+    decltype(&::archive_read_support_filter_gzip) read_support_filter_gzip;
+    decltype(&::archive_read_support_filter_lzma) read_support_filter_lzma;
+    decltype(&::archive_read_support_filter_xz) read_support_filter_xz;
+    decltype(&::archive_read_support_filter_zstd) read_support_filter_zstd;
+    decltype(&::archive_read_support_format_raw) read_support_format_raw;
+    decltype(&::archive_read_support_format_tar) read_support_format_tar;
+};
+
+template <typename Function>
+void bind_symbol(void* library, const char* name, Function& function) {
+    function = reinterpret_cast<Function>(::dlsym(library, name));
+    if (!function) throw Error(Errc::failed, std::string("libarchive.so.13 has no ") + name);
+}
+
+const Libarchive& libarchive() {
+    static const Libarchive functions = [] {
+        void* library = ::dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (!library) throw Error(Errc::failed, std::string("cannot load libarchive: ") + ::dlerror());
+        Libarchive f{};
+        bind_symbol(library, "archive_entry_acl_next", f.entry_acl_next);
+        bind_symbol(library, "archive_entry_acl_reset", f.entry_acl_reset);
+        bind_symbol(library, "archive_entry_atime", f.entry_atime);
+        bind_symbol(library, "archive_entry_atime_is_set", f.entry_atime_is_set);
+        bind_symbol(library, "archive_entry_atime_nsec", f.entry_atime_nsec);
+        bind_symbol(library, "archive_entry_clone", f.entry_clone);
+        bind_symbol(library, "archive_entry_filetype", f.entry_filetype);
+        bind_symbol(library, "archive_entry_free", f.entry_free);
+        bind_symbol(library, "archive_entry_gid", f.entry_gid);
+        bind_symbol(library, "archive_entry_hardlink", f.entry_hardlink);
+        bind_symbol(library, "archive_entry_mtime", f.entry_mtime);
+        bind_symbol(library, "archive_entry_mtime_is_set", f.entry_mtime_is_set);
+        bind_symbol(library, "archive_entry_mtime_nsec", f.entry_mtime_nsec);
+        bind_symbol(library, "archive_entry_pathname", f.entry_pathname);
+        bind_symbol(library, "archive_entry_perm", f.entry_perm);
+        bind_symbol(library, "archive_entry_rdev", f.entry_rdev);
+        bind_symbol(library, "archive_entry_size", f.entry_size);
+        bind_symbol(library, "archive_entry_symlink", f.entry_symlink);
+        bind_symbol(library, "archive_entry_uid", f.entry_uid);
+        bind_symbol(library, "archive_entry_xattr_next", f.entry_xattr_next);
+        bind_symbol(library, "archive_entry_xattr_reset", f.entry_xattr_reset);
+        bind_symbol(library, "archive_errno", f.error_number);
+        bind_symbol(library, "archive_error_string", f.error_string);
+        bind_symbol(library, "archive_filter_bytes", f.filter_bytes);
+        bind_symbol(library, "archive_read_data_block", f.read_data_block);
+        bind_symbol(library, "archive_read_free", f.read_free);
+        bind_symbol(library, "archive_read_new", f.read_new);
+        bind_symbol(library, "archive_read_next_header", f.read_next_header);
+        bind_symbol(library, "archive_read_open", f.read_open);
+        bind_symbol(library, "archive_read_open_fd", f.read_open_fd);
+        bind_symbol(library, "archive_read_support_filter_bzip2", f.read_support_filter_bzip2);
+        bind_symbol(library, "archive_read_support_filter_gzip", f.read_support_filter_gzip);
+        bind_symbol(library, "archive_read_support_filter_lzma", f.read_support_filter_lzma);
+        bind_symbol(library, "archive_read_support_filter_xz", f.read_support_filter_xz);
+        bind_symbol(library, "archive_read_support_filter_zstd", f.read_support_filter_zstd);
+        bind_symbol(library, "archive_read_support_format_raw", f.read_support_format_raw);
+        bind_symbol(library, "archive_read_support_format_tar", f.read_support_format_tar);
+        return f;
+    }();
+    return functions;
+}
+
 struct ReadArchiveFree {
-    void operator()(archive* a) const { ::archive_read_free(a); }
+    void operator()(archive* a) const { libarchive().read_free(a); }
 };
 struct EntryFree {
-    void operator()(archive_entry* e) const { ::archive_entry_free(e); }
+    void operator()(archive_entry* e) const { libarchive().entry_free(e); }
 };
 using ReadArchive = std::unique_ptr<archive, ReadArchiveFree>;
 using Entry = std::unique_ptr<archive_entry, EntryFree>;
@@ -40,7 +138,7 @@ constexpr std::string_view whiteout_prefix = ".wh.";
 constexpr std::string_view opaque_marker = ".wh..wh..opq";
 
 std::string archive_message(archive* a) {
-    const char* message = ::archive_error_string(a);
+    const char* message = libarchive().error_string(a);
     return message ? message : "unknown libarchive error";
 }
 
@@ -87,10 +185,10 @@ std::string posix_acl_xattr(archive_entry* entry, int type) {
         std::uint32_t id;
     };
     std::vector<AclEntry> entries;
-    if (::archive_entry_acl_reset(entry, type) <= 0) return {};
+    if (libarchive().entry_acl_reset(entry, type) <= 0) return {};
     int entry_type = 0, permset = 0, tag = 0, id = 0;
     const char* name = nullptr;
-    while (::archive_entry_acl_next(entry, type, &entry_type, &permset, &tag, &id, &name) == ARCHIVE_OK) {
+    while (libarchive().entry_acl_next(entry, type, &entry_type, &permset, &tag, &id, &name) == ARCHIVE_OK) {
         std::uint16_t kernel_tag = 0;
         switch (tag) {
         case ARCHIVE_ENTRY_ACL_USER_OBJ: kernel_tag = 0x01; break;
@@ -137,8 +235,8 @@ public:
         const int parent = parent_dir(parent_rel, what);
         if (layer_ && name.starts_with(whiteout_prefix)) return whiteout(parent, parent_rel, name, what);
 
-        const mode_t type = ::archive_entry_filetype(entry);
-        const char* hardlink = ::archive_entry_hardlink(entry);
+        const mode_t type = libarchive().entry_filetype(entry);
+        const char* hardlink = libarchive().entry_hardlink(entry);
         if (!hardlink && type == AE_IFDIR && existing_directory(parent, name)) {
             UniqueFd dir(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!dir) throw_errno(what + ": open", errno);
@@ -320,7 +418,7 @@ private:
             const void* buffer = nullptr;
             size_t size = 0;
             la_int64_t offset = 0;
-            int r = ::archive_read_data_block(in, &buffer, &size, &offset);
+            int r = libarchive().read_data_block(in, &buffer, &size, &offset);
             if (r == ARCHIVE_EOF) break;
             if (r < ARCHIVE_WARN) throw Error(Errc::invalid_input, what + ": " + archive_message(in));
             const char* data = static_cast<const char*>(buffer);
@@ -337,7 +435,7 @@ private:
             end = std::max<off_t>(end, offset);
         }
         // A sparse file may end in a hole.
-        const off_t size = ::archive_entry_size(entry);
+        const off_t size = libarchive().entry_size(entry);
         if (size > end && ::ftruncate(fd.get(), size) != 0) throw_errno(what + ": truncate", errno);
         set_owner(fd.get(), nullptr, entry, what);
         if (::fchmod(fd.get(), permissions(entry)) != 0) throw_errno(what + ": chmod", errno);
@@ -362,7 +460,7 @@ private:
     }
 
     void make_symlink(archive_entry* entry, int parent, const std::string& name, const std::string& what) {
-        const char* target = ::archive_entry_symlink(entry);
+        const char* target = libarchive().entry_symlink(entry);
         if (!target || !*target) throw Error(Errc::invalid_input, what + ": symlink without a target");
         if (::symlinkat(target, parent, name.c_str()) != 0) throw_errno(what + ": symlink", errno);
         set_owner(parent, name.c_str(), entry, what);
@@ -372,8 +470,8 @@ private:
     }
 
     void make_node(archive_entry* entry, int parent, const std::string& name, const std::string& what) {
-        const mode_t type = ::archive_entry_filetype(entry);
-        if (::mknodat(parent, name.c_str(), type | 0600, ::archive_entry_rdev(entry)) != 0) {
+        const mode_t type = libarchive().entry_filetype(entry);
+        if (::mknodat(parent, name.c_str(), type | 0600, libarchive().entry_rdev(entry)) != 0) {
             if (errno == EPERM && type != AE_IFIFO) {
                 ++skipped_devices_;
                 return;
@@ -392,23 +490,23 @@ private:
     // a user cannot give files away (libarchive's and tar's rule).
     void set_owner(int fd, const char* name, archive_entry* entry, const std::string& what) {
         if (!root_) return;
-        const auto uid = static_cast<uid_t>(::archive_entry_uid(entry));
-        const auto gid = static_cast<gid_t>(::archive_entry_gid(entry));
+        const auto uid = static_cast<uid_t>(libarchive().entry_uid(entry));
+        const auto gid = static_cast<gid_t>(libarchive().entry_gid(entry));
         int rc = name ? ::fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) : ::fchown(fd, uid, gid);
         if (rc != 0) throw_errno(what + ": chown", errno);
     }
 
     // Without the archive's owner, setuid and setgid bits are dropped.
     mode_t permissions(archive_entry* entry) const {
-        mode_t mode = ::archive_entry_perm(entry) & 07777;
+        mode_t mode = libarchive().entry_perm(entry) & 07777;
         return root_ ? mode : mode & ~mode_t(06000);
     }
 
     static timespec atime(archive_entry* e) {
-        return entry_time(::archive_entry_atime_is_set(e), ::archive_entry_atime(e), ::archive_entry_atime_nsec(e));
+        return entry_time(libarchive().entry_atime_is_set(e), libarchive().entry_atime(e), libarchive().entry_atime_nsec(e));
     }
     static timespec mtime(archive_entry* e) {
-        return entry_time(::archive_entry_mtime_is_set(e), ::archive_entry_mtime(e), ::archive_entry_mtime_nsec(e));
+        return entry_time(libarchive().entry_mtime_is_set(e), libarchive().entry_mtime(e), libarchive().entry_mtime_nsec(e));
     }
 
     // On `fd`, or on `name` in `*parent` (not followed) for symlinks and
@@ -432,8 +530,8 @@ private:
         const char* key = nullptr;
         const void* value = nullptr;
         size_t size = 0;
-        if (::archive_entry_xattr_reset(entry) > 0)
-            while (::archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK)
+        if (libarchive().entry_xattr_reset(entry) > 0)
+            while (libarchive().entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK)
                 if (key) set(key, value, size);
         if (fd < 0) return;  // ACLs exist on files and directories only
         for (auto [type, xattr] : {std::pair{ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access"},
@@ -465,7 +563,7 @@ struct HashedStream {
         auto* stream = static_cast<HashedStream*>(self);
         size_t size = 0;
         la_int64_t offset = 0;
-        int r = ::archive_read_data_block(stream->raw, buffer, &size, &offset);
+        int r = libarchive().read_data_block(stream->raw, buffer, &size, &offset);
         if (r == ARCHIVE_EOF) return 0;
         if (r < ARCHIVE_WARN) {
             stream->error = archive_message(stream->raw);
@@ -499,27 +597,27 @@ public:
         TreeWriter writer(root_fd, layer);
         for (;;) {
             archive_entry* entry = nullptr;
-            int r = ::archive_read_next_header(in, &entry);
+            int r = libarchive().read_next_header(in, &entry);
             if (r == ARCHIVE_EOF) break;
             if (r < ARCHIVE_WARN) {
                 if (progress_.entries == 0) not_readable(in);
                 throw Error(Errc::invalid_input, read_error(in));
             }
             if (r == ARCHIVE_WARN) log::warning(name_ + ": " + archive_message(in));
-            const char* raw_name = ::archive_entry_pathname(entry);
+            const char* raw_name = libarchive().entry_pathname(entry);
             const std::string name = raw_name ? raw_name : "";
             const std::string what = "archive entry " + single_quoted(name);
             const std::string rel = contained_path(name, what);
             if (rel.empty()) {
                 // The top directory ("./"): its metadata goes to the rootfs itself, last.
-                if (::archive_entry_filetype(entry) != AE_IFDIR)
+                if (libarchive().entry_filetype(entry) != AE_IFDIR)
                     throw Error(Errc::invalid_input, what + ": not a directory");
-                if (!layer) root_entry_.reset(::archive_entry_clone(entry));
+                if (!layer) root_entry_.reset(libarchive().entry_clone(entry));
             } else {
                 writer.write(in, entry, rel, what);
             }
             ++progress_.entries;
-            progress_.bytes = static_cast<std::uint64_t>(::archive_filter_bytes(raw_ ? raw_.get() : in, -1));
+            progress_.bytes = static_cast<std::uint64_t>(libarchive().filter_bytes(raw_ ? raw_.get() : in, -1));
             if (on_progress_) on_progress_(progress_);
         }
         writer.finish();
@@ -541,48 +639,48 @@ public:
             return;
         }
         archive_entry* entry = root_entry_.get();
-        if (::geteuid() == 0 && ::fchown(root_fd, static_cast<uid_t>(::archive_entry_uid(entry)),
-                                         static_cast<gid_t>(::archive_entry_gid(entry))) != 0)
+        if (::geteuid() == 0 && ::fchown(root_fd, static_cast<uid_t>(libarchive().entry_uid(entry)),
+                                         static_cast<gid_t>(libarchive().entry_gid(entry))) != 0)
             throw_errno("chown " + target.string(), errno);
-        if (::fchmod(root_fd, ::archive_entry_perm(entry) & 07777) != 0) throw_errno("chmod " + target.string(), errno);
+        if (::fchmod(root_fd, libarchive().entry_perm(entry) & 07777) != 0) throw_errno("chmod " + target.string(), errno);
         const timespec times[2] = {
-            entry_time(::archive_entry_atime_is_set(entry), ::archive_entry_atime(entry), ::archive_entry_atime_nsec(entry)),
-            entry_time(::archive_entry_mtime_is_set(entry), ::archive_entry_mtime(entry), ::archive_entry_mtime_nsec(entry))};
+            entry_time(libarchive().entry_atime_is_set(entry), libarchive().entry_atime(entry), libarchive().entry_atime_nsec(entry)),
+            entry_time(libarchive().entry_mtime_is_set(entry), libarchive().entry_mtime(entry), libarchive().entry_mtime_nsec(entry))};
         if (::futimens(root_fd, times) != 0) throw_errno("set times of " + target.string(), errno);
     }
 
 private:
     static void support_filters(archive* a) {
         // Filters are recognised by their magic bytes, whatever the file is called.
-        ::archive_read_support_filter_gzip(a);
-        ::archive_read_support_filter_bzip2(a);
-        ::archive_read_support_filter_xz(a);
-        ::archive_read_support_filter_lzma(a);
-        ::archive_read_support_filter_zstd(a);
+        libarchive().read_support_filter_gzip(a);
+        libarchive().read_support_filter_bzip2(a);
+        libarchive().read_support_filter_xz(a);
+        libarchive().read_support_filter_lzma(a);
+        libarchive().read_support_filter_zstd(a);
     }
 
     void open_archive() {
         if (::lseek(fd_, 0, SEEK_SET) != 0) throw_errno(name_ + ": seek", errno);
         struct stat st {};
         if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) progress_.bytes_total = static_cast<std::uint64_t>(st.st_size);
-        tar_.reset(::archive_read_new());
+        tar_.reset(libarchive().read_new());
         if (!tar_) throw Error(Errc::failed, "libarchive: out of memory");
-        ::archive_read_support_format_tar(tar_.get());
+        libarchive().read_support_format_tar(tar_.get());
         if (!hash_) {
             support_filters(tar_.get());
-            if (::archive_read_open_fd(tar_.get(), fd_, 1 << 17) != ARCHIVE_OK) not_readable(tar_.get());
+            if (libarchive().read_open_fd(tar_.get(), fd_, 1 << 17) != ARCHIVE_OK) not_readable(tar_.get());
             return;
         }
-        raw_.reset(::archive_read_new());
+        raw_.reset(libarchive().read_new());
         if (!raw_) throw Error(Errc::failed, "libarchive: out of memory");
         support_filters(raw_.get());
-        ::archive_read_support_format_raw(raw_.get());
+        libarchive().read_support_format_raw(raw_.get());
         archive_entry* entry = nullptr;
-        if (::archive_read_open_fd(raw_.get(), fd_, 1 << 17) != ARCHIVE_OK ||
-            ::archive_read_next_header(raw_.get(), &entry) != ARCHIVE_OK)
+        if (libarchive().read_open_fd(raw_.get(), fd_, 1 << 17) != ARCHIVE_OK ||
+            libarchive().read_next_header(raw_.get(), &entry) != ARCHIVE_OK)
             not_readable(raw_.get());
         stream_.raw = raw_.get();
-        if (::archive_read_open(tar_.get(), &stream_, nullptr, HashedStream::read, nullptr) != ARCHIVE_OK)
+        if (libarchive().read_open(tar_.get(), &stream_, nullptr, HashedStream::read, nullptr) != ARCHIVE_OK)
             not_readable(tar_.get());
     }
 
@@ -596,7 +694,7 @@ private:
     // private archive_platform.h) mean the content; others come from read().
     [[noreturn]] void not_readable(archive* in) {
         if (!stream_.error.empty()) throw Error(Errc::invalid_input, stream_.error);
-        const int err = ::archive_errno(in);
+        const int err = libarchive().error_number(in);
         if (err > 0 && err != EILSEQ) throw_errno(archive_message(in), err, Errc::invalid_input);
         throw Error(Errc::invalid_input,
                     "not a directory or a tar archive (tar, tar.gz, tar.zst, tar.xz): " + archive_message(in));
