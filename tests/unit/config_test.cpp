@@ -105,6 +105,9 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_key) {
     check("log-format = xml\n", "log-format");
     check("backend = ../../tmp/evil\n", "backend");
     check("mapping = Hash!\n", "mapping");
+    check("mapping = -hash\n", "mapping");
+    check("mapping = _hash\n", "mapping");
+    check("backend = " + std::string(65, 'x') + "\n", "backend");
     check("nonsense = 1\n", "nonsense");
     check("debug = maybe\n", "debug");
 }
@@ -144,6 +147,13 @@ BOOST_AUTO_TEST_CASE(unreadable_config_file_is_named) {
     BOOST_CHECK_EXCEPTION(load({"--config", (tmp / "dir").string()}), lxcri::Error, [&](const lxcri::Error& e) {
         return std::string(e.what()) == "config file: read " + (tmp / "dir").string() + ": Is a directory";
     });
+}
+
+BOOST_AUTO_TEST_CASE(plugin_names_within_the_pattern_are_taken) {
+    lxcri::test::write_text(file, "backend = 0my_back-end\nmapping = " + std::string(64, 'm') + "\n");
+    auto c = load({});
+    BOOST_CHECK_EQUAL(c.backend, "0my_back-end");
+    BOOST_CHECK_EQUAL(c.mapping, std::string(64, 'm'));
 }
 
 BOOST_AUTO_TEST_CASE(relative_paths_become_absolute) {
