@@ -1,15 +1,19 @@
 #!/bin/bash
 # Benchmark: the full lifecycle of a `/bin/true` container -- create, start,
 # wait for exit, delete -- with proxmox-lxcri's lxc backend against Debian's
-# runc on the same bundle (goal: proxmox-lxcri / runc <= 0.5). Also times
-# `lxc-execute` of the same rootfs, a bare LXC run, for reference.
+# runc on the same bundle (goal, issue 14: proxmox-lxcri / runc <= 0.8). Also
+# times `lxc-execute` of the same rootfs, a bare LXC run, for reference.
+# Then, in the same run, the per-command latency: `state` of a running
+# container against runc's (goal <= 0.4) and `--version` against /bin/true
+# (goal <= 2), in pairs run back to back, the ratio taken pair by pair.
 #
 #   bench/lifecycle.sh [--binary PATH] [--runs N] [--dir DIR] [--run-dir DIR]
 #                      [--runc PATH] [--no-lxc-execute] [--verbose]
 #
 #   --binary  proxmox-lxcri to time (or $BENCH_LXCRI_BINARY); default
 #             build/bin/proxmox-lxcri of this repo, else build-lead/bin/
-#   --runs    runs of each runtime (default 30); none are dropped
+#   --runs    runs of each runtime (default 30); none are dropped; the
+#             per-command part runs 10 times as many pairs
 #   --dir     where the bundle, lxcpath and --state-dir go, like /var/lib
 #             (default $TMPDIR or /tmp)
 #   --run-dir where both runtimes' --root goes, like their defaults
@@ -257,5 +261,75 @@ if sys.argv[2] == "1":
 m = {k: pct(res[k][4], .5) for k in res}
 print()
 print(f"median lifecycle: proxmox-lxcri {m['lxcri']:.1f} ms, runc {m['runc']:.1f} ms, "
-      f"ratio proxmox-lxcri/runc {m['lxcri'] / m['runc']:.2f} (goal <= 0.5)")
+      f"ratio proxmox-lxcri/runc {m['lxcri'] / m['runc']:.2f} (goal <= 0.8)")
 EOF
+
+# Per-command latency: one running `sleep` container in each runtime, then
+# pairs of commands, each spawned (posix_spawn, no fork of the interpreter)
+# and waited for between two CLOCK_MONOTONIC reads; who goes first alternates.
+"$binary" bundle create "$work/bundle-sleep" --rootfs "$work/rootfs" --args sleep,1000 --quiet
+cat > "$work/commands.py" <<'EOF'
+import os, sys, time
+
+runs = int(sys.argv[1])
+binary, runc = os.environ["B_LXCRI"], os.environ["B_RUNC"]
+work, rundir = os.environ["B_WORK"], os.environ["B_RUN"]
+lxcri = [binary, "--root", rundir + "/lxcri-root", "--state-dir", work + "/lxcri-state"]
+runc_cli = [runc, "--root", rundir + "/runc-root"]
+null = os.open(os.devnull, os.O_RDWR)
+
+
+def spawn(argv):
+    return os.posix_spawn(argv[0], argv, os.environ,
+                          file_actions=[(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1)])
+
+
+def timed(argv):
+    """Milliseconds from the spawn of argv to its exit; fails on a non-zero exit."""
+    t0 = time.monotonic_ns()
+    _, status = os.waitpid(spawn(argv), 0)
+    t = (time.monotonic_ns() - t0) / 1e6
+    if status != 0:
+        sys.exit(f"{' '.join(argv)}: wait status {status:#x}")
+    return t
+
+
+def run(argv):
+    timed(argv)
+
+
+def pct(v, p):  # linear interpolation between closest ranks
+    v = sorted(v)
+    k = (len(v) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def pairs(name, a, b, b_name, goal):
+    ta, tb, ratio = [], [], []
+    for i in range(runs):
+        if i % 2 == 0:
+            x = timed(a); y = timed(b)
+        else:
+            y = timed(b); x = timed(a)
+        ta.append(x); tb.append(y); ratio.append(x / y)
+    print(f"{name:<16} proxmox-lxcri {pct(ta, .5):5.2f} ms ({pct(ta, .1):.2f}-{pct(ta, .9):.2f}), "
+          f"{b_name} {pct(tb, .5):5.2f} ms ({pct(tb, .1):.2f}-{pct(tb, .9):.2f}); "
+          f"ratio {pct(ratio, .5):.2f} ({pct(ratio, .1):.2f}-{pct(ratio, .9):.2f}; goal <= {goal})")
+
+
+bundle = work + "/bundle-sleep"
+run(lxcri + ["create", "--bundle", bundle, "st-lxcri"])
+try:
+    run(lxcri + ["start", "st-lxcri"])
+    run(runc_cli + ["run", "-d", "--bundle", bundle, "st-runc"])
+    print(f"per command: {runs} pairs each, none dropped; median ms (p10-p90), ratio = median of the pairs' ratios")
+    pairs("state (running)", lxcri + ["state", "st-lxcri"], runc_cli + ["state", "st-runc"], "runc", 0.4)
+    pairs("--version", [binary, "--version"], ["/bin/true"], "/bin/true", 2)
+finally:
+    os.waitpid(spawn(lxcri + ["delete", "--force", "st-lxcri"]), 0)
+    os.waitpid(spawn(runc_cli + ["delete", "--force", "st-runc"]), 0)
+EOF
+echo
+"$python" "$work/commands.py" $((runs * 10))
