@@ -272,7 +272,8 @@ int run_helper(const fs::path& dir) {
         // reported like any other exit of the process, on its terminal too.
         if (plan.process.terminal) make_terminal(dir / proto::console_socket);
         if (auto failure = check_before_start(plan)) fail(dir, failure->message, failure->exit_code);
-        write_file_atomic(dir / proto::ready_file, std::to_string(::getpid()), 0644);
+        // rt/ is runtime state (under --root): no fsync, as for the core's files there.
+        write_file_atomic(dir / proto::ready_file, std::to_string(::getpid()), 0644, Durability::process);
         wait_for_start(dir);
     } catch (const std::exception& e) {
         fail(dir, e.what(), 1);
