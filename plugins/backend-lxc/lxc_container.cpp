@@ -20,7 +20,7 @@ struct Liblxc {
 };
 
 template <typename Function>
-void bind(void* library, const char* name, Function& function) {
+void bind_symbol(void* library, const char* name, Function& function) {
     function = reinterpret_cast<Function>(::dlsym(library, name));
     if (!function) throw Error(Errc::failed, std::string("liblxc.so.1 has no ") + name);
 }
@@ -31,9 +31,9 @@ const Liblxc& liblxc() {
         void* library = ::dlopen("liblxc.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
         if (!library) throw Error(Errc::failed, std::string("cannot load liblxc: ") + ::dlerror());
         Liblxc f{};
-        bind(library, "lxc_container_new", f.container_new);
-        bind(library, "lxc_container_put", f.container_put);
-        bind(library, "lxc_attach_run_command", f.attach_run_command);
+        bind_symbol(library, "lxc_container_new", f.container_new);
+        bind_symbol(library, "lxc_container_put", f.container_put);
+        bind_symbol(library, "lxc_attach_run_command", f.attach_run_command);
         return f;
     }();
     return functions;
