@@ -209,6 +209,16 @@ us = lambda a, b: (b - a) // 1000
 print(us(t0, t1), us(t1, t2), us(t2, t3), us(t3, t4), us(t0, t4))
 EOF
 export B_LXCRI="$binary" B_RUNC="$runc_bin" B_WORK="$work" B_RUN="$run"
+# Percentiles, for the summaries below: linear interpolation between the
+# closest ranks.
+cat > "$work/stats.py" <<'EOF'
+def pct(v, p):
+    v = sorted(v)
+    k = (len(v) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+EOF
 
 once() {  # kind run-number
     local out
@@ -235,13 +245,8 @@ done
 
 "$python" - "$work/results" "$lxc_execute" <<'EOF'
 import os, sys
-
-def pct(v, p):  # linear interpolation between closest ranks
-    v = sorted(v)
-    k = (len(v) - 1) * p
-    lo = int(k)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+sys.path.insert(0, os.environ["B_WORK"])
+from stats import pct
 
 def load(kind):
     rows = [list(map(int, l.split())) for l in open(os.path.join(sys.argv[1], kind))]
@@ -270,6 +275,7 @@ EOF
 "$binary" bundle create "$work/bundle-sleep" --rootfs "$work/rootfs" --args sleep,1000 --quiet
 cat > "$work/commands.py" <<'EOF'
 import os, sys, time
+from stats import pct
 
 runs = int(sys.argv[1])
 binary, runc = os.environ["B_LXCRI"], os.environ["B_RUNC"]
@@ -297,13 +303,6 @@ def timed(argv):
 def run(argv):
     timed(argv)
 
-
-def pct(v, p):  # linear interpolation between closest ranks
-    v = sorted(v)
-    k = (len(v) - 1) * p
-    lo = int(k)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
 def pairs(name, a, b, b_name, goal):

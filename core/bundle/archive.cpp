@@ -4,12 +4,12 @@
 
 #include <lxcri/error.hpp>
 #include <lxcri/log.hpp>
+#include <lxcri/shared_library.hpp>
 #include <lxcri/sha256.hpp>
 
 #include <archive.h>
 #include <archive_entry.h>
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -72,54 +72,47 @@ struct Libarchive {
     decltype(&::archive_read_support_format_tar) read_support_format_tar;
 };
 
-template <typename Function>
-void bind_symbol(void* library, const char* name, Function& function) {
-    function = reinterpret_cast<Function>(::dlsym(library, name));
-    if (!function) throw Error(Errc::failed, std::string("libarchive.so.13 has no ") + name);
-}
-
 const Libarchive& libarchive() {
     static const Libarchive functions = [] {
-        void* library = ::dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-        if (!library) throw Error(Errc::failed, std::string("cannot load libarchive: ") + ::dlerror());
+        SharedLibrary library("libarchive.so.13");
         Libarchive f{};
-        bind_symbol(library, "archive_entry_acl_next", f.entry_acl_next);
-        bind_symbol(library, "archive_entry_acl_reset", f.entry_acl_reset);
-        bind_symbol(library, "archive_entry_atime", f.entry_atime);
-        bind_symbol(library, "archive_entry_atime_is_set", f.entry_atime_is_set);
-        bind_symbol(library, "archive_entry_atime_nsec", f.entry_atime_nsec);
-        bind_symbol(library, "archive_entry_clone", f.entry_clone);
-        bind_symbol(library, "archive_entry_filetype", f.entry_filetype);
-        bind_symbol(library, "archive_entry_free", f.entry_free);
-        bind_symbol(library, "archive_entry_gid", f.entry_gid);
-        bind_symbol(library, "archive_entry_hardlink", f.entry_hardlink);
-        bind_symbol(library, "archive_entry_mtime", f.entry_mtime);
-        bind_symbol(library, "archive_entry_mtime_is_set", f.entry_mtime_is_set);
-        bind_symbol(library, "archive_entry_mtime_nsec", f.entry_mtime_nsec);
-        bind_symbol(library, "archive_entry_pathname", f.entry_pathname);
-        bind_symbol(library, "archive_entry_perm", f.entry_perm);
-        bind_symbol(library, "archive_entry_rdev", f.entry_rdev);
-        bind_symbol(library, "archive_entry_size", f.entry_size);
-        bind_symbol(library, "archive_entry_symlink", f.entry_symlink);
-        bind_symbol(library, "archive_entry_uid", f.entry_uid);
-        bind_symbol(library, "archive_entry_xattr_next", f.entry_xattr_next);
-        bind_symbol(library, "archive_entry_xattr_reset", f.entry_xattr_reset);
-        bind_symbol(library, "archive_errno", f.error_number);
-        bind_symbol(library, "archive_error_string", f.error_string);
-        bind_symbol(library, "archive_filter_bytes", f.filter_bytes);
-        bind_symbol(library, "archive_read_data_block", f.read_data_block);
-        bind_symbol(library, "archive_read_free", f.read_free);
-        bind_symbol(library, "archive_read_new", f.read_new);
-        bind_symbol(library, "archive_read_next_header", f.read_next_header);
-        bind_symbol(library, "archive_read_open", f.read_open);
-        bind_symbol(library, "archive_read_open_fd", f.read_open_fd);
-        bind_symbol(library, "archive_read_support_filter_bzip2", f.read_support_filter_bzip2);
-        bind_symbol(library, "archive_read_support_filter_gzip", f.read_support_filter_gzip);
-        bind_symbol(library, "archive_read_support_filter_lzma", f.read_support_filter_lzma);
-        bind_symbol(library, "archive_read_support_filter_xz", f.read_support_filter_xz);
-        bind_symbol(library, "archive_read_support_filter_zstd", f.read_support_filter_zstd);
-        bind_symbol(library, "archive_read_support_format_raw", f.read_support_format_raw);
-        bind_symbol(library, "archive_read_support_format_tar", f.read_support_format_tar);
+        library.bind("archive_entry_acl_next", f.entry_acl_next);
+        library.bind("archive_entry_acl_reset", f.entry_acl_reset);
+        library.bind("archive_entry_atime", f.entry_atime);
+        library.bind("archive_entry_atime_is_set", f.entry_atime_is_set);
+        library.bind("archive_entry_atime_nsec", f.entry_atime_nsec);
+        library.bind("archive_entry_clone", f.entry_clone);
+        library.bind("archive_entry_filetype", f.entry_filetype);
+        library.bind("archive_entry_free", f.entry_free);
+        library.bind("archive_entry_gid", f.entry_gid);
+        library.bind("archive_entry_hardlink", f.entry_hardlink);
+        library.bind("archive_entry_mtime", f.entry_mtime);
+        library.bind("archive_entry_mtime_is_set", f.entry_mtime_is_set);
+        library.bind("archive_entry_mtime_nsec", f.entry_mtime_nsec);
+        library.bind("archive_entry_pathname", f.entry_pathname);
+        library.bind("archive_entry_perm", f.entry_perm);
+        library.bind("archive_entry_rdev", f.entry_rdev);
+        library.bind("archive_entry_size", f.entry_size);
+        library.bind("archive_entry_symlink", f.entry_symlink);
+        library.bind("archive_entry_uid", f.entry_uid);
+        library.bind("archive_entry_xattr_next", f.entry_xattr_next);
+        library.bind("archive_entry_xattr_reset", f.entry_xattr_reset);
+        library.bind("archive_errno", f.error_number);
+        library.bind("archive_error_string", f.error_string);
+        library.bind("archive_filter_bytes", f.filter_bytes);
+        library.bind("archive_read_data_block", f.read_data_block);
+        library.bind("archive_read_free", f.read_free);
+        library.bind("archive_read_new", f.read_new);
+        library.bind("archive_read_next_header", f.read_next_header);
+        library.bind("archive_read_open", f.read_open);
+        library.bind("archive_read_open_fd", f.read_open_fd);
+        library.bind("archive_read_support_filter_bzip2", f.read_support_filter_bzip2);
+        library.bind("archive_read_support_filter_gzip", f.read_support_filter_gzip);
+        library.bind("archive_read_support_filter_lzma", f.read_support_filter_lzma);
+        library.bind("archive_read_support_filter_xz", f.read_support_filter_xz);
+        library.bind("archive_read_support_filter_zstd", f.read_support_filter_zstd);
+        library.bind("archive_read_support_format_raw", f.read_support_format_raw);
+        library.bind("archive_read_support_format_tar", f.read_support_format_tar);
         return f;
     }();
     return functions;

@@ -1,10 +1,9 @@
 #include "lxc_container.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/shared_library.hpp>
 
 #include <lxc/lxccontainer.h>
-
-#include <dlfcn.h>
 
 namespace lxcri::lxc {
 namespace {
@@ -19,21 +18,13 @@ struct Liblxc {
     decltype(&::lxc_attach_run_command) attach_run_command;
 };
 
-template <typename Function>
-void bind_symbol(void* library, const char* name, Function& function) {
-    function = reinterpret_cast<Function>(::dlsym(library, name));
-    if (!function) throw Error(Errc::failed, std::string("liblxc.so.1 has no ") + name);
-}
-
 const Liblxc& liblxc() {
     static const Liblxc functions = [] {
-        // Never closed: liblxc keeps state (its log, signal handlers) for the process's life.
-        void* library = ::dlopen("liblxc.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-        if (!library) throw Error(Errc::failed, std::string("cannot load liblxc: ") + ::dlerror());
+        SharedLibrary library("liblxc.so.1");
         Liblxc f{};
-        bind_symbol(library, "lxc_container_new", f.container_new);
-        bind_symbol(library, "lxc_container_put", f.container_put);
-        bind_symbol(library, "lxc_attach_run_command", f.attach_run_command);
+        library.bind("lxc_container_new", f.container_new);
+        library.bind("lxc_container_put", f.container_put);
+        library.bind("lxc_attach_run_command", f.attach_run_command);
         return f;
     }();
     return functions;
