@@ -48,6 +48,14 @@ fs::path runtime_dir(const TempDir& dir, bool fifo) {
     return dir.path();
 }
 
+// init_status(container, pid, start_time) is `expected`, with `expected_pid`.
+void check_status(const fs::path& container, pid_t pid, std::uint64_t start_time, Status expected,
+                  pid_t expected_pid) {
+    auto status = lxcri::init_status(container, pid, start_time);
+    BOOST_TEST(static_cast<int>(status.status) == static_cast<int>(expected));
+    BOOST_TEST(status.pid == expected_pid);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(start_time_names_a_live_process_only) {
@@ -79,19 +87,12 @@ BOOST_AUTO_TEST_CASE(status_follows_the_fifo_and_the_init) {
     auto start = lxcri::process_start_time(init.pid);
     BOOST_REQUIRE(start.has_value());
 
-    auto status = lxcri::init_status(container, init.pid, *start);
-    BOOST_TEST(static_cast<int>(status.status) == static_cast<int>(Status::created));
-    BOOST_TEST(status.pid == init.pid);
-
+    check_status(container, init.pid, *start, Status::created, init.pid);
     fs::remove(container / proto::host_subdir / proto::exec_fifo);  // what start does
-    status = lxcri::init_status(container, init.pid, *start);
-    BOOST_TEST(static_cast<int>(status.status) == static_cast<int>(Status::running));
-    BOOST_TEST(status.pid == init.pid);
-
+    check_status(container, init.pid, *start, Status::running, init.pid);
+    pid_t gone = init.pid;
     init.stop();
-    status = lxcri::init_status(container, init.pid, *start);
-    BOOST_TEST(static_cast<int>(status.status) == static_cast<int>(Status::stopped));
-    BOOST_TEST(status.pid == 0);
+    check_status(container, gone, *start, Status::stopped, 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_reused_pid_is_not_the_init) {
@@ -103,8 +104,7 @@ BOOST_AUTO_TEST_CASE(a_reused_pid_is_not_the_init) {
     auto start = lxcri::process_start_time(other.pid);
     BOOST_REQUIRE(start.has_value());
 
-    auto status = lxcri::init_status(container, other.pid, *start + 1);
-    BOOST_TEST(static_cast<int>(status.status) == static_cast<int>(Status::stopped));
+    check_status(container, other.pid, *start + 1, Status::stopped, 0);
     BOOST_TEST(!lxcri::open_process(other.pid, *start + 1));
     // Nothing was sent to it: it still runs.
     BOOST_TEST((lxcri::process_start_time(other.pid) == start));
