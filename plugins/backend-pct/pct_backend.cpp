@@ -20,6 +20,7 @@
 #include <lxcri/init_client.hpp>
 #include <lxcri/init_protocol.hpp>
 #include <lxcri/lxcri.hpp>
+#include <lxcri/process.hpp>
 #include <lxcri/undo.hpp>
 #include <lxcri/unique_fd.hpp>
 
@@ -44,27 +45,6 @@ namespace lxcri {
 namespace {
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
-// Field 22 of /proc/<pid>/stat (clock ticks after boot): with the pid, it
-// names one process for the whole uptime. nullopt when the process is gone
-// or a zombie.
-std::optional<std::uint64_t> start_time(pid_t pid) {
-    std::string stat;
-    try {
-        stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
-    } catch (const Error&) {
-        return std::nullopt;
-    }
-    auto paren = stat.rfind(')');
-    if (paren == std::string::npos) return std::nullopt;
-    std::istringstream fields(stat.substr(paren + 1));
-    std::string state, field;
-    fields >> state;
-    if (state.empty() || state == "Z" || state == "X") return std::nullopt;
-    for (int n = 4; n <= 22 && fields >> field; ++n)
-        if (n == 22) return std::stoull(field);
-    return std::nullopt;
-}
 
 // What the CT's init is joined by: the word of init_protocol.hpp, step 5.
 const char* handover_word(NamespaceType type) {
@@ -258,7 +238,7 @@ private:
     }
 
     static void record_init(const ContainerRef& c, pid_t init) {
-        auto started = start_time(init);
+        auto started = process_start_time(init);
         if (!started) throw Error(Errc::failed, c.id + ": the container stopped while starting");
         write_file_atomic(c.dir / init_record, std::to_string(init) + " " + std::to_string(*started) + "\n", 0600);
     }
@@ -272,7 +252,7 @@ private:
         pid_t pid = 0;
         std::uint64_t started = 0;
         if (!(in >> pid >> started) || pid <= 0) return 0;
-        return start_time(pid) == started ? pid : 0;
+        return process_start_time(pid) == started ? pid : 0;
     }
 
     // Takes the init's connection on rt/handover.sock (init_protocol.hpp,
