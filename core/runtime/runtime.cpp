@@ -16,6 +16,7 @@
 #include <lxcri/process.hpp>
 #include <lxcri/undo.hpp>
 
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,8 +35,19 @@ constexpr const char* backend_options_file = "backend-options.json";
 // How often create tries another VMID after losing one to a race.
 constexpr int max_vmid_attempts = 10;
 
+// The pid file is written by rename, which would replace whatever is at
+// its path: a --pid-file that exists and is not a regular file (/dev/null,
+// a fifo, a directory) is refused. Returns the absolute path.
+fs::path checked_pid_file(const fs::path& path) {
+    fs::path file = absolute_path(path);
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw Error(Errc::invalid_input, "--pid-file " + path.string() + ": exists and is not a regular file");
+    return file;
+}
+
 void write_pid(const fs::path& path, pid_t pid) {
-    write_file_atomic(path, std::to_string(pid), 0644, Durability::process);
+    write_file_atomic(checked_pid_file(path), std::to_string(pid), 0644, Durability::process);
 }
 
 }  // namespace
@@ -133,6 +145,7 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
     validate_container_id(id);
     if (states_.exists(id)) throw Error(Errc::already_exists, id + ": container with given ID already exists");
     fs::path bundle_dir = absolute_path(options.bundle);
+    if (options.pid_file) checked_pid_file(*options.pid_file);
     oci::BundleConfig bundle = read_bundle(bundle_dir);
     std::string backend_id = backend_name();
     auto backend = load_backend(backend_id);
@@ -260,7 +273,7 @@ void Runtime::write_pid_file(const ContainerState& state, const CreateResult& re
     if (wait_pid) *wait_pid = pid;
     if (!options.pid_file) return;
     if (pid > 0)
-        write_pid(absolute_path(*options.pid_file), pid);
+        write_pid(*options.pid_file, pid);
     else
         log::warning(state.id + ": backend " + state.backend + " runs no process; no pid file written");
 }
@@ -354,11 +367,12 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
     std::optional<std::string> process_json;
     if (options.process_file)
         process_json = *options.process_file == "-" ? read_file("/dev/stdin") : read_file(*options.process_file);
+    if (options.pid_file) checked_pid_file(*options.pid_file);
     ExecConfig exec = build_exec_config(stored_config(id), options, process_json);
     ExecRequest request{*exec.spec.process, exec.config_json, options.console_socket, options.detach,
                         options.preserve_fds};
     ExecResult result = backend->exec(ref(state), request);
-    if (options.pid_file) write_pid(absolute_path(*options.pid_file), result.pid);
+    if (options.pid_file) write_pid(*options.pid_file, result.pid);
     return result.exit_code.value_or(0);
 }
 

@@ -4,6 +4,8 @@
 #include "support/test_support.hpp"
 #include "util/json.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <map>
 #include <sstream>
@@ -780,4 +782,31 @@ BOOST_AUTO_TEST_CASE(the_pct_backend_without_pct_says_it_needs_proxmox) {
     BOOST_TEST(r.err.find("run ") == std::string::npos, r.err);
     BOOST_TEST(!fs::exists(env.root / "c1"));
     BOOST_TEST(env.mapping().empty());
+}
+
+// The pid file is written by rename: a --pid-file that exists and is not a
+// regular file (/dev/null, a fifo, a directory) would be replaced, so it is
+// refused before anything is made, and /dev/null stays a device.
+BOOST_AUTO_TEST_CASE(a_pid_file_that_is_not_a_regular_file_is_refused) {
+    Env env;
+    auto before = env.snapshot();
+    fs::path fifo = env.tmp / "fifo";
+    BOOST_REQUIRE_EQUAL(::mkfifo(fifo.c_str(), 0600), 0);
+    fs::path dir = env.tmp / "dir";
+    fs::create_directory(dir);
+    for (const fs::path& path : {fs::path("/dev/null"), fifo, dir}) {
+        BOOST_TEST_CONTEXT(path) {
+            check_failure(env.cli({"create", "--bundle", env.bundle.string(), "--pid-file", path.string(), "p"}), 3,
+                          "--pid-file " + path.string() + ": exists and is not a regular file");
+        }
+    }
+    BOOST_TEST(env.snapshot() == before);
+    BOOST_TEST(fs::is_character_file("/dev/null"));
+    BOOST_TEST(fs::is_fifo(fifo));
+    // A regular file, or none, is fine.
+    lxcri::test::write_text(env.tmp / "old.pid", "1\n");
+    BOOST_TEST(env.cli({"create", "--bundle", env.bundle.string(), "--pid-file", (env.tmp / "old.pid").string(), "p"})
+                   .exit_code == 0);
+    BOOST_TEST(env.cli({"create", "--bundle", env.bundle.string(), "--pid-file", (env.tmp / "new.pid").string(), "q"})
+                   .exit_code == 0);
 }
