@@ -79,7 +79,16 @@ PluginContext Runtime::plugin_context(const std::string& name) const {
     return PluginContext{config_.plugin_options(name), config_.root, config_.state_dir, libexec_directory()};
 }
 
+// A backend may keep files in --root and --state-dir from its constructor
+// on (docs/PLUGINS.md): both exist, as private directories, before one is
+// constructed.
+void Runtime::make_plugin_dirs() const {
+    ensure_private_dir(config_.root);
+    ensure_private_dir(config_.state_dir);
+}
+
 Plugin<Backend> Runtime::load_backend(const std::string& name) const {
+    make_plugin_dirs();
     return plugins_->load_backend(name, plugin_context(name));
 }
 
@@ -97,6 +106,7 @@ Plugin<Backend> Runtime::backend_of(const ContainerState& state) const {
         for (const auto& [key, value] : options)
             if (value.is_string()) context.options[std::string(key)] = std::string(value.as_string());
     }
+    make_plugin_dirs();
     return plugins_->load_backend(state.backend, context);
 }
 
@@ -197,13 +207,18 @@ Vmid Runtime::allocate(const ContainerState& state, Backend& backend, const Mapp
     if (auto it = transaction.entries().find(state.id); it != transaction.entries().end()) previous = it->second;
     Vmid vmid = allocate_vmid(transaction.entries(), state.id, state.backend, mapping, config_.mapping,
                               config_.vmid_range, backend.vmids_in_use());
+    // The undo's write must not fail on a disk that filled up since: the
+    // space it needs is reserved before the entry is written (a failure
+    // here leaves the old mapping), and freed just before the undo writes.
+    std::shared_ptr<PendingWrite> reserve = transaction.reserve();
     transaction.commit();
-    undo.add([this, id = state.id, previous] {
+    undo.add([this, id = state.id, previous, reserve]() mutable {
         auto restore = mappings_.begin();
         if (previous)
             restore.entries()[id] = *previous;
         else
             restore.entries().erase(id);
+        reserve.reset();
         restore.commit();
     });
     log::debug(state.id + ": VMID " + std::to_string(vmid) + " (" + config_.mapping + "), backend " + state.backend);
@@ -298,7 +313,7 @@ void Runtime::start(const std::string& id) {
     // Not asked again: the process may already be gone, and `state` derives
     // the live status anyway.
     state.status = Status::running;
-    states_.write(state);
+    record_status(state);
     run_hooks_warn(spec.hooks.poststart, "poststart", state);
 }
 
@@ -312,40 +327,95 @@ void Runtime::kill(const std::string& id, int signal, bool all) {
     if (state.status != Status::created && state.status != Status::running && state.status != Status::paused)
         throw Error(Errc::invalid_state, id + ": container not running");
     this->signal(state, signal, all);
-    states_.write(with_live_status(state));
+    record_status(with_live_status(state));
+}
+
+// After start or kill took effect: state.json's status is only a cache
+// (every command reads the live status), so a failure to write it (a full
+// disk) is a warning, not a failure of what was done.
+void Runtime::record_status(const ContainerState& state) const {
+    try {
+        states_.write(state);
+    } catch (const Error& e) {
+        log::warning(state.id + ": status " + std::string(to_string(state.status)) + " not recorded: " + e.what());
+    }
 }
 
 void Runtime::remove(const std::string& id, bool force) {
     validate_container_id(id);
     // As runc: --force on a container that is already gone succeeds (podman
-    // cleans up a failed create this way).
-    if (force && !states_.exists(id)) return;
-    FileLock lock = states_.lock(id);
-    auto stored = states_.read(id);
-    if (stored) {
-        auto backend = backend_of(*stored);
-        ContainerState state = with_live_status(*stored, &*backend);
-        if (!force && state.status != Status::stopped && state.status != Status::created)
-            throw Error(Errc::invalid_state, id + ": cannot delete a container that is " +
-                                                 std::string(to_string(state.status)) + " (use --force)");
-        std::optional<ContainerSpec> spec;
-        try {
-            spec = stored_spec(id);
-        } catch (const Error& e) {
-            log::warning(e.what());
-        }
-        backend->remove(ref(state), force);
-        state.status = Status::stopped;
-        if (spec) run_hooks_warn(spec->hooks.poststop, "poststop", state);
-    } else if (!force) {
-        throw Error(Errc::invalid_state, id + ": container is still being created (delete --force removes a failed create)");
+    // cleans up a failed create this way), also when a concurrent delete
+    // removed it while we waited for its lock.
+    std::optional<FileLock> lock;
+    try {
+        lock.emplace(states_.lock(id));
+    } catch (const Error& e) {
+        if (force && e.code() == Errc::not_found) return;
+        throw;
     }
+    std::optional<ContainerState> stored;
+    try {
+        stored = states_.read(id);
+    } catch (const Error& e) {
+        if (!force || e.code() == Errc::permission) throw;
+        log::warning(std::string(e.what()) + "; deleting the container from its mapping entry");
+    }
+    if (!stored && !force)
+        throw Error(Errc::invalid_state, id + ": container is still being created (delete --force removes a failed create)");
+
+    // What can fail is checked before anything is removed: mapping.json
+    // is read (a damaged one stops us here) and its new version written to
+    // a temporary file (a full disk or a read-only state dir show here).
+    std::optional<MappingEntry> entry;
     {
+        auto check = mappings_.begin();
+        if (auto it = check.entries().find(id); it != check.entries().end()) entry = it->second;
+        check.entries().erase(id);
+        check.prepare();
+    }
+    // The mapping entry is written before the backend makes anything, so
+    // it names what there is to remove when create was killed before
+    // state.json, or state.json is damaged.
+    ContainerState target = stored.value_or(ContainerState{});
+    if (force && entry) {
+        target.id = id;
+        target.vmid = entry->vmid;
+        target.backend = entry->backend;
+    }
+    if (stored || entry) {
+        auto backend = backend_of(target);
+        if (stored) {
+            ContainerState live = with_live_status(target, &*backend);
+            if (!force && live.status != Status::stopped && live.status != Status::created)
+                throw Error(Errc::invalid_state, id + ": cannot delete a container that is " +
+                                                     std::string(to_string(live.status)) + " (use --force)");
+        }
+        backend->remove(ref(target), force);
+    }
+    // From here the container is gone; what is left is bookkeeping, and a
+    // delete that fails now can be run again to its end.
+    try {
         auto transaction = mappings_.begin();
         transaction.entries().erase(id);
         transaction.commit();
+        if (stored) run_poststop(id, *stored);
+        states_.remove(id);
+    } catch (const Error& e) {
+        throw e.with_context(id + ": the container is removed, but not its bookkeeping (run delete again)");
     }
-    states_.remove(id);
+}
+
+// The poststop hooks, if the stored config can still be read.
+void Runtime::run_poststop(const std::string& id, ContainerState state) const {
+    std::optional<ContainerSpec> spec;
+    try {
+        spec = stored_spec(id);
+    } catch (const Error& e) {
+        log::warning(std::string(e.what()) + "; no poststop hooks run");
+        return;
+    }
+    state.status = Status::stopped;
+    run_hooks_warn(spec->hooks.poststop, "poststop", state);
 }
 
 boost::json::object Runtime::stored_config(const std::string& id) const {

@@ -72,6 +72,7 @@ private:
                         pid_t* wait_pid) const;
 
     PluginContext plugin_context(const std::string& name) const;
+    void make_plugin_dirs() const;
     Plugin<Backend> load_backend(const std::string& name) const;
     Plugin<Backend> backend_of(const ContainerState& state) const;
     ContainerRef ref(const ContainerState& state) const;
@@ -82,6 +83,8 @@ private:
     ContainerState with_live_status(ContainerState state, Backend* loaded = nullptr) const;
     // kill's signal: sent by the core when it knows the init, else by the backend.
     void signal(const ContainerState& state, int signal, bool all) const;
+    void run_poststop(const std::string& id, ContainerState state) const;
+    void record_status(const ContainerState& state) const;
     // The config.json the container was created from (kept in <root>/<id>/).
     boost::json::object stored_config(const std::string& id) const;
     ContainerSpec stored_spec(const std::string& id) const;

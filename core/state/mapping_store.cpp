@@ -84,10 +84,22 @@ MappingStore::Transaction::Transaction(const MappingStore& store)
     : store_(store), lock_((ensure_private_dir(store.state_dir_), store.state_dir_ / "mapping.lock")),
       entries_(load(store.file_)), original_(entries_) {}
 
+void MappingStore::Transaction::prepare() {
+    pending_.reset();
+    pending_.emplace(store_.file_, dump(entries_), 0600, Durability::crash);
+    prepared_ = entries_;
+}
+
 void MappingStore::Transaction::commit() {
     if (entries_ == original_) return;
-    write_file_atomic(store_.file_, dump(entries_));
+    if (!pending_ || prepared_ != entries_) prepare();
+    pending_->commit();
+    pending_.reset();
     original_ = entries_;
+}
+
+std::shared_ptr<PendingWrite> MappingStore::Transaction::reserve() const {
+    return std::make_shared<PendingWrite>(store_.file_, dump(entries_), 0600, Durability::process);
 }
 
 MappingStore::Transaction MappingStore::begin() const { return Transaction(*this); }

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -31,8 +32,16 @@ public:
     class Transaction {
     public:
         Mapping& entries() { return entries_; }
+        // Writes the entries to a temporary file, so that a full disk or a
+        // read-only state dir shows before anything else is changed; a
+        // commit() of the same entries then only renames it.
+        void prepare();
         // Writes the entries back atomically (no-op when unchanged).
         void commit();
+        // Disk space for a later write of about these entries (a temporary
+        // file as large): freed just before that write, it lets an undo
+        // write the mapping on a disk that filled up meanwhile.
+        std::shared_ptr<PendingWrite> reserve() const;
 
     private:
         friend class MappingStore;
@@ -41,6 +50,8 @@ public:
         FileLock lock_;
         Mapping entries_;
         Mapping original_;
+        std::optional<PendingWrite> pending_;
+        Mapping prepared_;  // what pending_ holds
     };
 
     Transaction begin() const;

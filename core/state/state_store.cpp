@@ -100,14 +100,29 @@ void StateStore::create_container_dir(const std::string& id) const {
 }
 
 bool StateStore::exists(const std::string& id) const {
-    std::error_code ec;
-    return fs::is_directory(container_dir(id), ec);
+    fs::path dir = container_dir(id);
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
+    // Absent is "no"; a --root we may not read is an error, not "no".
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    throw_errno("stat " + dir.string(), errno);
 }
 
 FileLock StateStore::lock(const std::string& id) const {
     fs::path dir = container_dir(id);
-    if (!exists(id)) throw Error(Errc::not_found, id + ": container does not exist");
-    return FileLock(dir);
+    for (;;) {
+        if (!exists(id)) throw Error(Errc::not_found, id + ": container does not exist");
+        std::optional<FileLock> lock;
+        try {
+            lock.emplace(dir);
+        } catch (const Error& e) {
+            if (e.code() == Errc::not_found) continue;  // removed meanwhile: exists() says so
+            throw;
+        }
+        // Removed while we waited (a concurrent delete), or removed and made
+        // anew (a create of the same id): lock what is there now.
+        if (lock->is_current(dir)) return std::move(*lock);
+    }
 }
 
 void StateStore::write(const ContainerState& state) const {
@@ -118,11 +133,15 @@ void StateStore::write(const ContainerState& state) const {
 
 std::optional<ContainerState> StateStore::read(const std::string& id) const {
     fs::path file = container_dir(id) / "state.json";
-    std::error_code ec;
-    if (!fs::exists(file, ec)) {
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) != 0) {
+        if (errno != ENOENT) throw_errno("stat " + file.string(), errno);
         if (!exists(id)) throw Error(Errc::not_found, id + ": container does not exist");
         return std::nullopt;
     }
+    // Never opened when it is not a file: a fifo would block, a symlink
+    // could name any file of the host.
+    if (!S_ISREG(st.st_mode)) throw Error(Errc::failed, file.string() + ": not a regular file");
     ContainerState state = ContainerState::from_json(read_json_file(file, Errc::failed), file.string());
     // The directory names the container: a file that names another one
     // must never make an operation act on that one.
@@ -140,9 +159,14 @@ void StateStore::remove(const std::string& id) const {
 std::vector<std::string> StateStore::ids() const {
     std::vector<std::string> result;
     std::error_code ec;
-    for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
+    fs::directory_iterator it(root_, ec);
+    // No --root yet is no container; one we may not read is an error.
+    if (ec == std::errc::no_such_file_or_directory) return result;
+    if (ec) throw_errno("read " + root_.string(), ec.value());
+    for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
         std::string name = it->path().filename().string();
-        if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
+        std::error_code entry_ec;  // an entry removed meanwhile is just not listed
+        if (!it->is_directory(entry_ec) || it->is_symlink(entry_ec)) continue;
         try {
             validate_container_id(name);
         } catch (const Error&) {
@@ -150,6 +174,7 @@ std::vector<std::string> StateStore::ids() const {
         }
         result.push_back(name);
     }
+    if (ec) throw_errno("read " + root_.string(), ec.value());
     std::sort(result.begin(), result.end());
     return result;
 }

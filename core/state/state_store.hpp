@@ -51,13 +51,17 @@ public:
     // Makes <root>/<id> exclusively: of two creates racing for one id,
     // exactly one gets here. Error(already_exists) for the other.
     void create_container_dir(const std::string& id) const;
+    // Error(permission) when <root> cannot be read: never "does not exist".
     bool exists(const std::string& id) const;
 
-    // Locks the container (its directory) for a read-modify-write.
+    // Locks the container (its directory) for a read-modify-write; when it
+    // is removed while we wait, Error(not_found).
     FileLock lock(const std::string& id) const;
 
     void write(const ContainerState& state) const;               // atomic
-    std::optional<ContainerState> read(const std::string& id) const;  // nullopt: no state.json yet
+    // nullopt: no state.json yet. A state.json that is not a regular file,
+    // or not a valid state of this id, is an error naming it.
+    std::optional<ContainerState> read(const std::string& id) const;
     void remove(const std::string& id) const;                    // the whole <root>/<id>
 
     // Ids of every container directory, sorted.

@@ -36,22 +36,35 @@ void fsync_dir(const fs::path& dir) {
 
 }  // namespace
 
-void write_file_atomic(const fs::path& path, std::string_view content, mode_t mode, Durability durability) {
+PendingWrite::PendingWrite(const fs::path& path, std::string_view content, mode_t mode, Durability durability)
+    : path_(path), durability_(durability) {
     fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-    std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
-    UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
+    temp_ = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+    UniqueFd fd(::mkostemp(temp_.data(), O_CLOEXEC));
     if (fd.get() < 0) throw_errno("create temporary file in " + dir.string(), errno);
     try {
-        if (::fchmod(fd.get(), mode) != 0) throw_errno("chmod " + tmpl, errno);
-        write_all(fd.get(), content, tmpl);
-        if (durability == Durability::crash && ::fsync(fd.get()) != 0) throw_errno("fsync " + tmpl, errno);
-        if (::close(fd.release()) != 0) throw_errno("close " + tmpl, errno);
-        if (::rename(tmpl.c_str(), path.c_str()) != 0) throw_errno("rename to " + path.string(), errno);
+        if (::fchmod(fd.get(), mode) != 0) throw_errno("chmod " + temp_, errno);
+        write_all(fd.get(), content, temp_);
+        if (durability == Durability::crash && ::fsync(fd.get()) != 0) throw_errno("fsync " + temp_, errno);
+        if (::close(fd.release()) != 0) throw_errno("close " + temp_, errno);
     } catch (...) {
-        ::unlink(tmpl.c_str());
+        ::unlink(temp_.c_str());
         throw;
     }
-    if (durability == Durability::crash) fsync_dir(dir);
+}
+
+PendingWrite::~PendingWrite() {
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+void PendingWrite::commit() {
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) throw_errno("rename to " + path_.string(), errno);
+    temp_.clear();
+    if (durability_ == Durability::crash) fsync_dir(path_.parent_path().empty() ? fs::path(".") : path_.parent_path());
+}
+
+void write_file_atomic(const fs::path& path, std::string_view content, mode_t mode, Durability durability) {
+    PendingWrite(path, content, mode, durability).commit();
 }
 
 std::string read_file(const fs::path& path) {
@@ -92,6 +105,12 @@ FileLock::FileLock(const fs::path& path, Mode mode) : fd_(::open(path.c_str(), O
         int err = errno;
         if (err != EINTR) throw_errno("lock " + path.string(), err);
     }
+}
+
+bool FileLock::is_current(const fs::path& path) const {
+    struct stat locked {}, named {};
+    return ::fstat(fd_.get(), &locked) == 0 && ::lstat(path.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
+           locked.st_ino == named.st_ino;
 }
 
 std::string read_first_line(const fs::path& path) {

@@ -24,8 +24,31 @@ public:
     enum class Mode { exclusive, shared };
     explicit FileLock(const std::filesystem::path& path, Mode mode = Mode::exclusive);
 
+    // True while `path` still names the locked file: a lock taken on a file
+    // that was removed (or replaced) while we waited guards nothing.
+    bool is_current(const std::filesystem::path& path) const;
+
 private:
     UniqueFd fd_;
+};
+
+// write_file_atomic in two steps: the constructor writes the temporary
+// file (where a full disk or a read-only directory shows), commit()
+// renames it into place, which needs no space. Destroyed uncommitted, it
+// removes the temporary file and the old file stays.
+class PendingWrite {
+public:
+    PendingWrite(const std::filesystem::path& path, std::string_view content, mode_t mode, Durability durability);
+    ~PendingWrite();
+    PendingWrite(const PendingWrite&) = delete;
+    PendingWrite& operator=(const PendingWrite&) = delete;
+
+    void commit();
+
+private:
+    std::filesystem::path path_;
+    std::string temp_;  // empty once committed
+    Durability durability_;
 };
 
 // An absolute path for `path` relative to the current directory (lexically

@@ -810,3 +810,83 @@ BOOST_AUTO_TEST_CASE(a_pid_file_that_is_not_a_regular_file_is_refused) {
     BOOST_TEST(env.cli({"create", "--bundle", env.bundle.string(), "--pid-file", (env.tmp / "new.pid").string(), "q"})
                    .exit_code == 0);
 }
+
+// Issue 12: a user who may not read --root gets a permission error (exit 9)
+// naming the path, never "does not exist", an empty list or a delete that
+// did nothing.
+BOOST_AUTO_TEST_CASE(an_unreadable_root_is_a_permission_error) {
+    if (!lxcri::test::is_root()) {
+        BOOST_TEST_MESSAGE("skipped: needs root to run the commands as another user");
+        return;
+    }
+    Env env;
+    BOOST_REQUIRE_EQUAL(env.create("c1").exit_code, 0);
+    ::chmod(env.tmp.path().c_str(), 0755);
+    ::chmod(env.config.c_str(), 0644);
+    BOOST_REQUIRE_EQUAL(::chmod(env.root.c_str(), 0700), 0);
+    auto as_nobody = [&](const std::vector<std::string>& args) {
+        std::vector<std::string> argv{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", LXCRI_BINARY,
+                                      "--root", env.root.string(), "--state-dir", env.state.string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        lxcri::test::RunOptions o;
+        o.env.emplace("PROXMOX_LXCRI_CONFIG", env.config.string());
+        return lxcri::test::run(argv, o);
+    };
+    check_failure(as_nobody({"list"}), 9, env.root.string() + ": Permission denied");
+    check_failure(as_nobody({"state", "c1"}), 9, (env.root / "c1" / "state.json").string() + ": Permission denied");
+    check_failure(as_nobody({"delete", "--force", "c1"}), 9, (env.root / "c1").string() + ": Permission denied");
+    check_failure(as_nobody({"delete", "--force", "absent"}), 9, (env.root / "absent").string() + ": Permission denied");
+    BOOST_TEST(env.state_of("c1").at("status").as_string() == "created");
+}
+
+// Issue 12: the directories a plugin may rely on (--root, --state-dir) exist
+// before a backend is constructed: the example trace backend opens
+// <state-dir>/trace.log in its constructor.
+BOOST_AUTO_TEST_CASE(a_backend_finds_root_and_state_dir_made) {
+    Env env;
+    env.extra = {"--plugin-dir", LXCRI_TEST_PLUGIN_DIR, "--backend", "trace"};
+    auto r = env.create("t1");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_TEST(lxcri::test::read_text(env.state / "trace.log").find("create t1 vmid=") != std::string::npos);
+    BOOST_TEST(env.cli({"delete", "t1"}).exit_code == 0);
+}
+
+// Issue 12: a delete that fails is not left half-done. With mapping.json
+// unwritable the delete fails before it removes anything, says what and
+// why, and succeeds once the cause is gone.
+BOOST_AUTO_TEST_CASE(a_failed_delete_changes_nothing_and_can_be_run_again) {
+    if (!lxcri::test::is_root()) {
+        BOOST_TEST_MESSAGE("skipped: needs root to mount the state dir read-only");
+        return;
+    }
+    Env env;
+    BOOST_REQUIRE_EQUAL(env.create("d1").exit_code, 0);
+    auto before = env.snapshot();
+    // The state dir read-only: a bind mount of itself, remounted.
+    BOOST_REQUIRE(lxcri::test::run({"mount", "--bind", env.state.string(), env.state.string()}).exit_code == 0);
+    BOOST_REQUIRE(lxcri::test::run({"mount", "-o", "remount,bind,ro", env.state.string()}).exit_code == 0);
+    auto r = env.cli({"delete", "d1"});
+    lxcri::test::run({"umount", env.state.string()});
+    check_failure(r, 1, "create temporary file in " + env.state.string() + ": Read-only file system");
+    BOOST_TEST(env.snapshot() == before);
+    BOOST_TEST(env.state_of("d1").at("status").as_string() == "created");
+    BOOST_TEST(env.cli({"delete", "d1"}).exit_code == 0);
+    BOOST_TEST(env.mapping().empty());
+    BOOST_TEST(!fs::exists(env.root / "d1"));
+}
+
+// Issue 11: concurrent delete --force of one id all exit 0 (the container
+// is gone for each of them), also when one waits for another's lock.
+BOOST_AUTO_TEST_CASE(concurrent_force_deletes_all_succeed) {
+    Env env;
+    for (int round = 0; round < 10; ++round) {
+        BOOST_REQUIRE_EQUAL(env.create("race").exit_code, 0);
+        std::vector<RunResult> results(6);
+        std::vector<std::thread> threads;
+        for (auto& r : results) threads.emplace_back([&] { r = env.cli({"delete", "--force", "race"}); });
+        for (auto& t : threads) t.join();
+        for (const auto& r : results) BOOST_TEST(r.exit_code == 0, "delete --force: " << r.err);
+        BOOST_TEST(env.mapping().empty());
+        BOOST_TEST(!fs::exists(env.root / "race"));
+    }
+}
