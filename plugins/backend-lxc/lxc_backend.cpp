@@ -49,6 +49,9 @@ constexpr const char* vmid_file = "lxc-vmid";  // in <root>/<id>: the VMID whose
 // In <root>/<id>: "<pid> <start time>" of the monitor (process_start_time).
 constexpr const char* monitor_file = "lxc-monitor";
 
+// How long remove waits for a container to stop and its monitor to exit.
+constexpr std::chrono::seconds stop_timeout{10};
+
 // --preserve-fds N: descriptors 3 .. 3+N-1 must have come from the caller.
 // Those are open and without close-on-exec (exec would have closed them);
 // one with close-on-exec was opened by this process in a gap the caller left.
@@ -138,9 +141,17 @@ public:
         make_helper_mount_point(rootfs_path(spec, c.bundle));
         prepare_mount_points(spec, c.bundle);
         LxcConfig config = lxc_config(c, spec, rt);
+        // The intent first: <root>/<id> names the VMID before its config
+        // directory exists, so remove finds it whenever create stopped.
+        write_file_atomic(c.dir / vmid_file, name + "\n", 0600, Durability::process);
         make_config_dir(config_dir);
         undo.add([this, config_dir] { remove_config(config_dir); });  // only what this create made
         write_config(c, config_dir, config);
+
+        // liblxc fails to load a config whose log it cannot open, and
+        // says nothing more: made here, a full disk shows with its cause.
+        if (UniqueFd log(::open((c.dir / "lxc.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)); !log)
+            throw_errno("create " + (c.dir / "lxc.log").string(), errno);
 
         // The helper makes the pty in the container's devpts and sends
         // its master here before it is ready (init_protocol.hpp).
@@ -151,10 +162,10 @@ public:
                               Durability::process);
             change_owner(rt / proto::preserve_fds_file, owner);
         }
-        pid_t monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds);
+        pid_t monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds,
+                                           [&](pid_t pid) { record_monitor(c, pid); });
         undo.add([this, name, monitor] { stop_and_reap(name, monitor); });
         wait_until_ready(c, rt, monitor);
-        record_monitor(c, monitor);
         if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
 
         lxc::Container container(name, lxcpath_);
@@ -189,15 +200,26 @@ public:
         if (::kill(init, signal) != 0 && errno != ESRCH) throw_errno("kill " + c.id, errno);
     }
 
+    // Works from what is on disk whenever create stopped: the VMID named
+    // by <root>/<id> (written first), the config, the monitor's pid file.
+    // Fails, saying what is left, when the container or its monitor does
+    // not go away.
     void remove(const ContainerRef& c, bool force) override {
         std::string name = std::to_string(c.vmid);
         fs::path config_dir = lxcpath_ / name;
+        if (!is_ours(c, config_dir)) {
+            log::info(c.id + ": " + config_dir.string() + " is not this container's; left alone");
+            return;
+        }
         // The monitor exits only after the container has stopped and liblxc
-        // has cleaned up after it: once it is gone, liblxc need not be asked.
-        if (!monitor_alive(c)) {
+        // has cleaned up after it: once the recorded one is gone, liblxc
+        // need not be asked.
+        auto [monitor, start_time] = recorded_monitor(c);
+        if (monitor > 0 && process_start_time(monitor) != start_time) {
             remove_config(config_dir);
             return;
         }
+        auto deadline = std::chrono::steady_clock::now() + stop_timeout;
         {
             lxc::Container container(name, lxcpath_);
             // The core allows this for stopped and created containers, and
@@ -206,10 +228,25 @@ public:
                 if (!force && state(c).status == Status::running)
                     throw Error(Errc::invalid_state, c.id + ": container is running (use --force)");
                 container.stop();
-                wait_stopped(container);
+            }
+            // A monitor may still be starting the container (its create was
+            // killed): stop what it starts until it exits. Its exit also
+            // means liblxc removed the container's cgroups.
+            while (container.is_running() || (monitor > 0 && process_start_time(monitor) == start_time)) {
+                if (std::chrono::steady_clock::now() > deadline)
+                    throw Error(Errc::failed,
+                                c.id + ": still running after " + std::to_string(stop_timeout.count()) + " s: " +
+                                    (container.is_running() ? "LXC container " + name : "monitor " + std::to_string(monitor)) +
+                                    "; nothing was removed");
+                if (container.is_running()) container.stop();
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
         }
         remove_config(config_dir);
+        std::error_code ec;
+        if (fs::exists(config_dir, ec))
+            throw Error(Errc::failed, c.id + ": the container is stopped, but " + config_dir.string() +
+                                          " could not be removed (see the warning)");
     }
 
     ExecResult exec(const ContainerRef& c, const ExecRequest& request) override {
@@ -290,10 +327,9 @@ private:
         if (err != 0) throw_errno("create " + config_dir.string(), err);
     }
 
+    // The marker names the container's runtime directory, which names the
+    // VMID back (create wrote it first): is_stale() and is_ours() read both.
     void write_config(const ContainerRef& c, const fs::path& config_dir, const LxcConfig& config) {
-        // The marker names the container's runtime directory, which names
-        // the VMID back, before the config exists: is_stale() reads both.
-        write_file_atomic(c.dir / vmid_file, config_dir.filename().string() + "\n", 0600, Durability::process);
         write_file_atomic(config_dir / "config",
                           std::string(managed_marker) + "id=" + c.id + " dir=" + c.dir.string() + "\n" +
                               to_config_text(config),
@@ -349,19 +385,23 @@ private:
                           0600, Durability::process);
     }
 
-    // False once the recorded monitor is gone; true while it runs, and when
-    // none was recorded (then liblxc is asked).
-    static bool monitor_alive(const ContainerRef& c) {
-        std::istringstream record(read_first_line(c.dir / monitor_file));
-        pid_t pid = 0;
-        std::uint64_t start_time = 0;
-        if (!(record >> pid >> start_time)) return true;
-        return process_start_time(pid) == start_time;
+    // Whether <lxcpath>/<vmid> is this container's: its config's marker
+    // names this id, or (no config yet: create stopped before writing it)
+    // <root>/<id> names this VMID. A VMID that went to another container
+    // since (another id: this one's directory still exists) is never touched.
+    bool is_ours(const ContainerRef& c, const fs::path& config_dir) const {
+        std::string marker = read_first_line(config_dir / "config");
+        if (!marker.empty()) return marker.starts_with(std::string(managed_marker) + "id=" + c.id + " ");
+        return read_first_line(c.dir / vmid_file) == config_dir.filename().string();
     }
 
-    static void wait_stopped(lxc::Container& container) {
-        for (int i = 0; i < 1000 && container.is_running(); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // The monitor create recorded (pid and start time), or {0, 0}.
+    static std::pair<pid_t, std::uint64_t> recorded_monitor(const ContainerRef& c) {
+        std::istringstream line(read_first_line(c.dir / monitor_file));
+        long pid = 0;
+        std::uint64_t start_time = 0;
+        if (!(line >> pid >> start_time) || pid <= 0 || pid > (1 << 22)) return {0, 0};
+        return {static_cast<pid_t>(pid), start_time};
     }
 
     // A config this backend wrote for a container that is gone: LXC does not
@@ -394,7 +434,8 @@ private:
         return !fs::exists(config_dir);
     }
 
-    // Removes the config this backend wrote, never a directory it did not make.
+    // Removes the config this backend wrote (and the temporary file of a
+    // write that was killed), never a directory it did not make.
     void remove_config(const fs::path& config_dir) {
         std::error_code ec;
         fs::path config = config_dir / "config";
@@ -405,6 +446,8 @@ private:
             }
             fs::remove(config, ec);
         }
+        for (fs::directory_iterator it(config_dir, ec), end; !ec && it != end; it.increment(ec))
+            if (it->path().filename().string().starts_with(".config.")) fs::remove(it->path(), ec);
         fs::remove(config_dir, ec);  // only if empty
         if (ec && ec != std::errc::no_such_file_or_directory)
             log::warning("left " + config_dir.string() + " in place: " + ec.message());

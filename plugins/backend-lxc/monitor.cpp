@@ -6,7 +6,9 @@
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 #include <lxcri/init_client.hpp>
+#include <lxcri/unique_fd.hpp>
 
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -49,7 +51,17 @@ std::string parent_of(const fs::path& proc_dir) {
     return ppid;
 }
 
-[[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds) {
+[[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
+                              int go) {
+    // Nothing starts before the parent has written our pid down; its death
+    // (end of file) means nobody ever will.
+    char byte = 0;
+    ssize_t n;
+    do {
+        n = ::read(go, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(1);
+    ::close(go);
     // Locks and pipes of the create process must not live on in the monitor.
     ::syscall(SYS_close_range, 3U + preserve_fds, ~0U, 0U);
     // liblxc closes every inherited descriptor except those up to the fd
@@ -78,11 +90,28 @@ std::string parent_of(const fs::path& proc_dir) {
 
 }  // namespace
 
-pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds) {
+pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
+                    const std::function<void(pid_t)>& record) {
+    int go[2];
+    if (::pipe2(go, O_CLOEXEC) != 0) throw_errno("pipe for the container monitor", errno);
+    UniqueFd read_end(go[0]), write_end(go[1]);
     std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork the container monitor", errno);
-    if (pid == 0) run_monitor(name, lxcpath, preserve_fds);
+    if (pid == 0) {
+        write_end.reset();
+        run_monitor(name, lxcpath, preserve_fds, read_end.release());
+    }
+    read_end.reset();
+    try {
+        record(pid);
+    } catch (...) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        throw;
+    }
+    char byte = 1;
+    if (::write(write_end.get(), &byte, 1) != 1) throw_errno("start the container monitor", errno);
     return pid;
 }
 

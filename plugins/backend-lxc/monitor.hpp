@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace lxcri::lxc {
@@ -13,7 +14,14 @@ namespace lxcri::lxc {
 // pid callers (conmon, the containerd shim) wait for. The monitor keeps the
 // caller's stdin/stdout/stderr and descriptors 3 .. 3+preserve_fds-1, which
 // liblxc passes on to the container's init, and closes every other one.
-pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds);
+//
+// The monitor starts nothing before `record(pid)` has returned: the caller
+// writes down the pid there, so that a create killed at any moment leaves
+// either no monitor or one that its files name. A monitor whose parent
+// dies before that exits at once; when `record` throws, the monitor is
+// killed and reaped and the error goes on.
+pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
+                    const std::function<void(pid_t)>& record);
 
 // Engines join another container's namespaces through the pid they were
 // given in its pid file: podman's `--ipc container:X` and pods, containerd's
