@@ -35,34 +35,68 @@ TempDir::~TempDir() {
     fs::remove_all(path_, ec);
 }
 
+namespace {
+
+// argv and the environment (the current one with options' changes) as
+// execvpe takes them; the strings live as long as the object.
+struct ExecArgs {
+    std::vector<std::string> strings;
+    std::vector<std::string> env_strings;
+    std::vector<char*> args;
+    std::vector<char*> envp;
+
+    ExecArgs(const std::vector<std::string>& argv, const RunOptions& options) : strings(argv) {
+        std::map<std::string, std::string> env;
+        for (char** e = environ; *e; ++e) {
+            std::string entry(*e);
+            auto eq = entry.find('=');
+            if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+        }
+        for (const auto& name : options.unset_env) env.erase(name);
+        for (const auto& [k, v] : options.env) env[k] = v;
+        for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+        for (auto& s : env_strings) envp.push_back(s.data());
+        envp.push_back(nullptr);
+        for (auto& s : strings) args.push_back(s.data());
+        args.push_back(nullptr);
+    }
+};
+
+int open_output(const std::optional<fs::path>& path) {
+    if (!path) return -1;
+    int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot open " + path->string());
+    return fd;
+}
+
+}  // namespace
+
+int spawn(const std::vector<std::string>& argv, const RunOptions& options) {
+    ExecArgs exec(argv, options);
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    int out_file = open_output(options.stdout_file);
+    int err_file = open_output(options.stderr_file);
+    pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        ::dup2(null, 0);
+        ::dup2(out_file >= 0 ? out_file : null, 1);
+        ::dup2(err_file >= 0 ? err_file : null, 2);
+        if (options.cwd && ::chdir(options.cwd->c_str()) != 0) _exit(126);
+        ::execvpe(exec.args[0], exec.args.data(), exec.envp.data());
+        _exit(127);
+    }
+    for (int fd : {null, out_file, err_file})
+        if (fd >= 0) ::close(fd);
+    return pid;
+}
+
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     int out_pipe[2], err_pipe[2], in_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC) || ::pipe2(in_pipe, O_CLOEXEC))
         throw std::runtime_error("pipe failed");
 
-    std::map<std::string, std::string> env;
-    for (char** e = environ; *e; ++e) {
-        std::string entry(*e);
-        auto eq = entry.find('=');
-        if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
-    }
-    for (const auto& name : options.unset_env) env.erase(name);
-    for (const auto& [k, v] : options.env) env[k] = v;
-    std::vector<std::string> env_strings;
-    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-    std::vector<char*> envp, args;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> argv_copy = argv;
-    for (auto& s : argv_copy) args.push_back(s.data());
-    args.push_back(nullptr);
-
-    auto open_output = [](const std::optional<fs::path>& path) {
-        if (!path) return -1;
-        int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd < 0) throw std::runtime_error("cannot open " + path->string());
-        return fd;
-    };
+    ExecArgs exec(argv, options);
     int out_file = open_output(options.stdout_file);
     int err_file = open_output(options.stderr_file);
     pid_t pid = ::fork();
@@ -72,7 +106,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
         ::dup2(out_file >= 0 ? out_file : out_pipe[1], 1);
         ::dup2(err_file >= 0 ? err_file : err_pipe[1], 2);
         if (options.cwd && ::chdir(options.cwd->c_str()) != 0) _exit(126);
-        ::execvpe(args[0], args.data(), envp.data());
+        ::execvpe(exec.args[0], exec.args.data(), exec.envp.data());
         _exit(127);
     }
     if (out_file >= 0) ::close(out_file);

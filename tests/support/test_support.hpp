@@ -44,6 +44,11 @@ struct RunOptions {
 // Runs argv[0] (a path, or a name looked up in PATH) with argv, no shell.
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
+// Starts argv like run() and returns its pid without waiting: the caller
+// waits for it (wait_child). Its standard input is /dev/null, its output goes
+// to options' files, or to /dev/null without them; `input` is not supported.
+int spawn(const std::vector<std::string>& argv, const RunOptions& options = {});
+
 // Runs argv on a new pseudo-terminal (its controlling terminal, as stdin,
 // stdout and stderr), as a user at a shell would: no end-of-file is ever sent
 // on its input. Returns what it wrote to the terminal in `out` (with the
