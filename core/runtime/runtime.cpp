@@ -194,9 +194,9 @@ oci::BundleConfig Runtime::read_bundle(const fs::path& bundle) const {
 // mkdir <root>/<id>, exclusive: of two creates of one id exactly one wins.
 // The lock on it is held for the rest of the create.
 FileLock Runtime::claim_directory(const std::string& id, Undo& undo) {
-    states_.create_container_dir(id);
+    FileLock lock = states_.create_container_dir(id);
     undo.add([this, id] { states_.remove(id); });
-    return FileLock(states_.container_dir(id));
+    return lock;
 }
 
 // Under the mapping lock: the id's old VMID while it is free, else the

@@ -8,10 +8,13 @@
 
 #include <lxcri/error.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <optional>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -90,13 +93,27 @@ fs::path StateStore::container_dir(const std::string& id) const {
     return root_ / id;
 }
 
-void StateStore::create_container_dir(const std::string& id) const {
+FileLock StateStore::create_container_dir(const std::string& id) const {
     ensure_private_dir(root_);
     fs::path dir = container_dir(id);
-    if (::mkdir(dir.c_str(), 0700) != 0) {
-        if (errno == EEXIST) throw Error(Errc::already_exists, id + ": container with given ID already exists");
-        throw_errno("create " + dir.string(), errno);
+    // Made and locked under a name that is no container id, then renamed
+    // into place: nobody (a delete --force) sees it unlocked.
+    std::string temp = (root_ / ("." + id + ".XXXXXX")).string();
+    if (!::mkdtemp(temp.data())) throw_errno("create a directory in " + root_.string(), errno);
+    std::optional<FileLock> lock;
+    try {
+        lock.emplace(temp);
+    } catch (...) {
+        ::rmdir(temp.c_str());
+        throw;
     }
+    if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0) {
+        int err = errno;
+        ::rmdir(temp.c_str());
+        if (err == EEXIST) throw Error(Errc::already_exists, id + ": container with given ID already exists");
+        throw_errno("create " + dir.string(), err);
+    }
+    return std::move(*lock);
 }
 
 bool StateStore::exists(const std::string& id) const {

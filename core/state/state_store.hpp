@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/fs.hpp"
+
 #include <lxcri/types.hpp>
 
 #include <boost/json.hpp>
@@ -14,8 +16,6 @@
 #include <vector>
 
 namespace lxcri {
-
-class FileLock;
 
 // state.json: the OCI state plus what proxmox-lxcri needs to find the
 // container again (vmid, backend).
@@ -49,8 +49,9 @@ public:
     std::filesystem::path container_dir(const std::string& id) const;
 
     // Makes <root>/<id> exclusively: of two creates racing for one id,
-    // exactly one gets here. Error(already_exists) for the other.
-    void create_container_dir(const std::string& id) const;
+    // exactly one gets here. Error(already_exists) for the other. The
+    // directory is locked (the lock returned) before it appears.
+    FileLock create_container_dir(const std::string& id) const;
     // Error(permission) when <root> cannot be read: never "does not exist".
     bool exists(const std::string& id) const;
 

@@ -144,7 +144,7 @@ public:
         // The intent first: <root>/<id> names the VMID before its config
         // directory exists, so remove finds it whenever create stopped.
         write_file_atomic(c.dir / vmid_file, name + "\n", 0600, Durability::process);
-        make_config_dir(config_dir);
+        make_config_dir(config_dir, c.dir);
         undo.add([this, config_dir] { remove_config(config_dir); });  // only what this create made
         write_config(c, config_dir, config);
 
@@ -317,10 +317,10 @@ private:
 
     // <lxcpath>/<vmid>, replacing a stale one (is_stale); already_exists
     // when the VMID is taken.
-    void make_config_dir(const fs::path& config_dir) {
+    void make_config_dir(const fs::path& config_dir, const fs::path& creating) {
         if (::mkdir(config_dir.c_str(), 0750) == 0) return;
         int err = errno;
-        if (err == EEXIST && remove_if_stale(config_dir)) err = ::mkdir(config_dir.c_str(), 0750) == 0 ? 0 : errno;
+        if (err == EEXIST && remove_if_stale(config_dir, creating)) err = ::mkdir(config_dir.c_str(), 0750) == 0 ? 0 : errno;
         if (err == EEXIST)
             throw Error(Errc::already_exists,
                         "LXC container " + config_dir.filename().string() + " already exists in " + lxcpath_.string());
@@ -410,24 +410,27 @@ private:
     // tmpfs <root>) or belongs to a new container of the same id. Such a
     // VMID would otherwise stay taken for good. An in-progress create is
     // never stale: it writes <root>/<id>/lxc-vmid before its config.
-    bool is_stale(const fs::path& config_dir) const {
+    // `creating` is the runtime directory of the create asking: its
+    // lxc-vmid names the VMID it is about to take, not the old config's.
+    bool is_stale(const fs::path& config_dir, const fs::path& creating = {}) const {
         std::string marker = read_first_line(config_dir / "config");
         if (!marker.starts_with(managed_marker)) return false;
         auto at = marker.find(" dir=");
         if (at == std::string::npos) return false;
         fs::path dir = marker.substr(at + 5);
-        if (!dir.is_absolute() || read_first_line(dir / vmid_file) == config_dir.filename().string()) return false;
+        if (!dir.is_absolute()) return false;
+        if (dir != creating && read_first_line(dir / vmid_file) == config_dir.filename().string()) return false;
         return !lxc::Container(config_dir.filename().string(), lxcpath_).is_running();
     }
 
     // Removes a stale config (is_stale), under a lock on its directory so
     // that two creates cannot both reclaim it, the second removing what the
     // first made. True when it was stale and is gone.
-    bool remove_if_stale(const fs::path& config_dir) {
+    bool remove_if_stale(const fs::path& config_dir, const fs::path& creating) {
         UniqueFd dir(::open(config_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!dir || ::flock(dir.get(), LOCK_EX) != 0) return false;
         struct stat st {};
-        if (::fstat(dir.get(), &st) != 0 || st.st_nlink == 0 || !is_stale(config_dir)) return false;
+        if (::fstat(dir.get(), &st) != 0 || st.st_nlink == 0 || !is_stale(config_dir, creating)) return false;
         log::info("replacing " + config_dir.string() + ", left by a container that is gone: " +
                   read_first_line(config_dir / "config"));
         remove_config(config_dir);
