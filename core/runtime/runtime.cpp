@@ -191,8 +191,8 @@ oci::BundleConfig Runtime::read_bundle(const fs::path& bundle) const {
     return config;
 }
 
-// mkdir <root>/<id>, exclusive: of two creates of one id exactly one wins.
-// The lock on it is held for the rest of the create.
+// <root>/<id>, exclusive: of two creates of one id exactly one wins. It is
+// locked before it appears, and the lock is held for the rest of the create.
 FileLock Runtime::claim_directory(const std::string& id, Undo& undo) {
     FileLock lock = states_.create_container_dir(id);
     undo.add([this, id] { states_.remove(id); });
@@ -350,8 +350,9 @@ void Runtime::remove(const std::string& id, bool force) {
     try {
         lock.emplace(states_.lock(id));
     } catch (const Error& e) {
-        if (force && e.code() == Errc::not_found) return;
-        throw;
+        if (!force || e.code() != Errc::not_found) throw;
+        states_.remove_unclaimed(id);
+        return;
     }
     std::optional<ContainerState> stored;
     try {

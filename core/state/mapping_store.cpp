@@ -7,6 +7,11 @@
 
 #include <lxcri/error.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
@@ -75,6 +80,26 @@ std::string dump(const Mapping& mapping) {
     return to_pretty_json(json::object{{"version", format_version}, {"containers", std::move(containers)}});
 }
 
+// A reserve is a temporary file named after its process,
+// .reserve.<pid>.XXXXXX: one left by a create that was killed is removed
+// by the next transaction, once no process of that pid lives.
+constexpr const char* reserve_prefix = ".reserve.";
+
+void remove_orphaned_reserves(const fs::path& state_dir) {
+    std::error_code ec;
+    for (fs::directory_iterator it(state_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (!name.starts_with(reserve_prefix)) continue;
+        std::string pid = name.substr(std::string(reserve_prefix).size());
+        pid = pid.substr(0, pid.find('.'));
+        if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (::kill(std::stoi(pid), 0) != 0 && errno == ESRCH) {
+            std::error_code removed;
+            fs::remove(it->path(), removed);
+        }
+    }
+}
+
 }  // namespace
 
 MappingStore::MappingStore(fs::path state_dir)
@@ -82,7 +107,9 @@ MappingStore::MappingStore(fs::path state_dir)
 
 MappingStore::Transaction::Transaction(const MappingStore& store)
     : store_(store), lock_((ensure_private_dir(store.state_dir_), store.state_dir_ / "mapping.lock")),
-      entries_(load(store.file_)), original_(entries_) {}
+      entries_(load(store.file_)), original_(entries_) {
+    remove_orphaned_reserves(store.state_dir_);
+}
 
 void MappingStore::Transaction::prepare() {
     pending_.reset();
@@ -99,7 +126,8 @@ void MappingStore::Transaction::commit() {
 }
 
 std::shared_ptr<PendingWrite> MappingStore::Transaction::reserve() const {
-    return std::make_shared<PendingWrite>(store_.file_, dump(entries_), 0600, Durability::process);
+    fs::path name = store_.state_dir_ / (std::string(reserve_prefix + 1) + std::to_string(::getpid()));
+    return std::make_shared<PendingWrite>(name, dump(entries_), 0600, Durability::process);
 }
 
 MappingStore::Transaction MappingStore::begin() const { return Transaction(*this); }

@@ -9,6 +9,7 @@
 #include <lxcri/error.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -98,22 +99,31 @@ FileLock StateStore::create_container_dir(const std::string& id) const {
     fs::path dir = container_dir(id);
     // Made and locked under a name that is no container id, then renamed
     // into place: nobody (a delete --force) sees it unlocked.
-    std::string temp = (root_ / ("." + id + ".XXXXXX")).string();
-    if (!::mkdtemp(temp.data())) throw_errno("create a directory in " + root_.string(), errno);
-    std::optional<FileLock> lock;
-    try {
-        lock.emplace(temp);
-    } catch (...) {
-        ::rmdir(temp.c_str());
-        throw;
+    for (;;) {
+        std::string temp = (root_ / ("." + id + ".XXXXXX")).string();
+        if (!::mkdtemp(temp.data())) throw_errno("create a directory in " + root_.string(), errno);
+        std::optional<FileLock> lock;
+        try {
+            lock.emplace(temp);
+        } catch (...) {
+            ::remove(temp.c_str());
+            throw;
+        }
+        // remove_unclaimed may have taken it for a killed create's before
+        // we locked it (FileLock then made a file of that name): again.
+        struct stat st {};
+        if (!lock->is_current(temp) || ::lstat(temp.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            ::remove(temp.c_str());
+            continue;
+        }
+        if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0) {
+            int err = errno;
+            ::rmdir(temp.c_str());
+            if (err == EEXIST) throw Error(Errc::already_exists, id + ": container with given ID already exists");
+            throw_errno("create " + dir.string(), err);
+        }
+        return std::move(*lock);
     }
-    if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0) {
-        int err = errno;
-        ::rmdir(temp.c_str());
-        if (err == EEXIST) throw Error(Errc::already_exists, id + ": container with given ID already exists");
-        throw_errno("create " + dir.string(), err);
-    }
-    return std::move(*lock);
 }
 
 bool StateStore::exists(const std::string& id) const {
@@ -171,6 +181,19 @@ void StateStore::remove(const std::string& id) const {
     std::error_code ec;
     fs::remove_all(container_dir(id), ec);
     if (ec) throw_errno("remove " + container_dir(id).string(), ec.value());
+    remove_unclaimed(id);
+}
+
+void StateStore::remove_unclaimed(const std::string& id) const {
+    // One whose create still holds its lock is that create's.
+    std::string prefix = "." + container_dir(id).filename().string() + ".";
+    std::error_code ec;
+    for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (!name.starts_with(prefix) || name.size() != prefix.size() + 6) continue;
+        UniqueFd dir(::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (dir && ::flock(dir.get(), LOCK_EX | LOCK_NB) == 0) ::rmdir(it->path().c_str());
+    }
 }
 
 std::vector<std::string> StateStore::ids() const {

@@ -63,7 +63,10 @@ public:
     // nullopt: no state.json yet. A state.json that is not a regular file,
     // or not a valid state of this id, is an error naming it.
     std::optional<ContainerState> read(const std::string& id) const;
-    void remove(const std::string& id) const;                    // the whole <root>/<id>
+    void remove(const std::string& id) const;                    // the whole <root>/<id>, and remove_unclaimed
+    // Removes what a create killed before its directory got its name left
+    // (an empty <root>/.<id>.XXXXXX whose lock nobody holds).
+    void remove_unclaimed(const std::string& id) const;
 
     // Ids of every container directory, sorted.
     std::vector<std::string> ids() const;

@@ -208,6 +208,13 @@ struct World {
     std::vector<std::string> leftovers(const std::string& id) const {
         std::vector<std::string> found;
         if (fs::exists(root / id)) found.push_back("runtime directory " + (root / id).string());
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(root, ec))
+            if (e.path().filename().string().starts_with("." + id + "."))
+                found.push_back("a create's unclaimed directory " + e.path().string());
+        for (const auto& e : fs::directory_iterator(state, ec))
+            if (e.path().filename().string().starts_with(".reserve."))
+                found.push_back("a create's space reserve " + e.path().string());
         try {
             for (const auto& [other, vmid] : mapping_of(state))
                 found.push_back("mapping entry " + other + " -> " + std::to_string(vmid));
