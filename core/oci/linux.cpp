@@ -4,6 +4,7 @@
 
 #include <lxcri/error.hpp>
 
+#include <algorithm>
 #include <set>
 
 namespace lxcri::oci::detail {
@@ -182,11 +183,15 @@ Resources read_resources(Fields& f) {
     resources.devices = read_objects(f, "devices", read_device_rule);
     resources.memory = read_object(f, "memory", read_memory);
     resources.cpu = read_object(f, "cpu", read_cpu);
-    resources.pids = read_object(f, "pids", [](Fields& p) {
-        PidsLimit pids;
-        if (p.require("limit")) p.read("limit", pids.limit, std::int64_t{-1}, std::numeric_limits<std::int64_t>::max());
-        return pids;
-    });
+    // limit is optional since spec 1.3: an empty pids object sets nothing.
+    if (auto pids = read_object(f, "pids", [](Fields& p) {
+            std::optional<PidsLimit> limit;
+            std::int64_t value = 0;
+            if (p.read("limit", value, std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()))
+                limit = PidsLimit{value};
+            return limit;
+        }))
+        resources.pids = *pids;
     resources.block_io = read_object(f, "blockIO", read_block_io);
     resources.hugepage_limits = read_objects(f, "hugepageLimits", [](Fields& h) {
         HugepageLimit limit;
@@ -227,9 +232,58 @@ IntelRdt read_intel_rdt(Fields& f) {
     if (f.read("memBwSchema", rdt.mem_bw_schema) &&
         (!rdt.mem_bw_schema.starts_with("MB:") || rdt.mem_bw_schema.find('\n') != std::string::npos))
         f.add("memBwSchema", "must start with MB: and be one line");
+    if (f.read("schemata", rdt.schemata))
+        for (std::size_t i = 0; i < rdt.schemata.size(); ++i)
+            if (rdt.schemata[i].find_first_of("\n\r") != std::string::npos)
+                f.problems().add(index_path(f.path_of("schemata"), i), "must be one line");
     f.read("enableCMT", rdt.enable_cmt);
     f.read("enableMBM", rdt.enable_mbm);
+    f.read("enableMonitoring", rdt.enable_monitoring);
     return rdt;
+}
+
+MemoryPolicy read_memory_policy(Fields& f) {
+    MemoryPolicy policy;
+    if (f.require("mode")) read_name(f, "mode", policy.mode, known_memory_policy_modes(), "memory policy mode");
+    if (f.read("nodes", policy.nodes) && !is_cpu_list(policy.nodes))
+        f.add("nodes", "must be a list of memory nodes such as 0-3,7 (got " + quote(policy.nodes) + ")");
+    read_checked_strings(f, "flags", policy.flags, [](const std::string& flag) {
+        return contains(known_memory_policy_flags(), flag) ? "" : "unknown memory policy flag " + quote(flag);
+    });
+    return policy;
+}
+
+// A network interface name as the kernel takes it (dev_valid_name): 1 to
+// 15 bytes, no '/', ':' or blank, not "." or "..". A container-side name
+// may end in "%d", which the kernel replaces with a free number.
+bool is_interface_name(std::string_view name, bool allow_template) {
+    if (allow_template && name.ends_with("%d")) name.remove_suffix(2);
+    if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+    return std::ranges::none_of(name, [](char c) {
+        return c == '/' || c == ':' || c == '%' || static_cast<unsigned char>(c) <= ' ' || c == 127;
+    });
+}
+
+std::map<std::string, NetDevice> read_net_devices(const Fields& linux_fields) {
+    std::map<std::string, NetDevice> devices;
+    const auto* object = linux_fields.object("netDevices");
+    if (!object) return devices;
+    auto base = linux_fields.path_of("netDevices");
+    for (const auto& member : *object) {
+        auto path = key_path(base, member.key());
+        if (!is_interface_name(member.key(), false)) {
+            linux_fields.problems().add(path, "is not a network interface name");
+            continue;
+        }
+        const auto* entry = linux_fields.problems().object(member.value(), path);
+        if (!entry) continue;
+        Fields f(linux_fields.problems(), *entry, path);
+        NetDevice device;
+        if (f.read("name", device.name) && !device.name.empty() && !is_interface_name(device.name, true))
+            f.add("name", "is not a network interface name (got " + quote(device.name) + ")");
+        devices.emplace(std::string(member.key()), device);
+    }
+    return devices;
 }
 
 std::optional<SeccompAction> read_seccomp_action(const Fields& f, std::string_view key) {
@@ -316,6 +370,8 @@ Linux read_linux(Fields& f) {
     f.read("cgroupsPath", linux_spec.cgroups_path);
     if (auto resources = read_object(f, "resources", read_resources)) linux_spec.resources = std::move(*resources);
     linux_spec.intel_rdt = read_object(f, "intelRdt", read_intel_rdt);
+    linux_spec.memory_policy = read_object(f, "memoryPolicy", read_memory_policy);
+    linux_spec.net_devices = read_net_devices(f);
     f.read("sysctl", linux_spec.sysctl);
     linux_spec.seccomp = read_object(f, "seccomp", read_seccomp);
     if (f.read("rootfsPropagation", linux_spec.rootfs_propagation) && !linux_spec.rootfs_propagation.empty() &&

@@ -119,22 +119,29 @@ std::optional<Version> parse_semver(std::string_view text) {
     return version;
 }
 
+// The newest minor version this runtime implements: a config of a later 1.x
+// is accepted with a warning (runc and crun do not refuse it either), and
+// the members that version added are ignored as unknown ones.
+constexpr unsigned long newest_minor = 3;
+
 bool version_supported(const Version& v) {
-    // Pre-releases of 1.0.0 come before 1.0.0 in SemVer order; any 1.2
-    // patch release (and pre-release) is within "1.2.x".
-    if (v.major != 1 || v.minor > 2) return false;
+    // Pre-releases of 1.0.0 come before 1.0.0 in SemVer order.
+    if (v.major != 1) return false;
     return !(v.minor == 0 && v.patch == 0 && v.prerelease);
 }
 
-void read_oci_version(const Fields& doc, ContainerSpec& spec) {
+void read_oci_version(const Fields& doc, ContainerSpec& spec, std::vector<Problem>& warnings) {
     if (!doc.require("ociVersion") || !doc.read("ociVersion", spec.oci_version)) return;
     auto version = parse_semver(spec.oci_version);
     if (!version) {
-        doc.add("ociVersion", "must be a SemVer version such as 1.2.0 (got " + quote(spec.oci_version) + ")");
+        doc.add("ociVersion", "must be a SemVer version such as 1.3.0 (got " + quote(spec.oci_version) + ")");
     } else if (!version_supported(*version)) {
         doc.add("ociVersion", spec.oci_version + " is not supported (supported: " +
-                                  std::string(supported_oci_version_min()) + " to " +
-                                  std::string(supported_oci_version_max()) + ")");
+                                  std::string(supported_oci_version_min()) + " and every later 1.x)");
+    } else if (version->minor > newest_minor) {
+        warnings.push_back({"ociVersion", spec.oci_version + " is newer than " +
+                                              std::string(supported_oci_version_max()) +
+                                              ", the newest this runtime knows: members it added are ignored"});
     }
 }
 
@@ -193,9 +200,9 @@ Hooks read_hooks(Fields& f) {
 
 // ---- the document --------------------------------------------------------------
 
-ContainerSpec read_document(Fields& doc) {
+ContainerSpec read_document(Fields& doc, std::vector<Problem>& warnings) {
     ContainerSpec spec;
-    read_oci_version(doc, spec);
+    read_oci_version(doc, spec, warnings);
     spec.process = read_object(doc, "process", read_process);
     if (doc.require("root")) {
         if (auto root = read_object(doc, "root", read_root)) spec.root = std::move(*root);
@@ -216,7 +223,7 @@ std::string to_string(const Problem& problem) {
 }
 
 std::string_view supported_oci_version_min() { return "1.0.0"; }
-std::string_view supported_oci_version_max() { return "1.2.x"; }
+std::string_view supported_oci_version_max() { return "1.3.x"; }
 
 bool is_supported_oci_version(std::string_view version) {
     auto parsed = parse_semver(version);
@@ -226,10 +233,10 @@ bool is_supported_oci_version(std::string_view version) {
 CheckResult check_config(const json::value& document) {
     Problems problems;
     const auto* object = problems.object(document, "");
-    if (!object) return {std::nullopt, problems.take()};
+    if (!object) return {std::nullopt, problems.take(), {}};
     Fields doc(problems, *object, "");
-    ContainerSpec spec = read_document(doc);
     CheckResult result;
+    ContainerSpec spec = read_document(doc, result.warnings);
     result.problems = problems.take();
     if (result.problems.empty()) result.spec = std::move(spec);
     return result;
@@ -256,11 +263,11 @@ BundleConfig read_bundle_config(const fs::path& bundle_dir) {
     }
     // parse_json puts "config.json: " in front of its own messages.
     auto document = parse_json(config.text, "config.json");
-    try {
-        config.spec = parse_config(document);
-    } catch (const Error& e) {
-        throw e.with_context("config.json");
-    }
+    auto result = check_config(document);
+    if (!result.problems.empty())
+        throw Error(Errc::invalid_input, "config.json: " + to_string(result.problems.front()));
+    config.spec = std::move(*result.spec);
+    config.warnings = std::move(result.warnings);
     return config;
 }
 

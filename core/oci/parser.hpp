@@ -1,7 +1,7 @@
 #pragma once
 
 // config.json -> lxcri::ContainerSpec, with every rule of the OCI runtime
-// spec (v1.0.0 .. v1.2.x, Linux) that can be checked without touching the
+// spec (v1.0.0 .. v1.3.x, Linux) that can be checked without touching the
 // host. Each problem names the JSON path it is about, so a user can find it.
 
 #include <lxcri/container_spec.hpp>
@@ -30,6 +30,7 @@ std::string to_string(const Problem& problem);
 struct CheckResult {
     std::optional<ContainerSpec> spec;  // set only when problems is empty
     std::vector<Problem> problems;      // in document order
+    std::vector<Problem> warnings;      // accepted, but worth saying (a newer ociVersion)
 };
 
 // Checks the whole document and reports every problem (`bundle validate`).
@@ -48,6 +49,7 @@ ContainerSpec parse_config(const boost::json::value& document);
 struct BundleConfig {
     std::string text;
     ContainerSpec spec;
+    std::vector<Problem> warnings;  // CheckResult::warnings
 };
 
 // Reads and parses <bundle_dir>/config.json (one open). Every message
@@ -58,12 +60,14 @@ BundleConfig read_bundle_config(const std::filesystem::path& bundle_dir);
 // read_bundle_config(bundle_dir).spec
 ContainerSpec load_bundle_config(const std::filesystem::path& bundle_dir);
 
-// The range of ociVersion values accepted: 1.0.0 up to any 1.2 patch
-// release, pre-release suffixes included (runc's `spec` writes "1.0.2-dev").
+// The ociVersion values accepted: 1.0.0 and every later 1.x, pre-release
+// suffixes included (runc's `spec` writes "1.0.2-dev"). Up to 1.3.x every
+// member is known; a later minor version is a warning (CheckResult::warnings)
+// and the members it added are ignored, as runc and crun do.
 std::string_view supported_oci_version_min();  // "1.0.0"
-std::string_view supported_oci_version_max();  // "1.2.x"
+std::string_view supported_oci_version_max();  // "1.3.x": the newest whose members are known
 
-// True when `version` is SemVer 2.0.0 inside the supported range.
+// True when `version` is SemVer 2.0.0, 1.0.0 or a later 1.x.
 bool is_supported_oci_version(std::string_view version);
 
 }  // namespace lxcri::oci

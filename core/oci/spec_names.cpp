@@ -70,6 +70,15 @@ constexpr std::array rootfs_propagations = {
     "rprivate"sv, "rshared"sv, "rslave"sv, "runbindable"sv,
 };
 
+constexpr std::array memory_policy_modes = {
+    "MPOL_DEFAULT"sv, "MPOL_PREFERRED"sv, "MPOL_BIND"sv, "MPOL_INTERLEAVE"sv, "MPOL_LOCAL"sv,
+    "MPOL_PREFERRED_MANY"sv, "MPOL_WEIGHTED_INTERLEAVE"sv,
+};
+
+constexpr std::array memory_policy_flags = {
+    "MPOL_F_STATIC_NODES"sv, "MPOL_F_RELATIVE_NODES"sv, "MPOL_F_NUMA_BALANCING"sv,
+};
+
 }  // namespace
 
 std::span<const std::string_view> known_capabilities() { return capabilities; }
@@ -78,6 +87,8 @@ std::span<const std::string_view> known_namespace_types() { return namespace_typ
 std::span<const std::string_view> known_seccomp_actions() { return seccomp_actions; }
 std::span<const std::string_view> known_seccomp_operators() { return seccomp_operators; }
 std::span<const std::string_view> known_seccomp_architectures() { return seccomp_architectures; }
+std::span<const std::string_view> known_memory_policy_modes() { return memory_policy_modes; }
+std::span<const std::string_view> known_memory_policy_flags() { return memory_policy_flags; }
 std::span<const std::string_view> known_seccomp_flags() { return seccomp_flags; }
 std::span<const std::string_view> known_rootfs_propagations() { return rootfs_propagations; }
 

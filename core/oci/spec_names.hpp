@@ -26,6 +26,10 @@ std::span<const std::string_view> known_seccomp_flags();
 // linux.rootfsPropagation values.
 std::span<const std::string_view> known_rootfs_propagations();
 
+// linux.memoryPolicy mode and flags (set_mempolicy(2), spec 1.3).
+std::span<const std::string_view> known_memory_policy_modes();
+std::span<const std::string_view> known_memory_policy_flags();
+
 bool contains(std::span<const std::string_view> names, std::string_view name);
 
 }  // namespace lxcri::oci

@@ -186,6 +186,7 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
 // changes nothing.
 oci::BundleConfig Runtime::read_bundle(const fs::path& bundle) const {
     oci::BundleConfig config = oci::read_bundle_config(bundle);
+    for (const auto& warning : config.warnings) log::warning("config.json: " + oci::to_string(warning));
     if (auto problem = directory_problem(rootfs_path(config.spec, bundle), config.spec.root.path))
         throw Error(Errc::invalid_input, "config.json: root.path: " + *problem);
     return config;

@@ -1,7 +1,7 @@
 #pragma once
 
 // The OCI runtime configuration (a bundle's config.json) as typed C++: every
-// part of runtime-spec v1.0.0 .. v1.2.x that Linux uses. Part of the plugin
+// part of runtime-spec v1.0.0 .. v1.3.x that Linux uses. Part of the plugin
 // SDK, so it includes the standard library only.
 //
 // The core builds a ContainerSpec with core/oci/parser.hpp, which checks the
@@ -274,8 +274,22 @@ struct IntelRdt {
     std::string clos_id;
     std::string l3_cache_schema;
     std::string mem_bw_schema;  // "MB:..."
-    bool enable_cmt = false;
-    bool enable_mbm = false;
+    std::vector<std::string> schemata;  // lines of the schemata file (spec 1.3)
+    bool enable_cmt = false;  // until spec 1.2
+    bool enable_mbm = false;  // until spec 1.2
+    bool enable_monitoring = false;  // spec 1.3
+};
+
+// The NUMA memory policy (linux.memoryPolicy, spec 1.3; set_mempolicy(2)).
+struct MemoryPolicy {
+    std::string mode;  // "MPOL_DEFAULT", "MPOL_BIND", ...
+    std::string nodes;  // a list such as "0-3,7"; empty: none
+    std::vector<std::string> flags;  // "MPOL_F_STATIC_NODES", ...
+};
+
+// A host network device moved into the container (linux.netDevices, spec 1.3).
+struct NetDevice {
+    std::string name;  // inside the container; empty: the host's name
 };
 
 enum class SeccompAction {
@@ -358,6 +372,8 @@ struct Linux {
     std::string cgroups_path;
     Resources resources;
     std::optional<IntelRdt> intel_rdt;
+    std::optional<MemoryPolicy> memory_policy;
+    std::map<std::string, NetDevice> net_devices;  // by the host's name
     std::map<std::string, std::string> sysctl;
     std::optional<Seccomp> seccomp;
     // "private", "shared", "slave", "unbindable", or their recursive "r"

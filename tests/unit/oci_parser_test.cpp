@@ -414,14 +414,65 @@ BOOST_AUTO_TEST_CASE(problem_paths) {
 
 BOOST_AUTO_TEST_CASE(oci_versions) {
     BOOST_TEST(supported_oci_version_min() == "1.0.0");
-    BOOST_TEST(supported_oci_version_max() == "1.2.x");
+    BOOST_TEST(supported_oci_version_max() == "1.3.x");
     for (const char* good : {"1.0.0", "1.0.1", "1.0.2-dev", "1.1.0-rc.1", "1.1.0", "1.2.0", "1.2.1", "1.2.99",
-                             "1.2.1+build.5", "1.2.0-rc.1+meta"})
+                             "1.2.1+build.5", "1.2.0-rc.1+meta", "1.3.0", "1.3.0-dev", "1.3.7", "1.4.0", "1.12.0"})
         BOOST_TEST(is_supported_oci_version(good), good);
     for (const char* bad : {"", "1", "1.0", "v1.0.0", "1.0.0.0", "01.0.0", "1.00.0", "1.0.0-", "1.0.0-01",
-                            "1.0.0+", "1.0.0-rc5", "0.5.0-dev", "1.3.0", "1.3.0-dev", "2.0.0", " 1.0.0",
-                            "1.0.0 ", "18446744073709551616.0.0"})
+                            "1.0.0+", "1.0.0-rc5", "0.5.0-dev", "2.0.0", " 1.0.0", "1.0.0 ",
+                            "18446744073709551616.0.0"})
         BOOST_TEST(!is_supported_oci_version(bad), bad);
+}
+
+// A later 1.x than the newest known is accepted with one warning, as runc
+// and crun accept it; up to 1.3.x there is none.
+BOOST_AUTO_TEST_CASE(a_newer_minor_version_is_a_warning) {
+    auto document = minimal();
+    auto& version = document.as_object()["ociVersion"];
+    for (const char* known : {"1.0.0", "1.2.1", "1.3.0", "1.3.5"}) {
+        version = known;
+        auto result = check_config(document);
+        BOOST_TEST(result.problems.empty(), known);
+        BOOST_TEST(result.warnings.empty(), known);
+    }
+    version = "1.4.0";
+    auto result = check_config(document);
+    BOOST_TEST(result.problems.empty());
+    BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
+    BOOST_TEST(to_string(result.warnings[0]) ==
+               "ociVersion: 1.4.0 is newer than 1.3.x, the newest this runtime knows: members it added are ignored");
+}
+
+// The members runtime-spec 1.3 added for Linux.
+BOOST_AUTO_TEST_CASE(spec_1_3_members) {
+    auto spec = parse_valid("oci-1.3.0.json");
+    BOOST_TEST(!spec.linux_spec.resources.pids.has_value());  // limit is optional since 1.3
+    BOOST_TEST_REQUIRE(spec.linux_spec.intel_rdt.has_value());
+    BOOST_TEST((spec.linux_spec.intel_rdt->schemata == std::vector<std::string>{"L3:0=7f", "MB:0=70"}));
+    BOOST_TEST(spec.linux_spec.intel_rdt->enable_monitoring);
+    BOOST_TEST_REQUIRE(spec.linux_spec.memory_policy.has_value());
+    BOOST_TEST(spec.linux_spec.memory_policy->mode == "MPOL_BIND");
+    BOOST_TEST(spec.linux_spec.memory_policy->nodes == "0-1");
+    BOOST_TEST((spec.linux_spec.memory_policy->flags == std::vector<std::string>{"MPOL_F_STATIC_NODES"}));
+    BOOST_TEST_REQUIRE(spec.linux_spec.net_devices.size() == 2u);
+    BOOST_TEST(spec.linux_spec.net_devices.at("eth1").name == "ctr1");
+    BOOST_TEST(spec.linux_spec.net_devices.at("eth2").name == "");
+    BOOST_TEST_REQUIRE(spec.process->exec_cpu_affinity.has_value());
+    BOOST_TEST(spec.process->exec_cpu_affinity->final == "0-1");
+
+    auto document = load(fixtures / "valid" / "oci-1.3.0.json");
+    auto& linux_object = document.as_object()["linux"].as_object();
+    linux_object["memoryPolicy"].as_object()["mode"] = "MPOL_NONE";
+    linux_object["netDevices"].as_object()["eth1"].as_object()["name"] = "a/b";
+    linux_object["netDevices"].as_object()["this-name-is-too-long"] = json::object{};
+    auto problems = problem_texts(document);
+    BOOST_TEST(problems.size() == 3u);
+    auto has = [&](const std::string& start) {
+        return std::ranges::any_of(problems, [&](const std::string& p) { return p.starts_with(start); });
+    };
+    BOOST_TEST(has("linux.memoryPolicy.mode: "));
+    BOOST_TEST(has(R"(linux.netDevices["eth1"].name: is not a network interface name)"));
+    BOOST_TEST(has(R"(linux.netDevices["this-name-is-too-long"]: is not a network interface name)"));
 }
 
 BOOST_AUTO_TEST_CASE(integer_edges) {
