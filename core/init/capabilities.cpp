@@ -59,6 +59,19 @@ int last_capability() {
     return std::min(bits, known) - 1;
 }
 
+void check_bounding_set(const CapabilityMasks& masks, int last_cap) {
+    const std::pair<std::uint64_t, const char*> sets[] = {
+        {masks.effective, "effective"}, {masks.permitted, "permitted"},
+        {masks.inheritable, "inheritable"}, {masks.ambient, "ambient"}};
+    for (const auto& [mask, set] : sets) {
+        for (int number = 0; number <= last_cap; ++number) {
+            if (!((mask >> number) & 1) || ::prctl(PR_CAPBSET_READ, number, 0, 0, 0) == 1) continue;
+            throw Error(Errc::failed, std::string("process.capabilities.") + set + ": " + cap_name(number) +
+                                          " is not in the container's bounding set (the host's or its runtime's)");
+        }
+    }
+}
+
 void drop_bounding_set(std::uint64_t keep, int last_cap) {
     for (int number = 0; number <= last_cap; ++number) {
         // Only those still there: dropping needs CAP_SETPCAP even when absent.

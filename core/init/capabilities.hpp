@@ -29,6 +29,12 @@ CapabilityMasks capability_masks(const Capabilities& caps, int last_cap);
 // The highest capability number the running kernel knows.
 int last_capability();
 
+// Fails, naming the set and the capability, when effective, permitted,
+// inheritable or ambient asks for one that the calling process's bounding
+// set lacks: no process of the container could get it, and runc refuses
+// such a config at create.
+void check_bounding_set(const CapabilityMasks& masks, int last_cap);
+
 // Drops from the bounding set every capability not in `keep` (needs
 // CAP_SETPCAP, so it comes before the uid change).
 void drop_bounding_set(std::uint64_t keep, int last_cap);

@@ -1,6 +1,7 @@
 #include "init/helper.hpp"
 
 #include "init/capabilities.hpp"
+#include "init/container_setup.hpp"
 #include "init/exec.hpp"
 #include "init/seccomp_filter.hpp"
 #include "init/settings.hpp"
@@ -147,8 +148,17 @@ Plan prepare(const ContainerSpec& loaded) {
     plan.process = std::move(*spec.process);
     plan.personality = spec.linux_spec.personality;
     plan.last_cap = last_capability();
-    if (plan.process.capabilities) plan.capabilities = capability_masks(*plan.process.capabilities, plan.last_cap);
+    if (plan.process.capabilities) {
+        plan.capabilities = capability_masks(*plan.process.capabilities, plan.last_cap);
+        check_bounding_set(*plan.capabilities, plan.last_cap);
+    }
     if (spec.linux_spec.seccomp) plan.seccomp = std::make_unique<SeccompFilter>(*spec.linux_spec.seccomp);
+    // As runc: a profile that cannot be applied is an error, not skipped
+    // (where the container has a sysfs to tell).
+    std::error_code ec;
+    if (!plan.process.apparmor_profile.empty() && fs::exists("/sys/module", ec) && !apparmor_enabled())
+        throw Error(Errc::failed, "process.apparmorProfile: " + plan.process.apparmor_profile +
+                                      " is set, but AppArmor is not enabled on this host");
     return plan;
 }
 
@@ -262,11 +272,16 @@ void become_user(const Plan& plan) {
 
 }  // namespace
 
-int run_helper(const fs::path& dir) {
+int run_helper(const fs::path& dir, bool setup) {
     handle_signals_as_init();
     Plan plan;
     try {
-        plan = prepare(oci::load_bundle_config(dir));
+        ContainerSpec spec = oci::load_bundle_config(dir);
+        // Before the terminal: /dev/ptmx is made here.
+        if (setup) setup_container(spec);
+        // Now, so that a policy the host refuses fails create, as with runc.
+        if (spec.linux_spec.memory_policy) set_memory_policy(*spec.linux_spec.memory_policy);
+        plan = prepare(spec);
         plan.preserve_fds = preserved_fds_of(dir);
         // The terminal first, as runc: a program that is not found is then
         // reported like any other exit of the process, on its terminal too.
@@ -387,7 +402,9 @@ int run_exec(const fs::path& config_file, const std::string& sha256, const std::
         ::unlink(config_file.c_str());
         if (sha256_hex(text) != sha256)
             throw Error(Errc::failed, "exec: " + config_file.string() + " is not the file the runtime wrote");
-        plan = prepare(oci::parse_config(parse_json(text, config_file.filename().string())));
+        ContainerSpec spec = oci::parse_config(parse_json(text, config_file.filename().string()));
+        if (spec.linux_spec.memory_policy) set_memory_policy(*spec.linux_spec.memory_policy);
+        plan = prepare(spec);
         plan.preserve_fds = preserve_fds;
         if (plan.process.terminal) {
             if (!console) fail({}, "process.terminal: no console socket given (--console)", 1);

@@ -12,8 +12,9 @@ namespace lxcri::init {
 // check what runc checks at create, write `ready`, wait on `exec.fifo`,
 // apply the process settings and exec process.args. Returns only on
 // failure, after writing the one-line message to <dir>/error and stderr:
-// 127 (not found), 126 (not executable) or 1 (anything else).
-int run_helper(const std::filesystem::path& dir);
+// 127 (not found), 126 (not executable) or 1 (anything else). With
+// `setup` (`--setup`) it finishes the container first (container_setup.hpp).
+int run_helper(const std::filesystem::path& dir, bool setup = false);
 
 // `--supervise`: pid 1 of a container that a service manager started. Runs run_helper(dir) in a
 // child, forwards every signal it receives to that child, reaps orphans, and

@@ -3,7 +3,8 @@
 // Statically linked: it runs in any rootfs. With `--exec FILE` it sets up
 // and runs an `exec` process instead (the same process-level code). With
 // `--supervise` (init_protocol.hpp, step 5) it stays pid 1 and runs the
-// protocol in a child whose exit status it records.
+// protocol in a child whose exit status it records. With `--setup` (step
+// 2) it first finishes the container, as runc's init does.
 //
 // It works in /.lxcri. The environment variable LXCRI_INIT_DIR names another
 // directory; it exists for tests that run the helper on the host, and
@@ -53,5 +54,7 @@ int main(int argc, char** argv) {
     const char* dir = env_dir && *env_dir ? env_dir : lxcri::init_protocol::mount_point;
     if (argc == 2 && std::strcmp(argv[1], lxcri::init_protocol::supervise_flag) == 0)
         return lxcri::init::run_supervisor(dir);
+    if (argc == 2 && std::strcmp(argv[1], lxcri::init_protocol::setup_flag) == 0)
+        return lxcri::init::run_helper(dir, true);
     return lxcri::init::run_helper(dir);
 }

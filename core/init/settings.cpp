@@ -225,6 +225,34 @@ void set_cpu_affinity(const CpuAffinity& affinity) {
         throw_errno("process.execCPUAffinity.final: sched_setaffinity " + affinity.final, errno);
 }
 
+void set_memory_policy(const MemoryPolicy& policy) {
+    constexpr std::array<std::pair<std::string_view, int>, 7> modes = {{
+        {"MPOL_DEFAULT"sv, 0}, {"MPOL_PREFERRED"sv, 1}, {"MPOL_BIND"sv, 2}, {"MPOL_INTERLEAVE"sv, 3},
+        {"MPOL_LOCAL"sv, 4}, {"MPOL_PREFERRED_MANY"sv, 5}, {"MPOL_WEIGHTED_INTERLEAVE"sv, 6},
+    }};
+    constexpr std::array<std::pair<std::string_view, int>, 3> flags = {{
+        {"MPOL_F_NUMA_BALANCING"sv, 1 << 13}, {"MPOL_F_RELATIVE_NODES"sv, 1 << 14}, {"MPOL_F_STATIC_NODES"sv, 1 << 15},
+    }};
+    int mode = lookup(modes, policy.mode, -1);
+    if (mode < 0) throw Error(Errc::invalid_input, "linux.memoryPolicy.mode: unknown mode " + policy.mode);
+    for (const auto& name : policy.flags) {
+        int flag = lookup(flags, name, 0);
+        if (flag == 0) throw Error(Errc::invalid_input, "linux.memoryPolicy.flags: unknown flag " + name);
+        mode |= flag;
+    }
+    // A node mask as set_mempolicy(2) takes it: one bit per node, in longs.
+    std::vector<unsigned long> mask;
+    unsigned long max_node = 0;
+    for (unsigned node : parse_cpu_list(policy.nodes)) {
+        constexpr unsigned bits = 8 * sizeof(unsigned long);
+        if (mask.size() <= node / bits) mask.resize(node / bits + 1, 0);
+        mask[node / bits] |= 1UL << (node % bits);
+        max_node = std::max<unsigned long>(max_node, node + 1);
+    }
+    if (::syscall(SYS_set_mempolicy, mode, mask.empty() ? nullptr : mask.data(), mask.empty() ? 0 : max_node + 1) != 0)
+        throw_errno("linux.memoryPolicy: set_mempolicy " + policy.mode + " " + policy.nodes, errno);
+}
+
 void set_io_priority(const IoPriority& priority) {
     int io_class = io_priority_class(priority.io_class);
     if (io_class < 0) throw Error(Errc::invalid_input, "process.ioPriority.class: unknown class " + priority.io_class);

@@ -49,6 +49,8 @@ void set_rlimits(const std::vector<Rlimit>& rlimits);
 void set_oom_score_adj(int value);
 void set_cpu_affinity(const CpuAffinity& affinity);  // the "final" list
 void set_io_priority(const IoPriority& priority);
+// linux.memoryPolicy (set_mempolicy(2)); the process keeps it across exec.
+void set_memory_policy(const MemoryPolicy& policy);
 void set_scheduler(const Scheduler& scheduler);
 void set_personality(const Personality& personality);
 // Replaces the environment with process.env; HOME from the container's

@@ -2,18 +2,31 @@
 // lxc.mount.entry lines (plus lxc.autodev, lxc.pty.max, lxc.mount.auto).
 //
 // Why the entries look as they do (LXC 5.0, conf.c lxc_setup()):
-// - LXC mounts, in this order: its autodev tmpfs on /dev, lxc.mount.auto
-//   proc/sys, every lxc.mount.entry in config order, the cgroup file
-//   systems (lxc.mount.auto cgroup), then it fills /dev with the default
-//   nodes and mounts a fresh devpts on /dev/pts. So /proc and /sys are plain
-//   entries in spec order, readonly and masked paths are entries after
-//   every mount (they need /proc and /sys mounted), and whatever LXC mounts
-//   late (/dev/pts, /sys/fs/cgroup) must not have entries below it.
-// - The OCI /dev tmpfs turns on lxc.autodev, so that LXC makes the default
-//   nodes, and is also an entry with the spec's options (nosuid, size, ...)
-//   on top of LXC's own /dev tmpfs, which has fixed options: LXC fills the
-//   /dev that is on top when it gets there. The /dev/pts devpts is LXC's
-//   own (lxc.pty.max), and /sys/fs/cgroup is lxc.mount.auto cgroup:*:force.
+// - LXC mounts, in this order: its autodev tmpfs on /dev (lxc.autodev),
+//   lxc.mount.auto proc/sys, every lxc.mount.entry in config order, the
+//   cgroup file systems (lxc.mount.auto cgroup), then (with lxc.autodev) it
+//   fills /dev with the default nodes and (with lxc.pty.max) mounts a fresh
+//   devpts on /dev/pts. After pivot_root it makes the whole tree shared in
+//   a peer group of its own.
+// - With TargetPolicy::init_setup (the lxc backend) there is no autodev and
+//   no devpts of LXC's: /dev, /dev/pts and every other mount of the spec
+//   are entries in the spec's order, as runc mounts them; the init helper
+//   then makes the device nodes and the /dev/ptmx symlink, sets the
+//   propagation of the rootfs and of each mount, and makes readonly and
+//   masked paths, as runc's init does (core/init/container_setup.cpp).
+//   Only what the helper cannot do is an entry: in a user namespace, where
+//   mknod is refused, device nodes are bind mounts of the host's.
+// - Without it (pct) the OCI /dev tmpfs turns on lxc.autodev, so that LXC
+//   makes the default nodes, and is also an entry with the spec's options
+//   on top of LXC's own /dev tmpfs; the /dev/pts devpts is LXC's own
+//   (lxc.pty.max); devices, readonly and masked paths are entries after
+//   every mount.
+// - /sys/fs/cgroup is lxc.mount.auto cgroup:*:force, mounted after every
+//   entry: nothing may be mounted below it.
+// - LXC opens a mount's target (and, for the readonly and masked entries,
+//   the path itself): a FIFO there would block it for good, a device could
+//   do anything. Such targets are refused, and the helper, which mounts by
+//   path without opening, handles readonly and masked paths of any type.
 // - LXC refuses a symlink anywhere in a destination and would create
 //   create=dir/file targets through it, so destinations are resolved here,
 //   inside the rootfs, the way securejoin does (".." stops at the root).
@@ -80,6 +93,7 @@ struct ContainerPath {
     std::string relative;  // to the rootfs, no leading slash, "" for "/"
     bool covered = false;  // below an earlier mount: not looked up in the rootfs
     bool exists = false;   // found in the rootfs (meaningful when !covered)
+    mode_t type = 0;       // S_IFMT of what was found, when it exists
 };
 
 // Resolves an absolute container path inside the rootfs: symlinks are
@@ -115,6 +129,7 @@ ContainerPath resolve(const Translation& t, std::string_view path, const std::ve
             looking = false;  // the rest does not exist (yet): LXC creates it
             continue;
         }
+        result.type = st.st_mode & S_IFMT;
         if (!S_ISLNK(st.st_mode)) continue;
         if (++links > max_symlinks) fail(field, "too many levels of symbolic links in the rootfs");
         std::error_code ec;
@@ -150,11 +165,16 @@ bool is_kept_propagation(std::string_view option) {
     return is_one_of(option, {"private", "rprivate", "slave", "rslave"});
 }
 
+bool is_propagation(std::string_view option) {
+    return is_one_of(option, {"private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable",
+                              "runbindable"});
+}
+
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // The options of an ordinary entry, or an error naming the one LXC would
 // not apply.
-std::vector<std::string> entry_options(const Mount& mount, std::string_view field) {
+std::vector<std::string> entry_options(const Mount& mount, std::string_view field, bool init_setup) {
     std::vector<std::string> out;
     for (std::size_t j = 0; j < mount.options.size(); ++j) {
         const std::string& option = mount.options[j];
@@ -162,7 +182,9 @@ std::vector<std::string> entry_options(const Mount& mount, std::string_view fiel
         auto name = std::string_view(option).substr(0, option.find('='));
         if (is_one_of(name, {"create", "optional", "relative", "idmap"}))
             fail(where, quote(option) + " is an LXC option, not an OCI one");
-        if (option.find('=') != std::string::npos || is_lxc_flag(option) || is_kept_propagation(option)) {
+        if (is_propagation(option) && init_setup) {
+            continue;  // the init helper sets it once LXC is done (LXC would make it shared again)
+        } else if (option.find('=') != std::string::npos || is_lxc_flag(option) || is_kept_propagation(option)) {
             out.push_back(option);
         } else if (is_one_of(option, {"async", "nomand", "symfollow"})) {
             continue;  // the kernel's default; LXC would only log that it ignores it
@@ -206,6 +228,18 @@ bool is_bind(const Mount& mount) {
     return mount.type == "bind" || has_option(mount, "bind") || has_option(mount, "rbind");
 }
 
+// Fails for a FIFO, socket or device node found at `target` in the rootfs:
+// LXC opens what it mounts on, and would block on a FIFO for good.
+void refuse_special_file(const ContainerPath& target, std::string_view field) {
+    if (target.covered || !target.exists) return;
+    const char* what = S_ISFIFO(target.type) ? "a FIFO"
+                       : S_ISSOCK(target.type) ? "a socket"
+                       : S_ISCHR(target.type) || S_ISBLK(target.type) ? "a device node"
+                                                                      : nullptr;
+    if (what)
+        fail(field, "/" + target.relative + " is " + what + " in the rootfs; LXC would open it to mount on it");
+}
+
 // ---- the mount table ----------------------------------------------------------------
 
 class MountTable {
@@ -214,6 +248,7 @@ public:
 
     void add_spec_mount(std::size_t i);
     void add_device(std::size_t i);
+    void add_default_device_binds();
     void add_sysctl_files();
     void add_readonly_path(std::size_t i);
     void add_masked_path(std::size_t i);
@@ -221,6 +256,8 @@ public:
 
 private:
     ContainerPath destination(std::string_view path, std::string_view field);
+    void liblxc_dev_mount(const Mount& mount, const std::string& field, const ContainerPath& target);
+    void bind_device(const LinuxDevice& device, const std::string& field, const fs::path& host);
     void bind_entry(const Mount& mount, std::string_view field, const ContainerPath& target);
     void filesystem_entry(const Mount& mount, std::string_view field, const ContainerPath& target);
 
@@ -228,6 +265,10 @@ private:
     std::vector<std::string> mount_points_;
     std::vector<std::string> late_mount_points_;  // mounted by LXC after every entry
     std::vector<std::string> entries_;
+    bool init_setup() const { return t_.target().init_setup; }
+    // In a new user namespace mknod is refused: device nodes are bind mounts.
+    bool binds_devices() const { return init_setup() && creates_namespace(t_.spec, NamespaceType::user); }
+
     bool autodev_ = false;
     bool has_dev_ = false;
     std::optional<std::string> pty_max_;
@@ -249,9 +290,42 @@ void MountTable::add_spec_mount(std::size_t i) {
         fail(field + ".uidMappings", "idmapped mounts cannot be applied by LXC mount entries");
     auto target = destination(mount.destination, field + ".destination");
     if (target.relative.empty()) fail(field + ".destination", "mounting over / cannot be applied; use root.path");
+    refuse_special_file(target, field + ".destination");
 
-    if (target.relative == devpts_dir && mount.type == "devpts") {
-        // LXC mounts a new devpts itself, after every entry (lxc.pty.max > 0).
+    if (target.relative == cgroup_dir && (mount.type == "cgroup" || mount.type == "cgroup2")) {
+        // LXC mounts the container's own cgroups after every entry; force:
+        // even with a cgroup namespace, where it would leave that to init.
+        check_fixed_options(mount, field, {"ro", "rw", "nosuid", "nodev", "noexec", "relatime"},
+                            "LXC mounts the cgroup file systems itself with nosuid,nodev,noexec,relatime and ro or rw");
+        cgroup_auto_ = has_option(mount, "ro") ? "cgroup:ro:force" : "cgroup:rw:force";
+        late_mount_points_.push_back(target.relative);
+    } else if (mount.type == "cgroup" || mount.type == "cgroup2") {
+        fail(field + ".destination", "LXC mounts cgroup file systems only at /sys/fs/cgroup");
+    } else if (!init_setup() && (target.relative == devpts_dir || target.relative == dev_dir) &&
+               (mount.type == "devpts" || mount.type == "tmpfs") && !is_bind(mount)) {
+        liblxc_dev_mount(mount, field, target);
+    } else {
+        if (target.relative == dev_dir) has_dev_ = true;
+        if (t_.spec.root.readonly && !target.covered && !target.exists && !t_.target().makes_mount_points)
+            fail(field + ".destination", "does not exist in the read-only rootfs, and LXC cannot create it there");
+        if (is_bind(mount))
+            bind_entry(mount, field, target);
+        else
+            filesystem_entry(mount, field, target);
+        // Without lxc.pty.max liblxc unmounts whatever is on /dev/pts once
+        // the mounts are made (lxc_finalize_devpts_child): the same mount
+        // again on top is what it takes away, and the spec's stays in its
+        // place in the order.
+        if (init_setup() && target.relative == devpts_dir) entries_.push_back(entries_.back());
+    }
+    mount_points_.push_back(target.relative);
+}
+
+// Without init_setup: /dev/pts is LXC's own devpts, mounted after every
+// entry (lxc.pty.max > 0), and a /dev tmpfs also turns on lxc.autodev.
+void MountTable::liblxc_dev_mount(const Mount& mount, const std::string& field, const ContainerPath& target) {
+    if (target.relative == devpts_dir) {
+        if (mount.type != "devpts") fail(field + ".type", "LXC mounts a devpts at /dev/pts itself");
         check_fixed_options(mount, field,
                             {"rw", "relatime", "nosuid", "noexec", "newinstance", "gid=5", "mode=0620", "mode=620",
                              "ptmxmode=0666", "ptmxmode=666", "max="},
@@ -262,30 +336,13 @@ void MountTable::add_spec_mount(std::size_t i) {
         if (pty_max_->empty() || pty_max_->find_first_not_of("0123456789") != std::string::npos)
             fail(field + ".options", "max= must be a number of ptys");
         late_mount_points_.push_back(target.relative);
-    } else if (target.relative == cgroup_dir && (mount.type == "cgroup" || mount.type == "cgroup2")) {
-        // LXC mounts the container's own cgroups after every entry; force:
-        // even with a cgroup namespace, where it would leave that to init.
-        check_fixed_options(mount, field, {"ro", "rw", "nosuid", "nodev", "noexec", "relatime"},
-                            "LXC mounts the cgroup file systems itself with nosuid,nodev,noexec,relatime and ro or rw");
-        cgroup_auto_ = has_option(mount, "ro") ? "cgroup:ro:force" : "cgroup:rw:force";
-        late_mount_points_.push_back(target.relative);
-    } else if (mount.type == "cgroup" || mount.type == "cgroup2") {
-        fail(field + ".destination", "LXC mounts cgroup file systems only at /sys/fs/cgroup");
-    } else {
-        if (target.relative == dev_dir) {
-            has_dev_ = true;
-            // LXC's autodev tmpfs lies under this one; LXC fills whichever
-            // /dev is on top with the default device nodes.
-            if (mount.type == "tmpfs" && !is_bind(mount)) autodev_ = true;
-        }
-        if (t_.spec.root.readonly && !target.covered && !target.exists && !t_.options.target.makes_mount_points)
-            fail(field + ".destination", "does not exist in the read-only rootfs, and LXC cannot create it there");
-        if (is_bind(mount))
-            bind_entry(mount, field, target);
-        else
-            filesystem_entry(mount, field, target);
+        return;
     }
-    mount_points_.push_back(target.relative);
+    // LXC's autodev tmpfs lies under this one; LXC fills whichever /dev is
+    // on top with the default device nodes.
+    has_dev_ = true;
+    if (mount.type == "tmpfs") autodev_ = true;
+    filesystem_entry(mount, field, target);
 }
 
 void MountTable::bind_entry(const Mount& mount, std::string_view field, const ContainerPath& target) {
@@ -293,7 +350,7 @@ void MountTable::bind_entry(const Mount& mount, std::string_view field, const Co
     fs::path source = bundle_path(t_.options.bundle, mount.source).lexically_normal();
     struct stat st {};
     if (::stat(source.c_str(), &st) != 0) fail(std::string(field) + ".source", errno_message(source.string(), errno));
-    auto options = entry_options(mount, field);
+    auto options = entry_options(mount, field, init_setup());
     // A type "bind" mount without bind/rbind is recursive, as with runc.
     if (!has_option(mount, "bind") && !has_option(mount, "rbind")) options.insert(options.begin(), "rbind");
     options.push_back(S_ISDIR(st.st_mode) ? "create=dir" : "create=file");
@@ -322,7 +379,7 @@ Mount without_tmpcopyup(const Mount& mount, std::string_view field, const fs::pa
 void MountTable::filesystem_entry(const Mount& spec_mount, std::string_view field, const ContainerPath& target) {
     Mount mount = without_tmpcopyup(spec_mount, field, t_.rootfs, target);
     if (mount.type.empty()) fail(std::string(field) + ".type", "is required for a mount that is not a bind mount");
-    auto options = entry_options(mount, field);
+    auto options = entry_options(mount, field, init_setup());
     options.push_back("create=dir");
     entries_.push_back(mount_entry(mount.source.empty() ? "none" : mount.source, target.relative, mount.type, options));
 }
@@ -354,6 +411,8 @@ std::optional<fs::path> find_host_node(const LinuxDevice& device) {
     return std::nullopt;
 }
 
+constexpr std::array<std::string_view, 6> default_device_names = {"null", "zero", "full", "random", "urandom", "tty"};
+
 // The host id that container id `id` is in the user namespace (itself
 // without one).
 std::optional<std::uint32_t> host_id(const std::vector<IdMapping>& mappings, bool user_namespace, std::uint32_t id) {
@@ -366,25 +425,34 @@ std::optional<std::uint32_t> host_id(const std::vector<IdMapping>& mappings, boo
 void MountTable::add_device(std::size_t i) {
     const LinuxDevice& device = t_.spec.linux_spec.devices[i];
     auto field = index_path("linux.devices", i);
-    if (device.type == 'p')
-        fail(field + ".type", "LXC cannot create fifos; devices are bind-mounted host device nodes");
     auto target = destination(device.path, field + ".path");
     if (target.relative.empty()) fail(field + ".path", "must name a file");
+    // The helper makes the node (mknod, or mkfifo for 'p'), and /dev/ptmx
+    // is its symlink whatever the spec lists there, as with runc.
+    if (init_setup() && (!binds_devices() || device.type == 'p' || target.relative == "dev/ptmx")) return;
+    if (device.type == 'p')
+        fail(field + ".type", "LXC cannot create fifos; devices are bind-mounted host device nodes");
     auto host = find_host_node(device);
     if (!host)
         fail(field, std::string("there is no host device node ") + (device.type == 'b' ? "b " : "c ") +
                         std::to_string(device.major) + ":" + std::to_string(device.minor) +
                         " to bind-mount (looked at " + device.path + " and below /dev)");
-    // A bind mount shares the host's inode: its mode and owner are the host's.
+    bind_device(device, field, *host);
+    entries_.push_back(mount_entry(host->string(), target.relative, "none", {"bind", "create=file"}));
+}
+
+// A bind mount shares the host's inode: its mode and owner are the host's,
+// which must then be what the spec asks.
+void MountTable::bind_device(const LinuxDevice& device, const std::string& field, const fs::path& host) {
     struct stat st {};
-    if (::stat(host->c_str(), &st) != 0) fail(field, errno_message(host->string(), errno));
+    if (::stat(host.c_str(), &st) != 0) fail(field, errno_message(host.string(), errno));
     auto octal = [](unsigned mode) {
         char buf[16];
         std::snprintf(buf, sizeof buf, "0%03o", mode);
         return std::string(buf);
     };
     if (device.file_mode && (st.st_mode & 07777) != *device.file_mode)
-        fail(field + ".fileMode", "is " + octal(*device.file_mode) + " but the host node " + host->string() + " is " +
+        fail(field + ".fileMode", "is " + octal(*device.file_mode) + " but the host node " + host.string() + " is " +
                                       octal(st.st_mode & 07777) + ", and a bind-mounted node keeps the host's mode");
     bool userns = creates_namespace(t_.spec, NamespaceType::user);
     auto check_owner = [&](const char* name, std::optional<std::uint32_t> wanted, const std::vector<IdMapping>& map,
@@ -393,11 +461,24 @@ void MountTable::add_device(std::size_t i) {
         auto on_host = host_id(map, userns, *wanted);
         if (!on_host || *on_host != actual)
             fail(field + "." + name, std::to_string(*wanted) + " does not match the owner of the host node " +
-                                         host->string() + ", which a bind-mounted node keeps");
+                                         host.string() + ", which a bind-mounted node keeps");
     };
     check_owner("uid", device.uid, t_.spec.linux_spec.uid_mappings, st.st_uid);
     check_owner("gid", device.gid, t_.spec.linux_spec.gid_mappings, st.st_gid);
-    entries_.push_back(mount_entry(host->string(), target.relative, "none", {"bind", "create=file"}));
+}
+
+// The nodes every container gets (runtime-spec: /dev/null, zero, full,
+// random, urandom, tty), as binds of the host's where the helper cannot
+// make them (a user namespace); a path linux.devices lists is its entry's.
+void MountTable::add_default_device_binds() {
+    if (!binds_devices()) return;
+    for (std::string_view name : default_device_names) {
+        std::string path = "/dev/" + std::string(name);
+        const auto& listed = t_.spec.linux_spec.devices;
+        if (std::ranges::any_of(listed, [&](const LinuxDevice& d) { return d.path == path; })) continue;
+        auto target = destination(path, "linux.devices");
+        entries_.push_back(mount_entry(path, target.relative, "none", {"bind", "create=file"}));
+    }
 }
 
 // ---- readonly and masked paths -------------------------------------------------------------
@@ -426,6 +507,7 @@ void MountTable::add_readonly_path(std::size_t i) {
     auto field = index_path("linux.readonlyPaths", i);
     auto target = destination(t_.spec.linux_spec.readonly_paths[i], field);
     if (target.relative.empty()) fail(field, "use root.readonly for /");
+    refuse_special_file(target, field);
     // A read-only bind of the path onto itself (runc does the same);
     // "relative" takes the source inside the rootfs, "optional" skips a
     // path that does not exist, as runc does.
@@ -446,6 +528,7 @@ void MountTable::add_masked_path(std::size_t i) {
     auto field = index_path("linux.maskedPaths", i);
     auto target = destination(t_.spec.linux_spec.masked_paths[i], field);
     if (target.relative.empty()) fail(field, "cannot mask /");
+    refuse_special_file(target, field);
     // runc masks a directory with a read-only tmpfs and anything else with
     // /dev/null, and skips a path that does not exist ("optional").
     auto tmpfs = mount_entry("tmpfs", target.relative, "tmpfs", {"ro", "optional"});
@@ -468,7 +551,7 @@ void MountTable::add_masked_path(std::size_t i) {
 }
 
 void MountTable::finish() {
-    if (!has_dev_)
+    if (!has_dev_ && !init_setup())
         fail("mounts", "has no mount at /dev; LXC supplies the default devices (/dev/null, /dev/zero, ...) "
                        "only in a tmpfs at /dev (lxc.autodev)");
     t_.add("lxc.autodev", autodev_ ? "1" : "0");
@@ -482,11 +565,14 @@ void MountTable::finish() {
 void translate_mounts(Translation& t) {
     MountTable table(t);
     for (std::size_t i = 0; i < t.spec.mounts.size(); ++i) table.add_spec_mount(i);
+    table.add_default_device_binds();
     for (std::size_t i = 0; i < t.spec.linux_spec.devices.size(); ++i) table.add_device(i);
-    // runc's order: readonly paths, then masked ones.
-    table.add_sysctl_files();
-    for (std::size_t i = 0; i < t.spec.linux_spec.readonly_paths.size(); ++i) table.add_readonly_path(i);
-    for (std::size_t i = 0; i < t.spec.linux_spec.masked_paths.size(); ++i) table.add_masked_path(i);
+    if (!t.target().init_setup) {
+        // runc's order: readonly paths, then masked ones.
+        table.add_sysctl_files();
+        for (std::size_t i = 0; i < t.spec.linux_spec.readonly_paths.size(); ++i) table.add_readonly_path(i);
+        for (std::size_t i = 0; i < t.spec.linux_spec.masked_paths.size(); ++i) table.add_masked_path(i);
+    }
     table.finish();
 }
 

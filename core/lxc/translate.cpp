@@ -7,9 +7,20 @@
 
 #include <lxcri/json_path.hpp>
 
+#include <lxcri/unique_fd.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/nsfs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <bit>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -37,6 +48,33 @@ std::string namespace_field(const ContainerSpec& spec, NamespaceType type) {
     return "linux.namespaces";
 }
 
+// The global addresses of a host interface as "address/prefix", which the
+// kernel drops when the interface changes namespace: LXC sets them again
+// (the spec asks to keep them). IPv6 link-local ones come back by themselves.
+std::vector<std::string> interface_addresses(const std::string& name) {
+    std::vector<std::string> out;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return out;
+    for (ifaddrs* a = list; a; a = a->ifa_next) {
+        if (!a->ifa_addr || !a->ifa_netmask || name != a->ifa_name) continue;
+        int family = a->ifa_addr->sa_family;
+        if (family != AF_INET && family != AF_INET6) continue;
+        char text[INET6_ADDRSTRLEN] = {};
+        const void* address = family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+                                                : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+        if (family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr))
+            continue;
+        const auto* mask = family == AF_INET
+                               ? reinterpret_cast<const unsigned char*>(&reinterpret_cast<sockaddr_in*>(a->ifa_netmask)->sin_addr)
+                               : reinterpret_cast<const unsigned char*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_netmask)->sin6_addr);
+        int prefix = 0;
+        for (int i = 0; i < (family == AF_INET ? 4 : 16); ++i) prefix += std::popcount(mask[i]);
+        if (::inet_ntop(family, address, text, sizeof text)) out.push_back(std::string(text) + "/" + std::to_string(prefix));
+    }
+    ::freeifaddrs(list);
+    return out;
+}
+
 void check_unsupported(const Translation& t) {
     if (t.spec.linux_spec.intel_rdt) fail("linux.intelRdt", "LXC has no Intel RDT support");
     if (!t.spec.linux_spec.mount_label.empty()) fail("linux.mountLabel", "LXC cannot label mounts");
@@ -61,8 +99,12 @@ void translate_rootfs(Translation& t) {
     const std::string& propagation = t.spec.linux_spec.rootfs_propagation;
     // LXC makes the container's copy of the host tree rslave before it
     // mounts the rootfs, and the whole tree shared (in a peer group of its
-    // own) after pivot_root: slave is its default, private takes an option.
-    if (propagation == "private" || propagation == "rprivate") {
+    // own) after pivot_root. The init helper sets the spec's propagation
+    // after that; without it, slave is LXC's default and private takes an
+    // option.
+    if (t.target().init_setup) {
+        // core/init/container_setup.cpp
+    } else if (propagation == "private" || propagation == "rprivate") {
         if (!t.target().rootfs_keys) t.refuse(Refusal::rootfs_propagation, "linux.rootfsPropagation");
         options.push_back(propagation);
     } else if (!propagation.empty() && propagation != "slave" && propagation != "rslave") {
@@ -79,21 +121,25 @@ void translate_rootfs(Translation& t) {
 }
 
 // hostname and domainname need a UTS namespace of the container's own:
-// LXC would set them in the host's (or not at all in a joined one).
-void check_uts(const Translation& t, std::string_view field) {
+// LXC would set them in the host's (or not at all in a joined one). The
+// init helper sets the hostname in a joined one, as runc does.
+void check_uts(const Translation& t, std::string_view field, bool helper_sets_it = false) {
     if (creates_namespace(t.spec, NamespaceType::uts)) return;
-    if (lists_namespace(t.spec, NamespaceType::uts))
+    if (lists_namespace(t.spec, NamespaceType::uts)) {
+        if (helper_sets_it && t.target().init_setup) return;
         fail(field, "LXC sets it only in a new UTS namespace, not in one joined by path");
+    }
     fail(field, "needs a new UTS namespace in linux.namespaces; without one the host's would change");
 }
 
 void translate_hostname(Translation& t) {
     const auto& spec = t.spec;
     if (!spec.hostname.empty()) {
-        check_uts(t, "hostname");
+        check_uts(t, "hostname", true);
         check_single_line("hostname", spec.hostname);
         if (spec.hostname.size() > 64) fail("hostname", "is longer than 64 bytes");
-        t.add("lxc.uts.name", spec.hostname);
+        // In a joined UTS namespace the init helper sets it.
+        if (creates_namespace(spec, NamespaceType::uts)) t.add("lxc.uts.name", spec.hostname);
     }
     if (!spec.domainname.empty()) {
         check_uts(t, "domainname");
@@ -119,6 +165,65 @@ void check_target_namespaces(const Translation& t) {
         if (!lists_namespace(spec, type)) t.refuse(Refusal::shared_namespace, "linux.namespaces", to_string(type));
 }
 
+int clone_flag(NamespaceType type) {
+    switch (type) {
+    case NamespaceType::pid: return CLONE_NEWPID;
+    case NamespaceType::network: return CLONE_NEWNET;
+    case NamespaceType::mount: return CLONE_NEWNS;
+    case NamespaceType::ipc: return CLONE_NEWIPC;
+    case NamespaceType::uts: return CLONE_NEWUTS;
+    case NamespaceType::user: return CLONE_NEWUSER;
+    case NamespaceType::cgroup: return CLONE_NEWCGROUP;
+    case NamespaceType::time: return CLONE_NEWTIME;
+    }
+    return 0;
+}
+
+// A namespace joined by path must be one, of the entry's type (runc checks
+// the same with NS_GET_NSTYPE): LXC would join whatever it is given.
+void check_namespace_file(const Namespace& ns, const std::string& field) {
+    UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) fail(field, errno_message(ns.path, errno));
+    int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+    if (type < 0) fail(field, ns.path + " is not a namespace file (such as /proc/<pid>/ns/" +
+                                  std::string(lxc_name(ns.type)) + ")");
+    if (type != clone_flag(ns.type)) {
+        std::string actual = "another";
+        for (auto other : {NamespaceType::pid, NamespaceType::network, NamespaceType::mount, NamespaceType::ipc,
+                           NamespaceType::uts, NamespaceType::user, NamespaceType::cgroup, NamespaceType::time})
+            if (clone_flag(other) == type) actual = std::string(to_string(other));
+        fail(field, ns.path + " is a " + actual + " namespace, not a " + std::string(to_string(ns.type)) + " one");
+    }
+}
+
+// A new network namespace has loopback only, as runc makes it, plus the
+// host devices linux.netDevices moves into it (LXC's phys networks).
+void translate_networks(Translation& t) {
+    const auto& devices = t.spec.linux_spec.net_devices;
+    if (!devices.empty()) {
+        if (!t.target().net_device_keys) t.refuse(Refusal::net_devices, "linux.netDevices");
+        if (!creates_namespace(t.spec, NamespaceType::network))
+            fail("linux.netDevices", "needs a new network namespace in linux.namespaces");
+    }
+    if (!creates_namespace(t.spec, NamespaceType::network)) {
+        if (t.target().host_network_key) t.add("lxc.net.0.type", "none");
+        return;
+    }
+    t.add("lxc.net.0.type", "empty");
+    int n = 1;
+    for (const auto& [host_name, device] : devices) {
+        auto field = key_path("linux.netDevices", host_name);
+        if (::if_nametoindex(host_name.c_str()) == 0) fail(field, "there is no network interface " + host_name);
+        std::string prefix = "lxc.net." + std::to_string(n++) + ".";
+        t.add(prefix + "type", "phys");
+        t.add(prefix + "link", host_name);
+        t.add(prefix + "name", device.name.empty() ? host_name : device.name);
+        t.add(prefix + "flags", "up");
+        for (const auto& address : interface_addresses(host_name))
+            t.add(prefix + (address.find(':') == std::string::npos ? "ipv4" : "ipv6") + ".address", address);
+    }
+}
+
 void translate_namespaces(Translation& t) {
     const auto& spec = t.spec;
     if (!creates_namespace(spec, NamespaceType::mount))
@@ -136,18 +241,13 @@ void translate_namespaces(Translation& t) {
             if (ns.path.empty()) continue;
             auto field = index_path("linux.namespaces", i) + ".path";
             check_single_line(field, ns.path);
-            struct stat st {};
-            if (::stat(ns.path.c_str(), &st) != 0) fail(field, errno_message(ns.path, errno));
+            check_namespace_file(ns, field);
             t.add("lxc.namespace.share." + std::string(lxc_name(ns.type)), ns.path);
         }
     } else {
         check_target_namespaces(t);
     }
-    // A network namespace with no interfaces but loopback, as runc makes.
-    if (creates_namespace(spec, NamespaceType::network))
-        t.add("lxc.net.0.type", "empty");
-    else if (t.target().host_network_key)
-        t.add("lxc.net.0.type", "none");
+    translate_networks(t);
 }
 
 void translate_time_offsets(Translation& t) {

@@ -9,7 +9,11 @@
 //   1. The backend writes rt/config.json (the bundle's config.json) and makes
 //      the fifo rt/exec.fifo, then starts the container.
 //      With process.terminal the backend also listens on rt/console.sock.
-//   2. The helper parses /.lxcri/config.json. With process.terminal it opens
+//   2. The helper parses /.lxcri/config.json. Started as `/.lxcri/init
+//      --setup` (the lxc backend), it first finishes the container as
+//      runc's init does (core/init/container_setup.hpp: device nodes,
+//      /dev/ptmx, propagation, readonly and masked paths); a failure there
+//      is reported as in step 4. With process.terminal it opens
 //      a pty in the container's own devpts (/dev/ptmx), makes the slave its
 //      stdin, stdout and stderr, and sends the master (SCM_RIGHTS, payload
 //      "ptmx") to /.lxcri/console.sock; the backend passes it on to the
@@ -79,6 +83,7 @@ inline constexpr const char* exit_status_file = "exit-status";  // written by --
 inline constexpr const char* supervise_flag = "--supervise";     // step 5
 inline constexpr const char* handover_socket = "handover.sock";  // step 5
 inline constexpr const char* handover_stdio = "stdio";           // step 5: the payload word for stdin, stdout, stderr
+inline constexpr const char* setup_flag = "--setup";             // step 2: finish the container first
 inline constexpr const char* helper_name = "proxmox-lxcri-init";  // file name in the libexec dir
 
 }  // namespace lxcri::init_protocol

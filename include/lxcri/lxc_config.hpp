@@ -44,6 +44,7 @@ enum class Refusal {
     namespace_type,      // linux.namespaces[i].type, one of forbidden_namespaces (subject: the type)
     shared_namespace,    // a type of new_namespaces that the spec leaves to the host (subject: the type)
     cgroups_path,        // linux.cgroupsPath, without cgroup_path_keys
+    net_devices,         // linux.netDevices, without net_device_keys
 };
 
 // What the target of a translation takes. The default is the host's liblxc
@@ -52,6 +53,16 @@ enum class Refusal {
 // of a container manager takes fewer keys, and the manager sets some things
 // from options of its own.
 struct TargetPolicy {
+    // The init helper finishes the container after liblxc's mounts, as
+    // runc's init does (`/.lxcri/init --setup`, init_protocol.hpp): device
+    // nodes, /dev/ptmx, the propagation of the rootfs and of each mount,
+    // readonly and masked paths, a hostname in a joined UTS namespace.
+    // liblxc then makes every mount of the spec, /dev and /dev/pts among
+    // them, as entries in the spec's order (no lxc.autodev, no devpts of its
+    // own). Off: liblxc does what it can of that itself (lxc.autodev, its
+    // devpts, mount entries for devices and paths), for a target whose
+    // container manager may not let the helper mount.
+    bool init_setup = true;
     // lxc.rootfs.path and .options. Off: the target mounts the rootfs
     // itself, and a rootfs mount option (rootfsPropagation private) is refused.
     bool rootfs_keys = true;
@@ -73,6 +84,8 @@ struct TargetPolicy {
     // lxc.cgroup.dir.* for linux.cgroupsPath. Off: the target places the
     // container's cgroup, and a cgroupsPath is refused.
     bool cgroup_path_keys = true;
+    // lxc.net.N.* (type phys) for linux.netDevices. Off: they are refused.
+    bool net_device_keys = true;
     // The target's cgroup version, whatever the host's (unset: the host's,
     // TranslateOptions::cgroup_version).
     std::optional<CgroupVersion> cgroup_version;

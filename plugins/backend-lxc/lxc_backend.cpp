@@ -307,7 +307,8 @@ private:
         config.push_back({"lxc.mount.entry", mount_entry(rt.string(), target.string(), "none", {"bind"})});
         config.push_back({"lxc.mount.entry",
                           mount_entry(helper_.string(), (target / proto::helper_file).string(), "none", {"bind", "ro"})});
-        config.push_back({"lxc.init.cmd", proto::helper});
+        // The helper finishes the container (TargetPolicy::init_setup).
+        config.push_back({"lxc.init.cmd", std::string(proto::helper) + " " + proto::setup_flag});
         config.push_back({"lxc.console.path", "none"});
         config.push_back({"lxc.tty.max", "0"});
         config.push_back({"lxc.log.file", (c.dir / "lxc.log").string()});

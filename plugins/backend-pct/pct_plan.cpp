@@ -567,6 +567,7 @@ PctSettings parse_pct_settings(const std::map<std::string, std::string>& options
 
 TargetPolicy pct_target_policy() {
     TargetPolicy policy;
+    policy.init_setup = false;      // Proxmox's AppArmor profile may forbid the helper's mounts
     policy.rootfs_keys = false;     // pct makes the rootfs itself, read-only with --rootfs ...,ro=1
     policy.namespace_keys = false;  // pct creates the namespaces; the user namespace is --unprivileged 1
     policy.new_namespaces = {NamespaceType::mount, NamespaceType::pid, NamespaceType::uts, NamespaceType::ipc};
@@ -576,6 +577,7 @@ TargetPolicy pct_target_policy() {
     policy.oom_score_adj_key = false;  // Proxmox forbids lxc.proc.*; the init helper sets the score
     policy.makes_mount_points = true;  // in the template (template_mount_points)
     policy.cgroup_path_keys = false;
+    policy.net_device_keys = false;  // networks are --netN options
     policy.cgroup_version = CgroupVersion::v2;  // Proxmox VE is cgroup v2
     // --memory, --swap, --cpuunits, --cpulimit (memory_options, cpu_options).
     policy.target_cgroup_files = {"memory.max", "memory.swap.max", "cpu.weight", "cpu.max"};
@@ -594,6 +596,7 @@ TargetPolicy pct_target_policy() {
             fail(path, "pct always creates a new " + std::string(subject) +
                            " namespace; sharing the host's cannot be expressed");
         case Refusal::cgroups_path: fail(path, "pct places the container's cgroup itself (lxc/<vmid>)");
+        case Refusal::net_devices: fail(path, "a Proxmox CT gets its networks from --netN options, not host devices");
         }
     };
     return policy;

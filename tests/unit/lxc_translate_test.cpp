@@ -146,7 +146,17 @@ public:
     LxcConfig translate(CgroupVersion cgroups = CgroupVersion::v2, bool pct = false) {
         lxcri::test::write_text(dir_ / "config.json", json::serialize(config_));
         auto spec = lxcri::oci::load_bundle_config(dir_.path());
-        return lxcri::translate(spec, options_for(dir_.path(), {"", cgroups, pct}));
+        auto options = options_for(dir_.path(), {"", cgroups, pct});
+        if (!helper_setup_) options.target.init_setup = false;
+        return lxcri::translate(spec, options);
+    }
+
+    // A target whose init helper does not finish the container
+    // (TargetPolicy::init_setup off): liblxc makes devices, readonly and
+    // masked paths from mount entries.
+    Bundle& without_helper_setup() {
+        helper_setup_ = false;
+        return *this;
     }
 
     // The message of the error translate() throws ("" when it does not).
@@ -172,6 +182,7 @@ public:
 private:
     lxcri::test::TempDir dir_;
     json::object config_;
+    bool helper_setup_ = true;
 };
 
 bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
@@ -302,6 +313,7 @@ BOOST_AUTO_TEST_CASE(v2_conversions_follow_runc) {
 
 BOOST_AUTO_TEST_CASE(host_devices_are_found_by_number) {
     Bundle b;
+    b.without_helper_setup();
     b.linux_spec()["devices"] = json::array{json::object{{"type", "c"}, {"path", "/dev/zero-in-container"},
                                                          {"major", 1}, {"minor", 5}}};
     auto entries = b.values("lxc.mount.entry");
@@ -313,6 +325,7 @@ BOOST_AUTO_TEST_CASE(host_devices_are_found_by_number) {
 
 BOOST_AUTO_TEST_CASE(masked_paths_get_one_entry_when_the_type_is_known) {
     Bundle b;
+    b.without_helper_setup();
     fs::create_directories(b.path() / "rootfs/etc/secret-dir");
     lxcri::test::write_text(b.path() / "rootfs/etc/secret-file", "");
     b.linux_spec()["maskedPaths"] =
@@ -332,6 +345,7 @@ BOOST_AUTO_TEST_CASE(masked_paths_get_one_entry_when_the_type_is_known) {
 
 BOOST_AUTO_TEST_CASE(sysctl_files_stay_writable_under_a_read_only_proc_sys) {
     Bundle b;  // runc's readonlyPaths has /proc/sys
+    b.without_helper_setup();
     b.linux_spec()["sysctl"] = json::object{{"kernel.shmmax", "1"}};
     auto entries = b.values("lxc.mount.entry");
     auto self_bind = std::find(entries.begin(), entries.end(),
@@ -399,11 +413,27 @@ BOOST_AUTO_TEST_CASE(tmpcopyup_only_where_there_is_nothing_to_copy) {
 }
 
 BOOST_AUTO_TEST_CASE(mount_options_lxc_would_ignore) {
-    for (const char* option : {"rro", "nosymfollow", "sync", "rshared", "runbindable", "create=dir",
-                               "optional"}) {
+    for (const char* option : {"rro", "nosymfollow", "sync", "create=dir", "optional"}) {
         Bundle b;
         b.mounts().push_back(mount("/dev/x", "tmpfs", "tmpfs", {"nosuid", option}));
         BOOST_TEST_CONTEXT(option) { EXPECT_ERROR(b.error(), "mounts[7].options[1]: \""); }
+    }
+    // Propagation: the helper sets every kind once liblxc is done; liblxc
+    // alone keeps only private and slave.
+    for (const char* option : {"shared", "rshared", "slave", "rslave", "private", "rprivate", "unbindable",
+                               "runbindable"}) {
+        Bundle b;
+        b.mounts().push_back(mount("/dev/x", "tmpfs", "tmpfs", {"nosuid", option}));
+        BOOST_TEST_CONTEXT(option) {
+            BOOST_TEST(b.error() == "");
+            auto entries = b.values("lxc.mount.entry");
+            BOOST_TEST(std::ranges::count(entries, "tmpfs dev/x tmpfs nosuid,create=dir 0 0") == 1);
+            bool kept = std::string_view(option).find("shared") == std::string_view::npos &&
+                        std::string_view(option).find("unbindable") == std::string_view::npos;
+            b.without_helper_setup();
+            if (kept) BOOST_TEST(b.error() == "");
+            else EXPECT_ERROR(b.error(), "mounts[7].options[1]: \"");
+        }
     }
 }
 
@@ -424,15 +454,17 @@ BOOST_AUTO_TEST_CASE(mounts) {
         EXPECT_ERROR(b.error(), "mounts[7].destination: lies under /sys/fs/cgroup");
     }
     {
-        Bundle b;
+        Bundle b;  // liblxc's own devpts has fixed options; the spec's is an entry
         b.mounts().at(2).as_object()["options"].as_array().push_back("mode=0600");
-        EXPECT_ERROR(b.error(), "mounts[2].options[6]: \"mode=0600\" cannot be applied");
+        BOOST_TEST(b.error() == "");
+        EXPECT_ERROR(b.without_helper_setup().error(), "mounts[2].options[6]: \"mode=0600\" cannot be applied");
     }
     {
         Bundle b;
         b.mounts().at(1).as_object()["destination"] = "/devices";
         fs::create_directories(b.path() / "rootfs/devices");
-        EXPECT_ERROR(b.error(), "mounts: has no mount at /dev");
+        BOOST_TEST(b.error() == "");  // as runc: the helper makes the nodes in the rootfs's /dev
+        EXPECT_ERROR(b.without_helper_setup().error(), "mounts: has no mount at /dev");
     }
     {
         Bundle b;
@@ -538,19 +570,43 @@ BOOST_AUTO_TEST_CASE(cgroups_path) {
 }
 
 BOOST_AUTO_TEST_CASE(devices) {
+    // The helper makes every node (mknod): none is an entry, whatever the host has.
+    for (const char* type : {"p", "c"}) {
+        Bundle b;  // 4095:4095 is no device anyone has
+        b.linux_spec()["devices"] = json::array{json::object{
+            {"type", type}, {"path", "/dev/nothing"}, {"major", 4095}, {"minor", 4095}, {"fileMode", 0600}}};
+        BOOST_TEST(b.error() == "");
+        for (const auto& entry : b.values("lxc.mount.entry")) BOOST_TEST(entry.find("dev/nothing") == std::string::npos);
+    }
+    // In a new user namespace mknod is refused: host nodes are bound.
     {
         Bundle b;
+        b.namespaces().push_back(json::object{{"type", "user"}});
+        b.linux_spec()["uidMappings"] = json::array{json::object{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+        b.linux_spec()["gidMappings"] = json::array{json::object{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+        auto entries = b.values("lxc.mount.entry");
+        BOOST_TEST(std::ranges::count(entries, "/dev/null dev/null none bind,create=file 0 0") == 1);
+        BOOST_TEST(std::ranges::count(entries, "/dev/tty dev/tty none bind,create=file 0 0") == 1);
+        b.linux_spec()["devices"] =
+            json::array{json::object{{"type", "c"}, {"path", "/dev/nothing"}, {"major", 4095}, {"minor", 4095}}};
+        EXPECT_ERROR(b.error(), "linux.devices[0]: there is no host device node c 4095:4095");
+    }
+    {
+        Bundle b;
+        b.without_helper_setup();
         b.linux_spec()["devices"] = json::array{json::object{{"type", "p"}, {"path", "/dev/fifo"}}};
         EXPECT_ERROR(b.error(), "linux.devices[0].type: ");
     }
     {
         Bundle b;  // 4095:4095 is no device anyone has
+        b.without_helper_setup();
         b.linux_spec()["devices"] =
             json::array{json::object{{"type", "c"}, {"path", "/dev/nothing"}, {"major", 4095}, {"minor", 4095}}};
         EXPECT_ERROR(b.error(), "linux.devices[0]: there is no host device node c 4095:4095");
     }
     {
         Bundle b;  // /dev/null is 0666 everywhere
+        b.without_helper_setup();
         b.linux_spec()["devices"] = json::array{
             json::object{{"type", "c"}, {"path", "/dev/null"}, {"major", 1}, {"minor", 3}, {"fileMode", 0600}}};
         EXPECT_ERROR(b.error(), "linux.devices[0].fileMode: is 0600 but the host node /dev/null is 0666");
@@ -559,9 +615,11 @@ BOOST_AUTO_TEST_CASE(devices) {
 
 BOOST_AUTO_TEST_CASE(other_sections) {
     {
-        Bundle b;
+        Bundle b;  // the helper sets it; liblxc alone cannot
         b.linux_spec()["rootfsPropagation"] = "shared";
-        EXPECT_ERROR(b.error(), "linux.rootfsPropagation: \"shared\" cannot be applied");
+        BOOST_TEST(b.error() == "");
+        BOOST_TEST(b.values("lxc.rootfs.options").empty());
+        EXPECT_ERROR(b.without_helper_setup().error(), "linux.rootfsPropagation: \"shared\" cannot be applied");
     }
     {
         Bundle b;
