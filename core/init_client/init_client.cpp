@@ -167,14 +167,25 @@ std::vector<pid_t> container_processes(pid_t init) {
     };
     std::string init_ns = pid_ns(std::to_string(init));
     bool own_ns = !init_ns.empty() && init_ns != pid_ns(std::to_string(::getpid()));
-    std::string init_cgroup = read_first_line("/proc/" + std::to_string(init) + "/cgroup");
+    if (!own_ns) return cgroup_members(read_first_line("/proc/" + std::to_string(init) + "/cgroup"));
     std::vector<pid_t> pids;
     std::error_code ec;
     for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
         std::string name = it->path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        bool member = own_ns ? pid_ns(name) == init_ns : read_first_line(it->path() / "cgroup") == init_cgroup;
-        if (member) pids.push_back(static_cast<pid_t>(std::stol(name)));
+        if (pid_ns(name) == init_ns) pids.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return pids;
+}
+
+std::vector<pid_t> cgroup_members(const std::string& cgroup_line) {
+    std::vector<pid_t> pids;
+    if (cgroup_line.empty()) return pids;
+    std::error_code ec;
+    for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (read_first_line(it->path() / "cgroup") == cgroup_line) pids.push_back(static_cast<pid_t>(std::stol(name)));
     }
     return pids;
 }

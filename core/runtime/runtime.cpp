@@ -143,6 +143,11 @@ void Runtime::signal(const ContainerState& state, int signal, bool all) const {
         return;
     }
     UniqueFd init = open_process(state.pid, *state.init_start_time);
+    if (!init && all) {
+        // The init is gone: the backend signals what it left behind.
+        backend_of(state)->kill(ref(state), signal, all);
+        return;
+    }
     if (!init) throw Error(Errc::invalid_state, state.id + ": container not running");
     if (all)
         for (pid_t pid : container_processes(state.pid))
@@ -325,7 +330,10 @@ ContainerState Runtime::state(const std::string& id) {
 void Runtime::kill(const std::string& id, int signal, bool all) {
     FileLock lock = states_.lock(id);
     ContainerState state = with_live_status(require_state(id));
-    if (state.status != Status::created && state.status != Status::running && state.status != Status::paused)
+    // With --all a stopped container's leftovers are signalled, as runc
+    // does: engines kill what an exited init left in a shared pid namespace.
+    if (state.status != Status::created && state.status != Status::running && state.status != Status::paused &&
+        !(all && state.status == Status::stopped))
         throw Error(Errc::invalid_state, id + ": container not running");
     this->signal(state, signal, all);
     record_status(with_live_status(state));

@@ -101,6 +101,11 @@ std::string init_error(const ContainerRef& container, const std::string& fallbac
 // its own), else every process in the cgroup of `init`.
 std::vector<pid_t> container_processes(pid_t init);
 
+// Every process whose /proc/<pid>/cgroup starts with `cgroup_line` (the
+// first line of a container's init's): what is left of a container whose
+// init has exited, when its pid namespace is not its own.
+std::vector<pid_t> cgroup_members(const std::string& cgroup_line);
+
 // Ends this process as the container process ended: its exit code, or death
 // by the same signal (without a core dump). Accepts a wait status in either
 // form liblxc reports: signaled, or (signal << 8) | 0x7f.

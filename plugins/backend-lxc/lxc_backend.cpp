@@ -48,6 +48,9 @@ constexpr const char* managed_marker = "# managed by proxmox-lxcri: ";
 constexpr const char* vmid_file = "lxc-vmid";  // in <root>/<id>: the VMID whose config is this container's
 // In <root>/<id>: "<pid> <start time>" of the monitor (process_start_time).
 constexpr const char* monitor_file = "lxc-monitor";
+// In <root>/<id>: the first line of the init's /proc/<pid>/cgroup, which
+// names the container's processes once the init has exited (kill --all).
+constexpr const char* cgroup_file = "lxc-cgroup";
 
 // How long remove waits for a container to stop and its monitor to exit.
 constexpr std::chrono::seconds stop_timeout{10};
@@ -171,6 +174,8 @@ public:
         lxc::Container container(name, lxcpath_);
         pid_t init = container.init_pid();
         if (init <= 0) throw Error(Errc::failed, "container " + c.id + ": liblxc reports no init pid");
+        write_file_atomic(c.dir / cgroup_file, read_first_line("/proc/" + std::to_string(init) + "/cgroup") + "\n",
+                          0600, Durability::process);
         undo.commit();
         return CreateResult{.status = {Status::created, init}, .pid_file_pid = monitor, .status_from_init = true};
     }
@@ -192,6 +197,14 @@ public:
     void kill(const ContainerRef& c, int signal, bool all) override {
         lxc::Container container(std::to_string(c.vmid), lxcpath_);
         pid_t init = container.init_pid();
+        if (init <= 0 && all) {
+            // As runc: what the init left behind (its pid namespace was
+            // not its own) is still in its cgroup.
+            std::error_code ec;
+            if (fs::exists(c.dir / cgroup_file, ec))
+                for (pid_t pid : cgroup_members(read_first_line(c.dir / cgroup_file))) ::kill(pid, signal);
+            return;
+        }
         if (init <= 0) throw Error(Errc::invalid_state, c.id + ": container not running");
         if (all) {
             for (pid_t pid : container_processes(init))

@@ -414,3 +414,67 @@ BOOST_FIXTURE_TEST_CASE(net_devices_move_into_the_container, Conformance) {
     BOOST_CHECK(back);
     lxcri::test::run({"ip", "link", "del", dev});
 }
+
+// Item 11: kill --all after the init exited signals what it left behind in
+// a pid namespace it shared, and succeeds.
+BOOST_FIXTURE_TEST_CASE(kill_all_after_the_init_exited_kills_leftovers, Conformance) {
+    // A pid namespace of the test's: its init is a child of `holder`.
+    int ready[2];
+    BOOST_REQUIRE_EQUAL(::pipe(ready), 0);
+    pid_t holder = ::fork();
+    if (holder == 0) {
+        if (::unshare(CLONE_NEWPID) != 0) ::_exit(1);
+        pid_t init = ::fork();
+        if (init == 0) {
+            for (;;) ::pause();
+        }
+        if (::write(ready[1], &init, sizeof init) != sizeof init) ::_exit(1);
+        ::waitpid(init, nullptr, 0);
+        ::_exit(0);
+    }
+    pid_t ns_init = 0;
+    BOOST_REQUIRE_EQUAL(::read(ready[0], &ns_init, sizeof ns_init), static_cast<ssize_t>(sizeof ns_init));
+    ::close(ready[0]);
+    ::close(ready[1]);
+    std::string pid_ns = "/proc/" + std::to_string(ns_init) + "/ns/pid";
+    fs::path b = bundle("leftover", "sleep 4321 & exit 0", [&](json::object& o) {
+        for (auto& ns : o["linux"].as_object()["namespaces"].as_array())
+            if (ns.as_object()["type"] == "pid") ns.as_object()["path"] = pid_ns;
+    });
+    fs::path pid_file = tmp / "leftover.pid";
+    lxcri::test::RunOptions files;
+    files.stdout_file = tmp / "leftover.out";
+    files.stderr_file = tmp / "leftover.err";
+    auto r = cli({"create", "--bundle", b.string(), "--pid-file", pid_file.string(), "leftover"}, files);
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, lxcri::test::read_text(tmp / "leftover.err"));
+    int monitor = std::stoi(lxcri::test::read_text(pid_file));
+    BOOST_REQUIRE_EQUAL(cli({"start", "leftover"}).exit_code, 0);
+    lxcri::test::wait_child(monitor, 30000);
+    auto sleepers = [] {
+        int n = 0;
+        for (const auto& e : fs::directory_iterator("/proc")) {
+            std::error_code ec;
+            if (!fs::exists(e.path() / "cmdline", ec)) continue;
+            std::string cmdline;
+            try {
+                cmdline = lxcri::test::read_text(e.path() / "cmdline");
+            } catch (...) {
+                continue;
+            }
+            if (cmdline == std::string("sleep\0004321\000", 11)) ++n;
+        }
+        return n;
+    };
+    BOOST_REQUIRE_EQUAL(sleepers(), 1);
+    BOOST_CHECK_EQUAL(status_of(*this, "leftover"), "stopped");
+    auto killed = cli({"kill", "--all", "leftover", "9"});
+    BOOST_CHECK_MESSAGE(killed.exit_code == 0, killed.err);
+    for (int i = 0; i < 100 && sleepers() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    BOOST_CHECK_EQUAL(sleepers(), 0);
+    // Without --all a stopped container is still an error.
+    BOOST_CHECK_EQUAL(cli({"kill", "leftover", "9"}).exit_code, 6);
+    BOOST_CHECK_EQUAL(cli({"delete", "leftover"}).exit_code, 0);
+    ::kill(holder, SIGKILL);
+    ::kill(ns_init, SIGKILL);
+    ::waitpid(holder, nullptr, 0);
+}
