@@ -478,3 +478,54 @@ BOOST_FIXTURE_TEST_CASE(kill_all_after_the_init_exited_kills_leftovers, Conforma
     ::kill(ns_init, SIGKILL);
     ::waitpid(holder, nullptr, 0);
 }
+
+// Item 10: a privileged container as containerd's CRI writes it (every
+// host device listed, /dev/ptmx among them, every capability the host has,
+// all devices allowed) starts and may add a network link.
+BOOST_FIXTURE_TEST_CASE(privileged_with_every_host_device_runs_ip_link_add, Conformance) {
+    json::array devices;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it("/dev", fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec)) {
+        std::string path = it->path().string();
+        if (it->is_directory(ec) && (path == "/dev/pts" || path == "/dev/shm" || path == "/dev/mqueue")) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) continue;
+        devices.push_back(json::object{{"path", path}, {"type", S_ISCHR(st.st_mode) ? "c" : "b"},
+                                       {"major", major(st.st_rdev)}, {"minor", minor(st.st_rdev)},
+                                       {"fileMode", st.st_mode & 07777}, {"uid", st.st_uid}, {"gid", st.st_gid}});
+    }
+    BOOST_REQUIRE(devices.size() > 5);
+    json::array caps;
+    for (int number = 0; number <= 63; ++number) {
+        if (::prctl(PR_CAPBSET_READ, number, 0, 0, 0) != 1) continue;
+        char mask[32];
+        std::snprintf(mask, sizeof mask, "0x%llx", 1ULL << number);
+        auto name = lxcri::test::run({"capsh", std::string("--decode=") + mask}).out;
+        auto eq = name.find('=');
+        if (eq == std::string::npos) continue;
+        std::string cap = name.substr(eq + 1);
+        while (!cap.empty() && (cap.back() == '\n')) cap.pop_back();
+        for (auto& ch : cap) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        caps.push_back(json::string(cap));
+    }
+    auto edit = [&](json::object& o) {
+        auto& linux_spec = o["linux"].as_object();
+        linux_spec["devices"] = devices;
+        linux_spec["resources"].as_object()["devices"] = json::array{json::object{{"allow", true}, {"access", "rwm"}}};
+        linux_spec.erase("maskedPaths");
+        linux_spec.erase("readonlyPaths");
+        auto& c = o["process"].as_object()["capabilities"].as_object();
+        for (const char* set : {"bounding", "effective", "permitted"}) c[set] = caps;
+    };
+    const std::string script = "ip link add lxcri0 type veth peer name lxcri1 && echo added; ls -l /dev/ptmx";
+    auto control = run_runc("lxcri-conformance-priv", bundle("priv-runc", script, edit));
+    BOOST_REQUIRE_MESSAGE(control.exit_code == 0, control.err);
+    auto r = run_lxcri("priv", bundle("priv", script, edit));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_CHECK(r.out.starts_with("added\n"));
+    BOOST_CHECK(r.out.find("/dev/ptmx -> pts/ptmx") != std::string::npos);
+}
