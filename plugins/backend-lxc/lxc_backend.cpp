@@ -35,6 +35,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -51,6 +52,9 @@ constexpr const char* monitor_file = "lxc-monitor";
 // In <root>/<id>: the first line of the init's /proc/<pid>/cgroup, which
 // names the container's processes once the init has exited (kill --all).
 constexpr const char* cgroup_file = "lxc-cgroup";
+// In <root>/<id>: the rootfs's /.lxcri when create made it, which delete
+// removes again: the caller's rootfs is left as runc leaves it.
+constexpr const char* made_mount_point_file = "lxc-made-mount-point";
 
 // How long remove waits for a container to stop and its monitor to exit.
 constexpr std::chrono::seconds stop_timeout{10};
@@ -141,7 +145,10 @@ public:
         Undo undo("lxc: undo after a failed create");
         Owner owner = container_root(spec);
         fs::path rt = prepare_runtime_dir(c, request.config_json, owner, undo);
-        make_helper_mount_point(rootfs_path(spec, c.bundle));
+        if (auto made = make_helper_mount_point(rootfs_path(spec, c.bundle))) {
+            undo.add([made] { ::rmdir(made->c_str()); });
+            write_file_atomic(c.dir / made_mount_point_file, made->string() + "\n", 0600, Durability::process);
+        }
         prepare_mount_points(spec, c.bundle);
         LxcConfig config = lxc_config(c, spec, rt);
         // The intent first: <root>/<id> names the VMID before its config
@@ -230,6 +237,7 @@ public:
         auto [monitor, start_time] = recorded_monitor(c);
         if (monitor > 0 && process_start_time(monitor) != start_time) {
             remove_config(config_dir);
+            remove_helper_mount_point(c);
             return;
         }
         auto deadline = std::chrono::steady_clock::now() + stop_timeout;
@@ -260,6 +268,7 @@ public:
         if (fs::exists(config_dir, ec))
             throw Error(Errc::failed, c.id + ": the container is stopped, but " + config_dir.string() +
                                           " could not be removed (see the warning)");
+        remove_helper_mount_point(c);
     }
 
     ExecResult exec(const ContainerRef& c, const ExecRequest& request) override {
@@ -302,15 +311,27 @@ public:
 
 private:
     // The mount point of rt/ in the rootfs, made here since a read-only
-    // rootfs cannot get it from liblxc (create=dir).
-    static void make_helper_mount_point(const fs::path& rootfs) {
+    // rootfs cannot get it from liblxc (create=dir). Returns it when it was
+    // made here (remove() takes it away again).
+    static std::optional<fs::path> make_helper_mount_point(const fs::path& rootfs) {
         fs::path mount_point = rootfs / fs::path(proto::mount_point).relative_path();
         struct stat st {};
         if (::lstat(mount_point.c_str(), &st) == 0) {
             if (!S_ISDIR(st.st_mode)) throw Error(Errc::invalid_input, mount_point.string() + " exists and is not a directory");
-        } else if (::mkdir(mount_point.c_str(), 0755) != 0) {
-            throw_errno("create " + mount_point.string(), errno);
+            return std::nullopt;
         }
+        if (::mkdir(mount_point.c_str(), 0755) != 0) throw_errno("create " + mount_point.string(), errno);
+        return mount_point;
+    }
+
+    // The /.lxcri that create made, once nothing is mounted on it (rmdir
+    // refuses a mount point and a directory that is not empty).
+    static void remove_helper_mount_point(const ContainerRef& c) {
+        std::error_code ec;
+        if (!fs::exists(c.dir / made_mount_point_file, ec)) return;
+        std::string made = read_first_line(c.dir / made_mount_point_file);
+        if (!made.empty() && ::rmdir(made.c_str()) != 0 && errno != ENOENT)
+            log::warning("left " + made + " in the rootfs: " + errno_message("rmdir", errno));
     }
 
     // The shared translation plus the keys that run the helper as init.

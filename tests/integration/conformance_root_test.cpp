@@ -529,3 +529,31 @@ BOOST_FIXTURE_TEST_CASE(privileged_with_every_host_device_runs_ip_link_add, Conf
     BOOST_CHECK(r.out.starts_with("added\n"));
     BOOST_CHECK(r.out.find("/dev/ptmx -> pts/ptmx") != std::string::npos);
 }
+
+// Issue 12, item 19: the caller's rootfs is left as runc leaves it: no
+// /.lxcri, no directory of another mode, after create, start and delete.
+BOOST_FIXTURE_TEST_CASE(the_rootfs_is_left_as_runc_leaves_it, Conformance) {
+    auto listing = [&] {
+        std::string out;
+        for (const auto& e : fs::recursive_directory_iterator(rootfs)) {
+            struct stat st {};
+            ::lstat(e.path().c_str(), &st);
+            char mode[16];
+            std::snprintf(mode, sizeof mode, "%06o", st.st_mode);
+            out += fs::relative(e.path(), rootfs).string() + " " + mode + "\n";
+        }
+        return out;
+    };
+    auto edit = [](json::object& o) { o["root"].as_object()["readonly"] = false; };
+    std::string before = listing();
+    auto control = run_runc("lxcri-conformance-rootfs", bundle("rootfs-runc", "true", edit));
+    BOOST_REQUIRE_MESSAGE(control.exit_code == 0, control.err);
+    BOOST_CHECK_EQUAL(listing(), before);
+    auto r = run_lxcri("rootfs", bundle("rootfs", "true", edit));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_CHECK_EQUAL(listing(), before);
+    // A read-only rootfs too (/.lxcri is made before liblxc mounts it).
+    r = run_lxcri("rootfs-ro", bundle("rootfs-ro", "true"));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_CHECK_EQUAL(listing(), before);
+}
