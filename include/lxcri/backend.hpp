@@ -103,6 +103,8 @@ public:
     virtual ContainerStatus state(const ContainerRef& container) = 0;
 
     // Send `signal` to the container's init (all = every process in it).
+    // With `all` the core calls it for a stopped container too: signal what
+    // the init left behind, as runc does (docs/PLUGINS.md).
     virtual void kill(const ContainerRef& container, int signal, bool all) = 0;
 
     // Remove everything create made for this container, and nothing else.
