@@ -56,12 +56,7 @@ struct Conformance {
         ::chmod(tmp.path().c_str(), 0755);
         fs::create_directories(lxcpath);
         lxcri::test::write_text(config, "backend = lxc\n[lxc]\nlxcpath = " + lxcpath.string() + "\n");
-        fs::create_directories(rootfs / "bin");
-        fs::copy_file("/bin/busybox", rootfs / "bin" / "busybox");
-        std::istringstream in(lxcri::test::run({"/bin/busybox", "--list"}).out);
-        for (std::string applet; std::getline(in, applet);)
-            if (!applet.empty() && applet != "busybox") fs::create_symlink("busybox", rootfs / "bin" / applet);
-        for (const char* dir : {"proc", "sys", "dev", "tmp", "etc"}) fs::create_directories(rootfs / dir);
+        lxcri::test::make_busybox_rootfs(rootfs, {"proc", "sys", "dev", "tmp", "etc"});
     }
 
     ~Conformance() {
@@ -123,6 +118,18 @@ struct Conformance {
         return {r.exit_code, r.out, r.err};
     }
 };
+
+// Runs `script` with `edit` under runc and under proxmox-lxcri (ids
+// `name`-runc and `name`); both must succeed and print the same.
+Outcome same_as_runc(const Conformance& c, const std::string& name, const std::string& script,
+                     const std::function<void(json::object&)>& edit) {
+    auto control = c.run_runc("lxcri-conformance-" + name, c.bundle(name + "-runc", script, edit));
+    BOOST_REQUIRE_MESSAGE(control.exit_code == 0, "runc: " + control.err);
+    auto r = c.run_lxcri(name, c.bundle(name, script, edit));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    BOOST_CHECK_EQUAL(r.out, control.out);
+    return r;
+}
 
 std::string status_of(const Conformance& c, const std::string& id) {
     auto r = c.cli({"state", id});
@@ -224,11 +231,7 @@ BOOST_FIXTURE_TEST_CASE(devices_are_made_with_type_numbers_mode_and_owner, Confo
     };
     const std::string script =
         "stat -c '%n %F %t:%T %a %u:%g' /dev/lxcri-test /dev/sub/lxcri-fifo /dev/lxcri-block /dev/null /dev/tty";
-    auto control = run_runc("lxcri-conformance-dev", bundle("dev-runc", script, edit));
-    BOOST_REQUIRE_MESSAGE(control.exit_code == 0, control.err);
-    auto r = run_lxcri("dev", bundle("dev", script, edit));
-    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    BOOST_CHECK_EQUAL(r.out, control.out);
+    auto r = same_as_runc(*this, "dev", script, edit);
     BOOST_CHECK(r.out.find("/dev/lxcri-test character special file a:29a 640 1:2") != std::string::npos);
 }
 
@@ -289,11 +292,7 @@ BOOST_FIXTURE_TEST_CASE(rootfs_and_mount_propagation, Conformance) {
         "while read id parent dev root point opts rest; do case $point in /|/mnt) "
         "case $rest in *shared:*) echo $point shared;; *) echo $point private;; esac;; esac; done "
         "< /proc/self/mountinfo";
-    auto control = run_runc("lxcri-conformance-prop", bundle("prop-runc", script, edit));
-    BOOST_REQUIRE_MESSAGE(control.exit_code == 0, control.err);
-    auto r = run_lxcri("prop", bundle("prop", script, edit));
-    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    BOOST_CHECK_EQUAL(r.out, control.out);
+    auto r = same_as_runc(*this, "prop", script, edit);
     BOOST_CHECK_EQUAL(r.out, "/ private\n/mnt shared\n");
 }
 

@@ -46,13 +46,7 @@ struct Lxc {
         ::chmod(tmp.path().c_str(), 0755);
         fs::create_directories(lxcpath);
         lxcri::test::write_text(config, "backend = lxc\n[lxc]\nlxcpath = " + lxcpath.string() + "\n");
-        fs::create_directories(rootfs / "bin");
-        fs::copy_file("/bin/busybox", rootfs / "bin" / "busybox");
-        auto applets = lxcri::test::run({"/bin/busybox", "--list"}).out;
-        std::istringstream in(applets);
-        for (std::string applet; std::getline(in, applet);)
-            if (!applet.empty() && applet != "busybox") fs::create_symlink("busybox", rootfs / "bin" / applet);
-        for (const char* dir : {"proc", "sys", "dev", "tmp", "etc", "mnt"}) fs::create_directories(rootfs / dir);
+        lxcri::test::make_busybox_rootfs(rootfs, {"proc", "sys", "dev", "tmp", "etc", "mnt"});
         ::chmod((rootfs / "tmp").c_str(), 01777);
         lxcri::test::write_text(rootfs / "etc" / "passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n");
         lxcri::test::write_text(rootfs / "etc" / "group", "root:x:0:\nnogroup:x:65534:\n");

@@ -266,3 +266,17 @@ int OpenCounter::opens(const std::string& name) {
 }
 
 }  // namespace lxcri::test
+
+namespace lxcri::test {
+
+void make_busybox_rootfs(const std::filesystem::path& rootfs, const std::vector<std::string>& dirs) {
+    namespace fs = std::filesystem;
+    fs::create_directories(rootfs / "bin");
+    fs::copy_file("/bin/busybox", rootfs / "bin" / "busybox");
+    std::istringstream applets(run({"/bin/busybox", "--list"}).out);
+    for (std::string applet; std::getline(applets, applet);)
+        if (!applet.empty() && applet != "busybox") fs::create_symlink("busybox", rootfs / "bin" / applet);
+    for (const auto& dir : dirs) fs::create_directories(rootfs / dir);
+}
+
+}  // namespace lxcri::test

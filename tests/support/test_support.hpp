@@ -65,6 +65,10 @@ std::string read_text(const std::filesystem::path& path);
 // `out`, "docker-archive" the file `out`. Throws std::runtime_error.
 void make_image(const std::string& spec_json, const std::string& kind, const std::filesystem::path& out);
 
+// A busybox rootfs at `rootfs`: /bin/busybox (busybox-static) with a link
+// per applet, and the directories in `dirs` (mode 0755).
+void make_busybox_rootfs(const std::filesystem::path& rootfs, const std::vector<std::string>& dirs);
+
 // Makes this process a child subreaper, as conmon and the containerd shim
 // are, so that orphaned descendants (a container's monitor) become our children.
 void become_subreaper();
