@@ -60,7 +60,8 @@ struct CreateResult {
     // and rt/ itself, and does start (release_exec_fifo), kill and ps
     // without loading the plugin (docs/ARCHITECTURE.md, "State"): state(),
     // start(), kill() and processes() are no longer called for this
-    // container.
+    // container, but kill() with `all` once the init is gone (what it left
+    // behind, as runc signals it).
     bool status_from_init = false;
 };
 
