@@ -229,6 +229,7 @@ public:
         fs::path config_dir = lxcpath_ / name;
         if (!is_ours(c, config_dir)) {
             log::info(c.id + ": " + config_dir.string() + " is not this container's; left alone");
+            remove_helper_mount_point(c);  // create's own, recorded in <root>/<id>
             return;
         }
         // The monitor exits only after the container has stopped and liblxc
