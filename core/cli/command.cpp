@@ -67,7 +67,7 @@ std::vector<Word> classify_words(const std::vector<std::string>& args, const po:
         } else {
             Word word = Word::option;
             for (std::size_t i = 1; i < arg.size(); ++i) {
-                const po::option_description* option = options.find_nothrow(arg.substr(i, 1), false, false, true);
+                const po::option_description* option = options.find_nothrow("-" + arg.substr(i, 1), false, false, true);
                 if (!option) {
                     word = Word::unknown_option;
                     break;

@@ -514,6 +514,20 @@ BOOST_AUTO_TEST_CASE(long_command_lines_keep_every_word) {
     check_failure(env.cli({"state", "long1", "extra"}), 2, "state: unexpected argument 'extra'");
 }
 
+// A short option's value may be the next word, as the usage lines show it
+// (`create -b DIR <id>`), or attached (`-bDIR`); short options group (`-qf`).
+BOOST_AUTO_TEST_CASE(short_options_take_their_value_from_the_next_word) {
+    Env env;
+    auto separate = env.cli({"create", "-b", env.bundle.string(), "short1"});
+    BOOST_CHECK_MESSAGE(separate.exit_code == 0, separate.err);
+    auto attached = env.cli({"create", "-b" + env.bundle.string(), "short2"});
+    BOOST_CHECK_MESSAGE(attached.exit_code == 0, attached.err);
+    auto listed = env.cli({"list", "-f", "json"});
+    BOOST_CHECK_MESSAGE(listed.exit_code == 0 && listed.out.find("short2") != std::string::npos, listed.err);
+    auto quiet = env.cli({"list", "-q"});
+    BOOST_CHECK_EQUAL(quiet.out, "short1\nshort2\n");
+}
+
 // config.json is opened once per create: the text the core parsed is the
 // text it stores and hands to the backend, so a bundle that changes in
 // between cannot slip an unchecked config into the container.
