@@ -102,7 +102,7 @@ Plugin<T> load(const PluginLoader& loader, PluginKind kind, const std::string& n
                                       std::string(to_string(kind)) + "-" + name + ".so in " + dirs +
                                       " (see `proxmox-lxcri plugins`)");
     }
-    auto library = open_library(*file);
+    const boost::dll::shared_library& library = loader.open(*file);
     auto description = read_description(library, *file);
     auto factory = library.get_alias<std::unique_ptr<T>(const PluginContext&)>(factory_symbol(kind));
     std::unique_ptr<T> object;
@@ -112,7 +112,7 @@ Plugin<T> load(const PluginLoader& loader, PluginKind kind, const std::string& n
         throw e.with_context(std::string(to_string(kind)) + " " + name);
     }
     if (!object) throw Error(Errc::plugin, "plugin " + file->path.string() + " returned no object");
-    return Plugin<T>(std::move(library), std::move(object), std::move(description));
+    return Plugin<T>(library, std::move(object), std::move(description));
 }
 
 }  // namespace
@@ -165,7 +165,17 @@ std::optional<PluginFile> PluginLoader::find(PluginKind kind, const std::string&
 }
 
 PluginDescription PluginLoader::describe(const PluginFile& file) const {
-    return read_description(open_library(file), file);
+    return read_description(open(file), file);
+}
+
+const boost::dll::shared_library& PluginLoader::open(const PluginFile& file) const {
+    auto it = opened_.find(file.path);
+    if (it == opened_.end()) return opened_.emplace(file.path, open_library(file)).first->second;
+    // Owner and mode are looked at every time (two stats); the ELF read and
+    // the dlopen are not repeated.
+    check_not_writable_by_others(file.path.parent_path(), "directory");
+    check_not_writable_by_others(file.path, "file");
+    return it->second;
 }
 
 Plugin<Backend> PluginLoader::load_backend(const std::string& name, const PluginContext& context) const {

@@ -7,6 +7,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,12 +80,18 @@ public:
     // Loads the plugin only to read its description (for `plugins`).
     PluginDescription describe(const PluginFile& file) const;
 
+    // The file checked (owner, mode, symbols, API) and loaded; the symbols
+    // are read and the file loaded once per loader, the owner and mode each
+    // time: `list` asks a backend about each of many containers.
+    const boost::dll::shared_library& open(const PluginFile& file) const;
+
     bool has(PluginKind kind, const std::string& name) const override { return find(kind, name).has_value(); }
     Plugin<Backend> load_backend(const std::string& name, const PluginContext& context) const override;
     Plugin<MappingStrategy> load_mapping(const std::string& name, const PluginContext& context) const override;
 
 private:
     std::vector<std::filesystem::path> directories_;
+    mutable std::map<std::filesystem::path, boost::dll::shared_library> opened_;
 };
 
 }  // namespace lxcri
