@@ -23,6 +23,7 @@ void run_one(const Hook& hook, const std::string& name, const std::string& input
     options.input = input;
     options.env = hook.env;
     options.join_namespaces_of = container_pid;
+    options.die_with_parent = true;
     if (hook.timeout) options.timeout = std::chrono::seconds(*hook.timeout);
     std::vector<std::string> argv = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
     ProcessResult result;

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,6 +68,7 @@ pid_t start_process(const std::string& path, const std::vector<std::string>& arg
     }
 
     Pipe exec_error;
+    pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork for " + path, errno);
     if (pid == 0) {
@@ -75,6 +77,7 @@ pid_t start_process(const std::string& path, const std::vector<std::string>& arg
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        if (options.die_with_parent && (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent)) _exit(127);
         if (options.join_namespaces_of > 0) join_namespaces(options.join_namespaces_of);
         char** env = options.env ? envp.data() : environ;
         if (path.find('/') == std::string::npos)

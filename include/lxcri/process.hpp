@@ -22,6 +22,9 @@ struct ProcessOptions {
     // Before exec, enter the mount, uts, ipc, net, pid and cgroup namespaces
     // of this process (OCI createContainer/startContainer hooks); 0: none.
     pid_t join_namespaces_of = 0;
+    // SIGKILL when the thread that started it exits (a killed create's
+    // hooks do not outlive it).
+    bool die_with_parent = false;
 };
 
 struct ProcessResult {
