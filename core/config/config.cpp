@@ -64,7 +64,8 @@ po::options_description config_keys(bool command_line) {
         ("log", po::value<std::string>(), "log file (appended); default stderr")
         ("log-format", po::value<std::string>(), "text or json (default text)")
         ("vmid-min", po::value<long long>(), "lowest VMID to allocate (default 100)")
-        ("vmid-max", po::value<long long>(), "highest VMID to allocate (default 999999)");
+        ("vmid-max", po::value<long long>(), "highest VMID to allocate (default 999999)")
+        ("create-timeout", po::value<long long>(), "seconds a create may take before it is undone (default 120)");
     if (command_line)
         keys.add_options()("debug", po::bool_switch(), "log debug messages");
     else
@@ -139,6 +140,12 @@ Config load_config(const po::parsed_options& command_line) {
         for (const auto& dir : vm["plugin-dir"].as<std::vector<std::string>>()) config.plugin_dirs.push_back(parse_path("plugin-dir", dir));
     if (vm.count("vmid-min")) config.vmid_range.min = parse_vmid("vmid-min", vm["vmid-min"].as<long long>());
     if (vm.count("vmid-max")) config.vmid_range.max = parse_vmid("vmid-max", vm["vmid-max"].as<long long>());
+    if (vm.count("create-timeout")) {
+        long long seconds = vm["create-timeout"].as<long long>();
+        if (seconds < 1 || seconds > 3600)
+            throw Error(Errc::invalid_input, "create-timeout: " + std::to_string(seconds) + " is not from 1 to 3600");
+        config.create_timeout = std::chrono::seconds(seconds);
+    }
     validate(config);
     return config;
 }

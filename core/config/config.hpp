@@ -2,6 +2,7 @@
 
 #include <lxcri/types.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -24,6 +25,9 @@ struct Config {
     std::string log_format = "text";  // text | json
     bool debug = false;
     VmidRange vmid_range;
+    // How long a create may take in all; past it, what it made is removed
+    // (runtime/create_deadline.hpp).
+    std::chrono::seconds create_timeout{120};
     std::optional<std::filesystem::path> config_file;  // the file that was read, if any
 
     // Plugin sections of the file: [lxc] lxcpath = ... -> sections["lxc"]["lxcpath"].

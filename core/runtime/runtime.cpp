@@ -16,6 +16,7 @@
 #include <lxcri/process.hpp>
 #include <lxcri/undo.hpp>
 
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -158,10 +159,14 @@ void Runtime::signal(const ContainerState& state, int signal, bool all) const {
 
 ContainerState Runtime::create(const std::string& id, const CreateOptions& options, pid_t* wait_pid) {
     validate_container_id(id);
+    if (auto undo = CreateDeadline::take_undo(); undo && undo->id == id) undo_timed_out_create(*undo);
+    CreateDeadline deadline(id, config_.create_timeout);
+    deadline.step("read config.json");
     if (states_.exists(id)) throw Error(Errc::already_exists, id + ": container with given ID already exists");
     fs::path bundle_dir = absolute_path(options.bundle);
     if (options.pid_file) checked_pid_file(*options.pid_file);
     oci::BundleConfig bundle = read_bundle(bundle_dir);
+    deadline.step("load the plugins");
     std::string backend_id = backend_name();
     auto backend = load_backend(backend_id);
     auto mapping = plugins_->load_mapping(config_.mapping, plugin_context(config_.mapping));
@@ -169,7 +174,9 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
     // Nothing is written before this line; every step after it registers its undo.
     std::optional<FileLock> lock;  // outlives the undo: nobody sees a half-removed container
     Undo undo("rollback");
+    deadline.step("claim " + states_.container_dir(id).string());
     lock.emplace(claim_directory(id, undo));
+    deadline.claimed();
     ContainerState state;
     state.oci_version = state_oci_version;
     state.id = id;
@@ -177,14 +184,32 @@ ContainerState Runtime::create(const std::string& id, const CreateOptions& optio
     state.annotations = bundle.spec.annotations;
     state.backend = backend_id;
     state.created = rfc3339_now();
+    deadline.step("allocate a VMID");
     state.vmid = allocate(state, *backend, *mapping, undo);
+    deadline.step("store the container's copies");
     store_copies(id, bundle.text, backend_id);
+    deadline.step("the " + backend_id + " backend's create");
     CreateResult result = create_with_retry(state, *backend, *mapping, bundle, options, undo);
+    deadline.step("the prestart, createRuntime and createContainer hooks");
     run_create_hooks(bundle.spec, state);
+    deadline.step("write state.json and the pid file");
     states_.write(state);
     write_pid_file(state, result, options, wait_pid);
     undo.commit();
     return state;
+}
+
+// In the image that a create's deadline started (create_deadline.hpp):
+// what the create made is removed as delete --force removes it, and the
+// create fails with the deadline's message.
+void Runtime::undo_timed_out_create(const CreateDeadline::Undo& timed_out) {
+    if (!timed_out.claimed) throw Error(Errc::failed, timed_out.message + "; nothing was made");
+    try {
+        remove(timed_out.id, true);
+    } catch (const Error& e) {
+        throw Error(Errc::failed, timed_out.message + "; undoing it failed: " + e.what());
+    }
+    throw Error(Errc::failed, timed_out.message + "; what it made is removed");
 }
 
 // config.json, parsed and checked: nothing is written yet, so bad input
@@ -357,7 +382,7 @@ void Runtime::remove(const std::string& id, bool force) {
     // removed it while we waited for its lock.
     std::optional<FileLock> lock;
     try {
-        lock.emplace(states_.lock(id));
+        lock.emplace(force ? lock_stopping_create(id) : states_.lock(id));
     } catch (const Error& e) {
         if (!force || e.code() != Errc::not_found) throw;
         states_.remove_unclaimed(id);
@@ -412,6 +437,33 @@ void Runtime::remove(const std::string& id, bool force) {
         states_.remove(id);
     } catch (const Error& e) {
         throw e.with_context(id + ": the container is removed, but not its bookkeeping (run delete again)");
+    }
+}
+
+// delete --force does not wait for a create that is stuck (in a hook, on a
+// hung mount, in liblxc): a create that holds the lock and has not written
+// state.json is killed (its hooks die with it), and what it made is removed
+// as after any killed create. Other holders (start, kill, a create that is
+// writing its state) are waited for.
+FileLock Runtime::lock_stopping_create(const std::string& id) {
+    for (bool killed = false;;) {
+        if (auto lock = states_.try_lock(id)) return std::move(*lock);
+        auto creator = states_.creator(id);
+        std::error_code ec;
+        if (killed || !creator || creator->first == ::getpid() ||
+            fs::exists(states_.container_dir(id) / "state.json", ec))
+            return states_.lock(id);
+        UniqueFd process = open_process(creator->first, creator->second);
+        if (!process) {
+            killed = true;  // it ended meanwhile: take the lock as it comes
+            continue;
+        }
+        log::warning(id + ": its create (pid " + std::to_string(creator->first) + ") has not finished; killing it");
+        if (::syscall(SYS_pidfd_send_signal, process.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH)
+            throw_errno("kill the create of " + id, errno);
+        pollfd exited{process.get(), POLLIN, 0};
+        ::poll(&exited, 1, 10000);
+        killed = true;
     }
 }
 

@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 #include "oci/parser.hpp"
 #include "plugin/plugin_loader.hpp"
+#include "runtime/create_deadline.hpp"
 #include "runtime/exec_config.hpp"
 #include "state/mapping_store.hpp"
 #include "state/state_store.hpp"
@@ -68,6 +69,8 @@ private:
     CreateResult create_with_retry(ContainerState& state, Backend& backend, const MappingStrategy& mapping,
                                    const oci::BundleConfig& bundle, const CreateOptions& options, Undo& undo);
     void run_create_hooks(const ContainerSpec& spec, const ContainerState& state) const;
+    [[noreturn]] void undo_timed_out_create(const CreateDeadline::Undo& timed_out);
+    FileLock lock_stopping_create(const std::string& id);
     void write_pid_file(const ContainerState& state, const CreateResult& result, const CreateOptions& options,
                         pid_t* wait_pid) const;
 

@@ -7,15 +7,18 @@
 #include "util/json.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/process.hpp>
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <optional>
+#include <sstream>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -28,6 +31,7 @@ using oci::detail::Problems;
 
 // Linux's PID_MAX_LIMIT: no pid is larger.
 constexpr pid_t pid_max = 1 << 22;
+constexpr const char* creator_file = "creator";
 
 std::optional<Status> parse_status(std::string_view s) {
     for (Status status : {Status::creating, Status::created, Status::running, Status::paused, Status::stopped})
@@ -116,9 +120,20 @@ FileLock StateStore::create_container_dir(const std::string& id) const {
             ::remove(temp.c_str());
             continue;
         }
+        // Who holds the lock: delete --force stops a create that is stuck.
+        try {
+            write_file_atomic(fs::path(temp) / creator_file,
+                              std::to_string(::getpid()) + " " +
+                                  std::to_string(process_start_time(::getpid()).value_or(0)) + "\n",
+                              0600, Durability::process);
+        } catch (...) {
+            fs::remove_all(temp);
+            throw;
+        }
         if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0) {
             int err = errno;
-            ::rmdir(temp.c_str());
+            std::error_code ec;
+            fs::remove_all(temp, ec);
             if (err == EEXIST) throw Error(Errc::already_exists, id + ": container with given ID already exists");
             throw_errno("create " + dir.string(), err);
         }
@@ -150,6 +165,29 @@ FileLock StateStore::lock(const std::string& id) const {
         // anew (a create of the same id): lock what is there now.
         if (lock->is_current(dir)) return std::move(*lock);
     }
+}
+
+std::optional<FileLock> StateStore::try_lock(const std::string& id) const {
+    fs::path dir = container_dir(id);
+    for (;;) {
+        if (!exists(id)) throw Error(Errc::not_found, id + ": container does not exist");
+        std::optional<FileLock> lock;
+        try {
+            lock = FileLock::try_exclusive(dir);
+        } catch (const Error& e) {
+            if (e.code() == Errc::not_found) continue;
+            throw;
+        }
+        if (!lock || lock->is_current(dir)) return lock;
+    }
+}
+
+std::optional<std::pair<pid_t, std::uint64_t>> StateStore::creator(const std::string& id) const {
+    std::istringstream line(read_first_line(container_dir(id) / creator_file));
+    long long pid = 0;
+    std::uint64_t start_time = 0;
+    if (!(line >> pid >> start_time) || pid <= 0 || pid > pid_max) return std::nullopt;
+    return std::pair{static_cast<pid_t>(pid), start_time};
 }
 
 void StateStore::write(const ContainerState& state) const {
@@ -192,7 +230,10 @@ void StateStore::remove_unclaimed(const std::string& id) const {
         std::string name = it->path().filename().string();
         if (!name.starts_with(prefix) || name.size() != prefix.size() + 6) continue;
         UniqueFd dir(::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (dir && ::flock(dir.get(), LOCK_EX | LOCK_NB) == 0) ::rmdir(it->path().c_str());
+        if (dir && ::flock(dir.get(), LOCK_EX | LOCK_NB) == 0) {
+            ::unlinkat(dir.get(), creator_file, 0);
+            ::rmdir(it->path().c_str());
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lxcri {
@@ -52,12 +53,18 @@ public:
     // exactly one gets here. Error(already_exists) for the other. The
     // directory is locked (the lock returned) before it appears.
     FileLock create_container_dir(const std::string& id) const;
+    // The process whose create made <root>/<id> ("creator": pid and start
+    // time, written before the directory got its name); nullopt when it is
+    // not recorded.
+    std::optional<std::pair<pid_t, std::uint64_t>> creator(const std::string& id) const;
     // Error(permission) when <root> cannot be read: never "does not exist".
     bool exists(const std::string& id) const;
 
     // Locks the container (its directory) for a read-modify-write; when it
     // is removed while we wait, Error(not_found).
     FileLock lock(const std::string& id) const;
+    // The same without waiting: nullopt while another holds the lock.
+    std::optional<FileLock> try_lock(const std::string& id) const;
 
     void write(const ContainerState& state) const;               // atomic
     // nullopt: no state.json yet. A state.json that is not a regular file,
@@ -65,7 +72,7 @@ public:
     std::optional<ContainerState> read(const std::string& id) const;
     void remove(const std::string& id) const;                    // the whole <root>/<id>, and remove_unclaimed
     // Removes what a create killed before its directory got its name left
-    // (an empty <root>/.<id>.XXXXXX whose lock nobody holds).
+    // (a <root>/.<id>.XXXXXX, empty but for its creator file, whose lock nobody holds).
     void remove_unclaimed(const std::string& id) const;
 
     // Ids of every container directory, sorted.

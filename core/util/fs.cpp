@@ -98,13 +98,28 @@ void ensure_private_dir(const fs::path& dir) {
         throw_errno("chmod " + dir.string(), errno);
 }
 
-FileLock::FileLock(const fs::path& path, Mode mode) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) {
-    if (!fd_ && errno == ENOENT) fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd_) throw_errno("open lock " + path.string(), errno);
+UniqueFd FileLock::open_lock_file(const fs::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd && errno == ENOENT) fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) throw_errno("open lock " + path.string(), errno);
+    return fd;
+}
+
+FileLock::FileLock(const fs::path& path, Mode mode) : fd_(open_lock_file(path)) {
     while (::flock(fd_.get(), mode == Mode::shared ? LOCK_SH : LOCK_EX) != 0) {
         int err = errno;
         if (err != EINTR) throw_errno("lock " + path.string(), err);
     }
+}
+
+std::optional<FileLock> FileLock::try_exclusive(const fs::path& path) {
+    UniqueFd fd = open_lock_file(path);
+    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        if (err == EWOULDBLOCK) return std::nullopt;
+        if (err != EINTR) throw_errno("lock " + path.string(), err);
+    }
+    return FileLock(std::move(fd));
 }
 
 bool FileLock::is_current(const fs::path& path) const {

@@ -23,12 +23,17 @@ class FileLock {
 public:
     enum class Mode { exclusive, shared };
     explicit FileLock(const std::filesystem::path& path, Mode mode = Mode::exclusive);
+    // Exclusive, without waiting: nullopt while another holds the lock.
+    static std::optional<FileLock> try_exclusive(const std::filesystem::path& path);
 
     // True while `path` still names the locked file: a lock taken on a file
     // that was removed (or replaced) while we waited guards nothing.
     bool is_current(const std::filesystem::path& path) const;
 
 private:
+    explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+    static UniqueFd open_lock_file(const std::filesystem::path& path);
+
     UniqueFd fd_;
 };
 

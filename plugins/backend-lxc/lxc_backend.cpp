@@ -228,7 +228,9 @@ public:
         std::string name = std::to_string(c.vmid);
         fs::path config_dir = lxcpath_ / name;
         if (!is_ours(c, config_dir)) {
-            log::info(c.id + ": " + config_dir.string() + " is not this container's; left alone");
+            std::error_code ec;
+            if (fs::exists(config_dir, ec))
+                log::info(c.id + ": " + config_dir.string() + " is not this container's; left alone");
             remove_helper_mount_point(c);  // create's own, recorded in <root>/<id>
             return;
         }
