@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -96,6 +97,23 @@ std::vector<CgroupHierarchy> cgroup_hierarchies(const std::string& proc_cgroup, 
         }
     }
     return hierarchies;
+}
+
+std::string v2_cgroups_path(const std::string& path, const std::string& self, const std::string& init) {
+    if (path.empty() || path.front() == '/' || path.find(':') != std::string::npos) return path;
+    auto unified = [](const std::string& text) -> std::optional<fs::path> {
+        std::istringstream lines(text);
+        for (std::string line; std::getline(lines, line);)
+            if (line.starts_with("0::/")) return fs::path(line.substr(3));
+        return std::nullopt;
+    };
+    auto own = unified(self), base = unified(init);
+    if (!own || !base) return path;
+    if (base->filename() == "init.scope") base = base->parent_path();
+    fs::path parent = own->parent_path();
+    auto below = parent.lexically_relative(*base);
+    if (below.empty() || *below.begin() == "..") return path;
+    return (below == "." ? std::string() : "/" + below.string()) + "/" + path;
 }
 
 void prepare_cgroup_dirs(const std::vector<CgroupHierarchy>& hierarchies, const std::string& dir,

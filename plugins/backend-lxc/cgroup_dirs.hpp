@@ -41,6 +41,17 @@ struct CgroupHierarchy {
 std::vector<CgroupHierarchy> cgroup_hierarchies(const std::string& proc_cgroup, bool relative,
                                                 const std::filesystem::path& root, bool unified_root);
 
+// A relative linux.cgroupsPath on a pure v2 host, made absolute as runc
+// places it: below the parent of the caller's own cgroup, since the own
+// cgroup has processes (the caller's) and v2 lets no such cgroup give
+// controllers to its children (liblxc's lxc.cgroup.relative, below the own
+// cgroup itself, fails there). The result is relative to init's cgroup
+// (without /init.scope), which liblxc takes as the base of absolute paths.
+// Any other path (absolute, empty, systemd's slice:prefix:name) and one
+// whose parent is not below init's cgroup come back unchanged. `self` and
+// `init` are the texts of /proc/self/cgroup and /proc/1/cgroup.
+std::string v2_cgroups_path(const std::string& path, const std::string& self, const std::string& init);
+
 // What remove_cgroup_dirs takes away, in order: `tree` a directory with
 // the cgroups below it, else the directory alone (a level that other
 // containers' cgroups may share: it stays while it has any).

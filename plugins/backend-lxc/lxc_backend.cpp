@@ -137,6 +137,10 @@ public:
         ContainerSpec spec = request.spec;  // with namespace paths that mean a container's (monitor.hpp)
         for (auto& ns : spec.linux_spec.namespaces)
             if (!ns.path.empty()) ns.path = lxc::container_namespace_path(ns.path);
+        // A relative cgroupsPath on a pure v2 host goes where runc puts it.
+        auto& cgroups_path = spec.linux_spec.cgroups_path;
+        if (!cgroups_path.empty() && detect_cgroup_version() == CgroupVersion::v2)
+            cgroups_path = lxc::v2_cgroups_path(cgroups_path, read_file("/proc/self/cgroup"), read_file("/proc/1/cgroup"));
         if (!spec.process) throw Error(Errc::invalid_input, "config.json: process: required by the lxc backend");
         check_preserved_fds(request.preserve_fds);
         if (::access(helper_.c_str(), X_OK) != 0)

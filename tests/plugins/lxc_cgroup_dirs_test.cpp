@@ -62,6 +62,27 @@ BOOST_AUTO_TEST_CASE(pure_v2_has_one_hierarchy_at_the_root) {
     BOOST_CHECK_EQUAL(lxcri::lxc::cgroup_hierarchies("1:name=systemd:/\n", true, "/sys/fs/cgroup", true).size(), 0U);
 }
 
+// runc's place for a relative path on v2: below the parent of its own
+// cgroup, which has processes; as an absolute path below init's cgroup.
+BOOST_AUTO_TEST_CASE(a_relative_path_on_v2_goes_below_the_parent_of_the_own_cgroup) {
+    using lxcri::lxc::v2_cgroups_path;
+    const std::string init = "0::/init.scope\n";
+    BOOST_CHECK_EQUAL(v2_cgroups_path("pod/c", "0::/system.slice/containerd.service\n", init), "/system.slice/pod/c");
+    BOOST_CHECK_EQUAL(v2_cgroups_path("pod/c", "0::/user.slice/user-0.slice/session-1.scope\n", init),
+                      "/user.slice/user-0.slice/pod/c");
+    BOOST_CHECK_EQUAL(v2_cgroups_path("c", "0::/\n", "0::/\n"), "/c");
+    BOOST_CHECK_EQUAL(v2_cgroups_path("c", "0::/a.service\n", init), "/c");
+    // Below init's own cgroup (a host whose init is not at the root).
+    BOOST_CHECK_EQUAL(v2_cgroups_path("c", "0::/lxc/100/system.slice/x.service\n", "0::/lxc/100\n"),
+                      "/system.slice/c");
+    // Unchanged: absolute, empty, systemd's notation, and outside init's cgroup.
+    for (const char* path : {"/abs/c", "", "system.slice:lxcri:c"})
+        BOOST_CHECK_EQUAL(v2_cgroups_path(path, "0::/system.slice/x.service\n", init), path);
+    BOOST_CHECK_EQUAL(v2_cgroups_path("c", "0::/other/x.service\n", "0::/lxc/100\n"), "c");
+    // ".." stays for the translation to refuse.
+    BOOST_CHECK_EQUAL(v2_cgroups_path("../c", "0::/system.slice/x.service\n", init), "/system.slice/../c");
+}
+
 BOOST_AUTO_TEST_CASE(missing_levels_are_made_and_recorded_before) {
     lxcri::test::TempDir tmp;
     fs::create_directories(tmp / "v2" / "a");
