@@ -13,6 +13,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -299,4 +301,85 @@ BOOST_FIXTURE_TEST_CASE(an_existing_cgroup_in_use_is_refused, CgroupsPath) {
     for (const auto& [mount, dir] : own) BOOST_CHECK_MESSAGE(fs::exists(dir / path), dir);
     ::kill(holder, SIGKILL);
     ::waitpid(holder, nullptr, 0);
+}
+
+// A create killed (SIGKILL) at moments spread over its usual length, with
+// a nested path below an existing cpuset cgroup and an existing container
+// cgroup: delete --force then leaves only what was there before, and each
+// round starts from that. (tests/integration/faults_root_test.cpp does the
+// same without a cgroupsPath.)
+BOOST_FIXTURE_TEST_CASE(a_killed_create_leaves_nothing_that_delete_force_cannot_remove, CgroupsPath) {
+    const fs::path cpuset = own.at("cpuset");
+    const fs::path parent = cpuset / (prefix + "-a");
+    fs::create_directory(parent);
+    write_cgroup(parent / "cpuset.cpus", first_line(cpuset / "cpuset.cpus"));
+    write_cgroup(parent / "cpuset.mems", first_line(cpuset / "cpuset.mems"));
+    const std::string path = prefix + "-a/b/c";
+    fs::path b = bundle("killed", "sleep 60", path);
+    std::vector<std::string> create{LXCRI_BINARY, "--root", root.string(), "--state-dir", state.string(),
+                                    "create", "--bundle", b.string(), "killed"};
+    lxcri::test::RunOptions options;
+    options.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
+    options.stdout_file = tmp / "killed.out";
+    options.stderr_file = tmp / "killed.err";
+    // The test's cgroups in every hierarchy, and the runtime directory.
+    auto present = [&] {
+        std::set<std::string> found;
+        for (const auto& [mount, dir] : own) {
+            fs::path tree = dir / (prefix + "-a");
+            std::error_code ec;
+            if (fs::exists(tree)) found.insert(tree.string());
+            for (fs::recursive_directory_iterator it(tree, ec), end; !ec && it != end; it.increment(ec))
+                if (it->is_directory(ec)) found.insert(it->path().string());
+        }
+        if (fs::exists(root / "killed")) found.insert((root / "killed").string());
+        return found;
+    };
+    // Back to the pre-existing parent alone.
+    auto restore = [&] {
+        for (const auto& [mount, dir] : own) {
+            if (mount != "cpuset") remove_tree(dir / (prefix + "-a"));
+        }
+        remove_tree(parent / "b");
+    };
+    auto reap = [] {
+        while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+        }
+    };
+
+    auto started = std::chrono::steady_clock::now();
+    BOOST_REQUIRE_EQUAL(lxcri::test::wait_child(lxcri::test::spawn(create, options), 30000), 0);
+    long usual = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    BOOST_REQUIRE_EQUAL(cli({"delete", "--force", "killed"}).exit_code, 0);
+    reap();
+    const std::set<std::string> base = {parent.string()};
+    BOOST_REQUIRE(present() == base);
+
+    std::mt19937 random(9);
+    int midway = 0;  // rounds killed after the cgroups were made, before create finished
+    for (int round = 0; round < 20; ++round) {
+        // Every other round the container's own cgroup exists, empty: it
+        // may be gone afterwards (taken over, then deleted, as runc does).
+        if (round % 2 == 1)
+            for (const auto& [mount, dir] : own) fs::create_directories(dir / path);
+        const std::set<std::string> before = present();
+        long delay = std::uniform_int_distribution<long>(0, usual)(random);
+        int pid = lxcri::test::spawn(create, options);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+        ::kill(pid, SIGKILL);
+        lxcri::test::wait_child(pid, 30000);
+        midway += fs::exists(parent / "b") && !fs::exists(root / "killed" / "state.json");
+        auto r = cli({"delete", "--force", "killed"});
+        BOOST_CHECK_MESSAGE(r.exit_code == 0, "round " << round << " (" << delay << " ms): " << r.err);
+        reap();
+        std::vector<std::string> made;
+        for (const auto& dir : present())
+            if (!before.contains(dir)) made.push_back(dir);
+        BOOST_CHECK_MESSAGE(made.empty(), "round " << round << " (" << delay << " ms) left " << made.size()
+                                                   << (made.empty() ? "" : ", first " + made.front()));
+        BOOST_CHECK(fs::exists(parent));
+        restore();
+        BOOST_REQUIRE(present() == base);
+    }
+    BOOST_TEST_MESSAGE("create takes " << usual << " ms; " << midway << " of 20 killed between its cgroups and its end");
 }
