@@ -4,14 +4,12 @@
 #include "support/test_support.hpp"
 #include "util/json.hpp"
 
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -26,8 +24,6 @@
 // busybox-static and a host with cgroup v1 controllers (this one is hybrid).
 namespace fs = std::filesystem;
 namespace json = boost::json;
-using lxcri::test::RunResult;
-using lxcri::test::TempDir;
 
 namespace {
 
@@ -72,67 +68,35 @@ void remove_tree(const fs::path& dir) {
     ::rmdir(dir.c_str());
 }
 
-struct CgroupsPath {
-    TempDir tmp;
-    fs::path root = tmp / "run";
-    fs::path state = tmp / "state";
-    fs::path lxcpath = tmp / "lxc";
-    fs::path config = tmp / "config";
-    fs::path runc_root = tmp / "runc";
-    fs::path rootfs = tmp / "busybox";
+struct CgroupsPath : lxcri::test::LxcWorld {
     std::map<std::string, fs::path> own = own_cgroups();
     // Unique per run: the trees live on the host's cgroup file systems.
     std::string prefix = "lxcri-test-" + std::to_string(::getpid());
 
     CgroupsPath() {
-        BOOST_REQUIRE_MESSAGE(lxcri::test::is_root(), "this test needs root (ctest -LE root skips it)");
-        BOOST_REQUIRE_MESSAGE(lxcri::test::run({"runc", "--version"}).exit_code == 0, "runc missing");
         BOOST_REQUIRE_MESSAGE(own.contains("cpuset") && own.contains("memory") && own.contains("freezer"),
                               "this test needs cgroup v1 cpuset, memory and freezer hierarchies");
-        ::chmod(tmp.path().c_str(), 0755);
-        fs::create_directories(lxcpath);
-        lxcri::test::write_text(config, "backend = lxc\n[lxc]\nlxcpath = " + lxcpath.string() + "\n");
-        lxcri::test::make_busybox_rootfs(rootfs, {"proc", "sys", "dev", "tmp", "etc"});
     }
 
     ~CgroupsPath() {
-        if (fs::exists(root))
-            for (const auto& e : fs::directory_iterator(root)) cli({"delete", "--force", e.path().filename().string()});
+        delete_all();  // before the trees: a container's cgroup keeps its tree
         for (const auto& [mount, dir] : own)
             for (const char* tree : {"-a", "-e"}) remove_tree(dir / (prefix + tree));
-    }
-
-    RunResult cli(const std::vector<std::string>& args, lxcri::test::RunOptions options = {}) const {
-        std::vector<std::string> argv{LXCRI_BINARY, "--root", root.string(), "--state-dir", state.string()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        options.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
-        return lxcri::test::run(argv, options);
     }
 
     // runc's default config with `script`, cgroupsPath `path` and a memory
     // limit and cpu shares.
     fs::path bundle(const std::string& name, const std::string& script, const std::string& path) const {
         fs::path b = tmp / ("bundle-" + name);
-        fs::create_directories(b);
-        auto r = lxcri::test::run({"runc", "spec", "--bundle", b.string()});
-        BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "runc spec: " + r.err);
-        auto doc = lxcri::read_json_file(b / "config.json");
-        auto& o = doc.as_object();
-        o["root"].as_object()["path"] = rootfs.string();
-        auto& process = o["process"].as_object();
-        process["terminal"] = false;
-        process["args"] = json::array{"/bin/sh", "-c", script.c_str()};
-        auto& linux_spec = o["linux"].as_object();
-        linux_spec["cgroupsPath"] = path;
-        linux_spec["resources"].as_object()["memory"] = json::object{{"limit", 64 << 20}};
-        linux_spec["resources"].as_object()["cpu"] = json::object{{"shares", 512}};
-        lxcri::test::write_text(b / "config.json", json::serialize(doc));
+        lxcri::test::write_runc_bundle(b, rootfs, script, [&](json::object& o) {
+            auto& linux_spec = o["linux"].as_object();
+            linux_spec["cgroupsPath"] = path;
+            linux_spec["resources"].as_object()["memory"] = json::object{{"limit", 64 << 20}};
+            linux_spec["resources"].as_object()["cpu"] = json::object{{"shares", 512}};
+        });
         return b;
     }
 
-    RunResult run_runc(const std::string& id, const fs::path& b) const {
-        return lxcri::test::run({"runc", "--root", runc_root.string(), "run", "--bundle", b.string(), id});
-    }
 
     // create + start under proxmox-lxcri: the monitor's pid, the init's.
     std::pair<int, int> start(const std::string& id, const fs::path& b) const {
