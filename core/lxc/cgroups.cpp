@@ -238,7 +238,9 @@ void translate_cgroup_path(Translation& t) {
     }
     if (parts.empty()) fail("linux.cgroupsPath", "must name a cgroup below the root");
     // Absolute: below the cgroup root, where LXC (as root) puts containers.
-    // Relative: below the runtime's own cgroup, which LXC keeps then.
+    // Relative: below the runtime's own cgroup, which LXC keeps then (on
+    // a pure v2 host the lxc backend has made it absolute first, where runc
+    // puts it: plugins/backend-lxc/cgroup_dirs.hpp).
     if (path.front() != '/') t.add("lxc.cgroup.relative", "1");
     std::string container, parent;
     for (std::size_t i = 0; i < parts.size(); ++i) {

@@ -11,6 +11,7 @@
 //   log-level = WARN            liblxc's log level (TRACE .. FATAL); the log is <root>/<id>/lxc.log
 //   start-timeout = 30          seconds create waits for the init to be ready (1 .. 3600)
 
+#include "cgroup_dirs.hpp"
 #include "lxc_container.hpp"
 #include "monitor.hpp"
 
@@ -31,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -55,6 +57,9 @@ constexpr const char* cgroup_file = "lxc-cgroup";
 // In <root>/<id>: the rootfs's /.lxcri when create made it, which delete
 // removes again: the caller's rootfs is left as runc leaves it.
 constexpr const char* made_mount_point_file = "lxc-made-mount-point";
+// In <root>/<id>: the cgroups of a linux.cgroupsPath that delete removes
+// (cgroup_dirs.hpp), written before any is made.
+constexpr const char* cgroups_file = "lxc-cgroups";
 
 // How long remove waits for a container to stop and its monitor to exit.
 constexpr std::chrono::seconds stop_timeout{10};
@@ -132,6 +137,10 @@ public:
         ContainerSpec spec = request.spec;  // with namespace paths that mean a container's (monitor.hpp)
         for (auto& ns : spec.linux_spec.namespaces)
             if (!ns.path.empty()) ns.path = lxc::container_namespace_path(ns.path);
+        // A relative cgroupsPath on a pure v2 host goes where runc puts it.
+        auto& cgroups_path = spec.linux_spec.cgroups_path;
+        if (!cgroups_path.empty() && detect_cgroup_version() == CgroupVersion::v2)
+            cgroups_path = lxc::v2_cgroups_path(cgroups_path, read_file("/proc/self/cgroup"), read_file("/proc/1/cgroup"));
         if (!spec.process) throw Error(Errc::invalid_input, "config.json: process: required by the lxc backend");
         check_preserved_fds(request.preserve_fds);
         if (::access(helper_.c_str(), X_OK) != 0)
@@ -157,6 +166,7 @@ public:
         make_config_dir(config_dir, c.dir);
         undo.add([this, config_dir] { remove_config(config_dir); });  // only what this create made
         write_config(c, config_dir, config);
+        prepare_cgroups(c, config, undo);
 
         // liblxc fails to load a config whose log it cannot open, and
         // says nothing more: made here, a full disk shows with its cause.
@@ -232,6 +242,7 @@ public:
             if (fs::exists(config_dir, ec))
                 log::info(c.id + ": " + config_dir.string() + " is not this container's; left alone");
             remove_helper_mount_point(c);  // create's own, recorded in <root>/<id>
+            remove_cgroups(c);
             return;
         }
         // The monitor exits only after the container has stopped and liblxc
@@ -241,6 +252,7 @@ public:
         if (monitor > 0 && process_start_time(monitor) != start_time) {
             remove_config(config_dir);
             remove_helper_mount_point(c);
+            remove_cgroups(c);
             return;
         }
         auto deadline = std::chrono::steady_clock::now() + stop_timeout;
@@ -272,6 +284,7 @@ public:
             throw Error(Errc::failed, c.id + ": the container is stopped, but " + config_dir.string() +
                                           " could not be removed (see the warning)");
         remove_helper_mount_point(c);
+        remove_cgroups(c);
     }
 
     ExecResult exec(const ContainerRef& c, const ExecRequest& request) override {
@@ -335,6 +348,35 @@ private:
         std::string made = read_first_line(c.dir / made_mount_point_file);
         if (!made.empty() && ::rmdir(made.c_str()) != 0 && errno != ENOENT)
             log::warning("left " + made + " in the rootfs: " + errno_message("rmdir", errno));
+    }
+
+    // linux.cgroupsPath: the levels above the container's cgroup that
+    // liblxc would leave without a cpuset, and an existing container cgroup
+    // (cgroup_dirs.hpp). liblxc reads the cgroups of the monitor, which is
+    // forked from this process, or init's.
+    static void prepare_cgroups(const ContainerRef& c, const LxcConfig& config, Undo& undo) {
+        auto value = [&](std::string_view key) {
+            auto it = std::ranges::find(config, key, &LxcKey::key);
+            return it == config.end() ? std::string() : it->value;
+        };
+        std::string dir = value("lxc.cgroup.dir.container");
+        if (dir.empty()) return;
+        bool relative = value("lxc.cgroup.relative") == "1";
+        auto hierarchies = lxc::cgroup_hierarchies(read_file(relative ? "/proc/self/cgroup" : "/proc/1/cgroup"),
+                                                   relative, "/sys/fs/cgroup",
+                                                   detect_cgroup_version() == CgroupVersion::v2);
+        lxc::prepare_cgroup_dirs(hierarchies, dir, value("lxc.cgroup.dir.monitor"), [&](const auto& made) {
+            write_file_atomic(c.dir / cgroups_file, lxc::to_text(made), 0600, Durability::process);
+            undo.add([made] { lxc::remove_cgroup_dirs(made); });
+        });
+    }
+
+    // What is left of the cgroups create recorded, once liblxc is done
+    // with them (the monitor has exited).
+    static void remove_cgroups(const ContainerRef& c) {
+        std::error_code ec;
+        if (!fs::exists(c.dir / cgroups_file, ec)) return;
+        lxc::remove_cgroup_dirs(lxc::made_cgroups_from_text(read_file(c.dir / cgroups_file)));
     }
 
     // The shared translation plus the keys that run the helper as init.

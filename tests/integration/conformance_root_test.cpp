@@ -26,8 +26,6 @@
 // root, LXC, runc and busybox-static.
 namespace fs = std::filesystem;
 namespace json = boost::json;
-using lxcri::test::RunResult;
-using lxcri::test::TempDir;
 
 namespace {
 
@@ -41,54 +39,17 @@ struct Outcome {
     std::string err;
 };
 
-struct Conformance {
-    TempDir tmp;
-    fs::path root = tmp / "run";
-    fs::path state = tmp / "state";
-    fs::path lxcpath = tmp / "lxc";
-    fs::path config = tmp / "config";
-    fs::path runc_root = tmp / "runc";
-    fs::path rootfs = tmp / "busybox";
-
-    Conformance() {
-        BOOST_REQUIRE_MESSAGE(lxcri::test::is_root(), "this test needs root (ctest -LE root skips it)");
-        BOOST_REQUIRE_MESSAGE(lxcri::test::run({"runc", "--version"}).exit_code == 0, "runc missing");
-        ::chmod(tmp.path().c_str(), 0755);
-        fs::create_directories(lxcpath);
-        lxcri::test::write_text(config, "backend = lxc\n[lxc]\nlxcpath = " + lxcpath.string() + "\n");
-        lxcri::test::make_busybox_rootfs(rootfs, {"proc", "sys", "dev", "tmp", "etc"});
-    }
-
-    ~Conformance() {
-        if (fs::exists(root))
-            for (const auto& e : fs::directory_iterator(root)) cli({"delete", "--force", e.path().filename().string()});
-    }
-
-    RunResult cli(const std::vector<std::string>& args, lxcri::test::RunOptions options = {}) const {
-        std::vector<std::string> argv{LXCRI_BINARY, "--root", root.string(), "--state-dir", state.string()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        options.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
-        return lxcri::test::run(argv, options);
-    }
-
+struct Conformance : lxcri::test::LxcWorld {
     // runc's default config (`runc spec`) with ociVersion 1.3.0, the
     // busybox rootfs, `script` as the process without a terminal, and
     // whatever `edit` changes.
     fs::path bundle(const std::string& name, const std::string& script,
                     const std::function<void(json::object&)>& edit = {}) const {
         fs::path b = tmp / ("bundle-" + name);
-        fs::create_directories(b);
-        auto r = lxcri::test::run({"runc", "spec", "--bundle", b.string()});
-        BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "runc spec: " + r.err);
-        auto doc = lxcri::read_json_file(b / "config.json");
-        auto& o = doc.as_object();
-        o["ociVersion"] = "1.3.0";
-        o["root"].as_object()["path"] = rootfs.string();
-        auto& process = o["process"].as_object();
-        process["terminal"] = false;
-        process["args"] = json::array{"/bin/sh", "-c", script.c_str()};
-        if (edit) edit(o);
-        lxcri::test::write_text(b / "config.json", json::serialize(doc));
+        lxcri::test::write_runc_bundle(b, rootfs, script, [&](json::object& o) {
+            o["ociVersion"] = "1.3.0";
+            if (edit) edit(o);
+        });
         return b;
     }
 
@@ -114,7 +75,7 @@ struct Conformance {
     }
 
     Outcome run_runc(const std::string& id, const fs::path& b) const {
-        auto r = lxcri::test::run({"runc", "--root", runc_root.string(), "run", "--bundle", b.string(), id});
+        auto r = LxcWorld::run_runc(id, b);
         return {r.exit_code, r.out, r.err};
     }
 };

@@ -1,5 +1,7 @@
 #include "support/test_support.hpp"
 
+#include "util/json.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -235,6 +237,49 @@ int wait_child(int pid, int timeout_ms) {
         if (waited >= timeout_ms) return -1;
         ::usleep(5000);
     }
+}
+
+void write_runc_bundle(const std::filesystem::path& dir, const std::filesystem::path& rootfs, const std::string& script,
+                       const std::function<void(boost::json::object&)>& edit) {
+    std::filesystem::create_directories(dir);
+    auto r = run({"runc", "spec", "--bundle", dir.string()});
+    if (r.exit_code != 0) throw std::runtime_error("runc spec: " + r.err);
+    auto doc = lxcri::read_json_file(dir / "config.json");
+    auto& o = doc.as_object();
+    o["root"].as_object()["path"] = rootfs.string();
+    auto& process = o["process"].as_object();
+    process["terminal"] = false;
+    process["args"] = boost::json::array{"/bin/sh", "-c", script.c_str()};
+    if (edit) edit(o);
+    write_text(dir / "config.json", boost::json::serialize(doc));
+}
+
+LxcWorld::LxcWorld() {
+    if (!is_root()) throw std::runtime_error("this test needs root (ctest -LE root skips it)");
+    if (run({"runc", "--version"}).exit_code != 0) throw std::runtime_error("runc missing");
+    std::filesystem::permissions(tmp.path(), std::filesystem::perms(0755));
+    std::filesystem::create_directories(lxcpath);
+    write_text(config, "backend = lxc\n[lxc]\nlxcpath = " + lxcpath.string() + "\n");
+    make_busybox_rootfs(rootfs, {"proc", "sys", "dev", "tmp", "etc"});
+}
+
+LxcWorld::~LxcWorld() { delete_all(); }
+
+void LxcWorld::delete_all() const {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
+        cli({"delete", "--force", it->path().filename().string()});
+}
+
+RunResult LxcWorld::cli(const std::vector<std::string>& args, RunOptions options) const {
+    std::vector<std::string> argv{LXCRI_BINARY, "--root", root.string(), "--state-dir", state.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    options.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
+    return run(argv, options);
+}
+
+RunResult LxcWorld::run_runc(const std::string& id, const std::filesystem::path& b) const {
+    return run({"runc", "--root", runc_root.string(), "run", "--bundle", b.string(), id});
 }
 
 void make_image(const std::string& spec_json, const std::string& kind, const std::filesystem::path& out) {

@@ -2,7 +2,10 @@
 
 // Helpers shared by the tests: temporary directories and running programs.
 
+#include <boost/json.hpp>
+
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -68,6 +71,40 @@ void make_image(const std::string& spec_json, const std::string& kind, const std
 // A busybox rootfs at `rootfs`: /bin/busybox (busybox-static) with a link
 // per applet, and the directories in `dirs` (mode 0755).
 void make_busybox_rootfs(const std::filesystem::path& rootfs, const std::vector<std::string>& dirs);
+
+// `runc spec`'s default config.json in `dir` (made), with root.path
+// `rootfs`, `/bin/sh -c script` as the process without a terminal, then
+// whatever `edit` changes: the bundle runc (the control) and proxmox-lxcri
+// both run. Throws std::runtime_error when runc fails.
+void write_runc_bundle(const std::filesystem::path& dir, const std::filesystem::path& rootfs, const std::string& script,
+                       const std::function<void(boost::json::object&)>& edit = {});
+
+// proxmox-lxcri with the lxc backend in a world of its own (--root,
+// --state-dir, an lxcpath and the config file naming it, under `tmp`), a
+// busybox rootfs, and runc (the control) with its own state directory. The
+// constructor throws std::runtime_error without root or runc; the
+// destructor deletes (--force) every container left in `root`.
+struct LxcWorld {
+    TempDir tmp;
+    std::filesystem::path root = tmp / "run";
+    std::filesystem::path state = tmp / "state";
+    std::filesystem::path lxcpath = tmp / "lxc";
+    std::filesystem::path config = tmp / "config";
+    std::filesystem::path runc_root = tmp / "runc";
+    std::filesystem::path rootfs = tmp / "busybox";
+
+    LxcWorld();
+    ~LxcWorld();
+    LxcWorld(const LxcWorld&) = delete;
+    LxcWorld& operator=(const LxcWorld&) = delete;
+
+    // delete --force of every container in `root`.
+    void delete_all() const;
+    // proxmox-lxcri with `args` in this world.
+    RunResult cli(const std::vector<std::string>& args, RunOptions options = {}) const;
+    // `runc run` of bundle `b` as container `id`.
+    RunResult run_runc(const std::string& id, const std::filesystem::path& b) const;
+};
 
 // Makes this process a child subreaper, as conmon and the containerd shim
 // are, so that orphaned descendants (a container's monitor) become our children.
