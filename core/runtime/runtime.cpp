@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <map>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -98,6 +100,12 @@ Plugin<Backend> Runtime::load_backend(const std::string& name) const {
 // config, or a caller that drops flags (podman's cleanup does), must not
 // orphan it.
 Plugin<Backend> Runtime::backend_of(const ContainerState& state) const {
+    PluginContext context = backend_context(state);
+    make_plugin_dirs();
+    return plugins_->load_backend(state.backend, context);
+}
+
+PluginContext Runtime::backend_context(const ContainerState& state) const {
     PluginContext context = plugin_context(state.backend);
     fs::path file = states_.container_dir(state.id) / backend_options_file;
     std::error_code ec;
@@ -107,8 +115,7 @@ Plugin<Backend> Runtime::backend_of(const ContainerState& state) const {
         for (const auto& [key, value] : options)
             if (value.is_string()) context.options[std::string(key)] = std::string(value.as_string());
     }
-    make_plugin_dirs();
-    return plugins_->load_backend(state.backend, context);
+    return context;
 }
 
 ContainerRef Runtime::ref(const ContainerState& state) const {
@@ -441,11 +448,14 @@ void Runtime::remove(const std::string& id, bool force) {
 }
 
 // delete --force does not wait for a create that is stuck (in a hook, on a
-// hung mount, in liblxc): a create that holds the lock and has not written
-// state.json is killed (its hooks die with it), and what it made is removed
-// as after any killed create. Other holders (start, kill, a create that is
-// writing its state) are waited for.
+// hung mount, in liblxc): a create that holds the lock, has not written
+// state.json and has run for stuck_create seconds is killed (its hooks die
+// with it), and what it made is removed as after any killed create. A
+// younger create is given until then to finish (a healthy one takes well
+// under a second; killed half-way, its poststop hooks would never run);
+// other holders (start, kill, a create writing its state) are waited for.
 FileLock Runtime::lock_stopping_create(const std::string& id) {
+    constexpr std::chrono::seconds stuck_create{5};
     for (bool killed = false;;) {
         if (auto lock = states_.try_lock(id)) return std::move(*lock);
         auto creator = states_.creator(id);
@@ -458,7 +468,12 @@ FileLock Runtime::lock_stopping_create(const std::string& id) {
             killed = true;  // it ended meanwhile: take the lock as it comes
             continue;
         }
-        log::warning(id + ": its create (pid " + std::to_string(creator->first) + ") has not finished; killing it");
+        if (process_age(creator->second) < stuck_create) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            continue;
+        }
+        log::warning(id + ": its create (pid " + std::to_string(creator->first) + ") has not finished after " +
+                     std::to_string(stuck_create.count()) + " s; killing it");
         if (::syscall(SYS_pidfd_send_signal, process.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH)
             throw_errno("kill the create of " + id, errno);
         pollfd exited{process.get(), POLLIN, 0};
@@ -550,6 +565,19 @@ void Runtime::update(const std::string& id, const std::string& resources_json) {
 
 std::vector<ContainerState> Runtime::list() {
     std::vector<ContainerState> result;
+    // One backend object per backend and options, not one per container.
+    std::map<std::pair<std::string, std::map<std::string, std::string>>, Plugin<Backend>> backends;
+    auto live = [&](const ContainerState& state) {
+        if (state.init_start_time) return with_live_status(state);
+        PluginContext context = backend_context(state);
+        auto key = std::pair{state.backend, context.options};
+        auto it = backends.find(key);
+        if (it == backends.end()) {
+            make_plugin_dirs();
+            it = backends.emplace(key, plugins_->load_backend(state.backend, context)).first;
+        }
+        return with_live_status(state, &*it->second);
+    };
     for (const auto& id : states_.ids()) {
         std::optional<ContainerState> state;
         try {
@@ -560,7 +588,7 @@ std::vector<ContainerState> Runtime::list() {
         }
         if (!state) continue;  // being created
         try {
-            *state = with_live_status(*state);
+            *state = live(*state);
         } catch (const Error& e) {
             log::warning(id + ": status not live: " + e.what());
         }

@@ -78,6 +78,7 @@ private:
     void make_plugin_dirs() const;
     Plugin<Backend> load_backend(const std::string& name) const;
     Plugin<Backend> backend_of(const ContainerState& state) const;
+    PluginContext backend_context(const ContainerState& state) const;  // with the container's stored options
     ContainerRef ref(const ContainerState& state) const;
     ContainerState require_state(const std::string& id) const;
     // The live status: told by the core when it knows the init
