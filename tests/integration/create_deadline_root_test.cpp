@@ -27,7 +27,6 @@
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using lxcri::test::RunResult;
-using lxcri::test::TempDir;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -64,26 +63,11 @@ private:
     int fd_ = -1;
 };
 
-struct Deadline {
-    TempDir tmp;
-    fs::path root = tmp / "run";
-    fs::path state = tmp / "state";
-    fs::path lxcpath = tmp / "lxc";
-    fs::path config = tmp / "config";
-    fs::path rootfs = tmp / "busybox";
-
+// The lxc world (tests/support), with create-timeout 3 s and data/ in the rootfs.
+struct Deadline : lxcri::test::LxcWorld {
     Deadline() {
-        BOOST_REQUIRE_MESSAGE(lxcri::test::is_root(), "this test needs root (ctest -LE root skips it)");
-        ::chmod(tmp.path().c_str(), 0755);
-        fs::create_directories(lxcpath);
         configure("lxc", 3);
-        lxcri::test::make_busybox_rootfs(rootfs, {"proc", "sys", "dev", "tmp", "etc", "data"});
-    }
-
-    ~Deadline() {
-        if (fs::exists(root))
-            for (const auto& e : fs::directory_iterator(root))
-                if (e.path().filename().string().front() != '.') cli({"delete", "--force", e.path().filename().string()});
+        fs::create_directories(rootfs / "data");
     }
 
     void configure(const std::string& backend, int create_timeout) const {
@@ -91,53 +75,35 @@ struct Deadline {
                                             "\n[lxc]\nlxcpath = " + lxcpath.string() + "\n");
     }
 
-    std::vector<std::string> argv(const std::vector<std::string>& args) const {
-        std::vector<std::string> v{LXCRI_BINARY, "--root", root.string(), "--state-dir", state.string()};
-        v.insert(v.end(), args.begin(), args.end());
-        return v;
-    }
-
-    RunResult cli(const std::vector<std::string>& args) const {
+    // Output through files: a container's monitor keeps create's stdout
+    // and stderr open.
+    lxcri::test::RunOptions to_files(const std::string& name) const {
         lxcri::test::RunOptions options;
-        options.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
-        return lxcri::test::run(argv(args), options);
+        options.stdout_file = tmp / (name + ".out");
+        options.stderr_file = tmp / (name + ".err");
+        return options;
     }
 
-    // Its output through files: a container's monitor keeps create's
-    // stdout and stderr open.
     RunResult create(const fs::path& bundle, const std::string& id) const {
-        lxcri::test::RunOptions options;
-        options.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
-        options.stdout_file = tmp / (id + ".out");
-        options.stderr_file = tmp / (id + ".err");
-        auto r = lxcri::test::run(argv({"create", "--bundle", bundle.string(), id}), options);
+        auto options = to_files(id);
+        auto r = cli({"create", "--bundle", bundle.string(), id}, options);
         r.out = lxcri::test::read_text(*options.stdout_file);
         r.err = lxcri::test::read_text(*options.stderr_file);
         return r;
     }
 
-    int spawn_cli(const std::vector<std::string>& args) const {
-        lxcri::test::RunOptions options;
+    int spawn_create(const fs::path& bundle, const std::string& id) const {
+        auto options = to_files("spawned-" + id);
         options.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
-        options.stdout_file = tmp / "spawned.out";
-        options.stderr_file = tmp / "spawned.err";
-        return lxcri::test::spawn(argv(args), options);
+        return lxcri::test::spawn({LXCRI_BINARY, "--root", root.string(), "--state-dir", state.string(), "create",
+                                   "--bundle", bundle.string(), id},
+                                  options);
     }
 
-    // runc's default config with the busybox rootfs, `sleep 30.25` as the process.
+    // runc's default config with the busybox rootfs and `sleep 30.25` as the process.
     fs::path bundle(const std::string& name, const std::function<void(json::object&)>& edit = {}) const {
         fs::path b = tmp / ("bundle-" + name);
-        fs::create_directories(b);
-        auto r = lxcri::test::run({"runc", "spec", "--bundle", b.string()});
-        BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "runc spec: " + r.err);
-        auto doc = lxcri::read_json_file(b / "config.json");
-        auto& o = doc.as_object();
-        o["root"].as_object()["path"] = rootfs.string();
-        auto& process = o["process"].as_object();
-        process["terminal"] = false;
-        process["args"] = json::array{"/bin/sleep", "30.25"};
-        if (edit) edit(o);
-        lxcri::test::write_text(b / "config.json", json::serialize(doc));
+        lxcri::test::write_runc_bundle(b, rootfs, "exec sleep 30.25", edit);
         return b;
     }
 
@@ -213,7 +179,7 @@ BOOST_FIXTURE_TEST_CASE(delete_force_kills_a_stuck_create_and_others_go_on, Dead
     for (std::string backend : {"lxc", "dry-run"}) {
         BOOST_TEST_CONTEXT("backend " << backend) {
             configure(backend, 600);
-            int stuck = spawn_cli({"create", "--bundle", bundle(backend + "-stuck", stuck_hook("1002.5")).string(), "a"});
+            int stuck = spawn_create(bundle(backend + "-stuck", stuck_hook("1002.5")), "a");
             // Until its hook runs: the container is made by then.
             auto start = Clock::now();
             while (lxcri::test::run({"pgrep", "-f", "sleep 1002.5"}).exit_code != 0 && seconds_since(start) < 30)
