@@ -61,7 +61,11 @@ std::vector<fs::path> plugin_directories(const Config& config) {
     return dirs;
 }
 
-fs::path libexec_directory() { return program_relative_dir(LXCRI_LIBEXEC_RELDIRS); }
+// Found once: list asks for it per container.
+fs::path libexec_directory() {
+    static const fs::path dir = program_relative_dir(LXCRI_LIBEXEC_RELDIRS);
+    return dir;
+}
 
 Runtime::Runtime(Config config)
     : Runtime(config, std::make_unique<PluginLoader>(plugin_directories(config))) {}
