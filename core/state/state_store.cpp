@@ -230,9 +230,10 @@ void StateStore::remove_unclaimed(const std::string& id) const {
         std::string name = it->path().filename().string();
         if (!name.starts_with(prefix) || name.size() != prefix.size() + 6) continue;
         UniqueFd dir(::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        // Its creator file, and the temporary file of a write of it that was killed.
         if (dir && ::flock(dir.get(), LOCK_EX | LOCK_NB) == 0) {
-            ::unlinkat(dir.get(), creator_file, 0);
-            ::rmdir(it->path().c_str());
+            std::error_code removed;
+            fs::remove_all(it->path(), removed);
         }
     }
 }

@@ -72,7 +72,7 @@ public:
     std::optional<ContainerState> read(const std::string& id) const;
     void remove(const std::string& id) const;                    // the whole <root>/<id>, and remove_unclaimed
     // Removes what a create killed before its directory got its name left
-    // (a <root>/.<id>.XXXXXX, empty but for its creator file, whose lock nobody holds).
+    // (a <root>/.<id>.XXXXXX, with nothing but its creator file, whose lock nobody holds).
     void remove_unclaimed(const std::string& id) const;
 
     // Ids of every container directory, sorted.
