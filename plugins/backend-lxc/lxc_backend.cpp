@@ -152,6 +152,7 @@ public:
             throw Error(Errc::failed, "init helper " + helper_.string() + " is missing (broken installation)");
         if (spec.process->terminal && !request.console_socket)
             throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
+        check_rootfs_idmap(spec, c.bundle);
 
         // Everything before this line changed nothing; from here, undo on failure.
         std::string name = std::to_string(c.vmid);
