@@ -22,8 +22,6 @@
 // runs the same config. Needs root, LXC, runc and busybox-static.
 namespace fs = std::filesystem;
 namespace json = boost::json;
-using lxcri::test::RunResult;
-using lxcri::test::TempDir;
 
 namespace {
 
@@ -61,67 +59,29 @@ std::string root_entries(const fs::path& file) {
     return found;
 }
 
-struct Userns {
-    TempDir tmp;
-    fs::path root = tmp / "run";
-    fs::path state = tmp / "state";
-    fs::path lxcpath = tmp / "lxc";
-    fs::path config = tmp / "config";
-    fs::path runc_root = tmp / "runc";
-
+struct Userns : lxcri::test::LxcWorld {
     Userns() {
-        BOOST_REQUIRE_MESSAGE(lxcri::test::is_root(), "this test needs root (ctest -LE root skips it)");
-        BOOST_REQUIRE_MESSAGE(lxcri::test::run({"runc", "--version"}).exit_code == 0, "runc missing");
         // What the item is about: no subordinate ids for root. On a host
         // that has them (Proxmox: root:100000:65536) the test still runs,
         // but proves less.
         for (const char* file : {"/etc/subuid", "/etc/subgid"})
             if (fs::exists(file) && !root_entries(file).empty())
                 BOOST_TEST_MESSAGE(file << " has entries for root; the test cannot show it works without them");
-        ::chmod(tmp.path().c_str(), 0755);
-        fs::create_directories(lxcpath);
-        lxcri::test::write_text(config, "backend = lxc\n[lxc]\nlxcpath = " + lxcpath.string() + "\n");
-    }
-
-    ~Userns() {
-        if (fs::exists(root))
-            for (const auto& e : fs::directory_iterator(root)) cli({"delete", "--force", e.path().filename().string()});
-    }
-
-    RunResult cli(const std::vector<std::string>& args, lxcri::test::RunOptions options = {}) const {
-        std::vector<std::string> argv{LXCRI_BINARY, "--root", root.string(), "--state-dir", state.string()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        options.env.emplace("PROXMOX_LXCRI_CONFIG", config.string());
-        return lxcri::test::run(argv, options);
-    }
-
-    fs::path rootfs(const std::string& name) const {
-        fs::path r = tmp / ("rootfs-" + name);
-        lxcri::test::make_busybox_rootfs(r, {"proc", "sys", "dev", "tmp", "etc"});
-        return r;
     }
 
     // runc's default config with a user namespace mapping 0 -> 100000 (65536
     // ids), a writable `rootfs`, and `script` as the process.
-    fs::path bundle(const std::string& name, const fs::path& rootfs, const std::string& script) const {
+    fs::path bundle(const std::string& name, const fs::path& rootfs_dir, const std::string& script) const {
         fs::path b = tmp / ("bundle-" + name);
-        fs::create_directories(b);
-        auto r = lxcri::test::run({"runc", "spec", "--bundle", b.string()});
-        BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "runc spec: " + r.err);
-        auto doc = lxcri::read_json_file(b / "config.json");
-        auto& o = doc.as_object();
-        o["ociVersion"] = "1.3.0";
-        o["root"].as_object()["path"] = rootfs.string();
-        o["root"].as_object()["readonly"] = false;
-        auto& process = o["process"].as_object();
-        process["terminal"] = false;
-        process["args"] = json::array{"/bin/sh", "-c", script.c_str()};
-        auto& linux_spec = o["linux"].as_object();
-        linux_spec["namespaces"].as_array().push_back(json::object{{"type", "user"}});
-        json::array map{json::object{{"containerID", 0}, {"hostID", mapped_root}, {"size", 65536}}};
-        linux_spec["uidMappings"] = map;
-        linux_spec["gidMappings"] = map;
-        lxcri::test::write_text(b / "config.json", json::serialize(doc));
+        lxcri::test::write_runc_bundle(b, rootfs_dir, script, [](json::object& o) {
+            o["ociVersion"] = "1.3.0";
+            o["root"].as_object()["readonly"] = false;
+            auto& linux_spec = o["linux"].as_object();
+            linux_spec["namespaces"].as_array().push_back(json::object{{"type", "user"}});
+            json::array map{json::object{{"containerID", 0}, {"hostID", mapped_root}, {"size", 65536}}};
+            linux_spec["uidMappings"] = map;
+            linux_spec["gidMappings"] = map;
+        });
         return b;
     }
 
@@ -156,10 +116,6 @@ struct Userns {
         BOOST_CHECK(fs::is_empty(lxcpath));
         return lxcri::test::read_text(out);
     }
-
-    RunResult run_runc(const std::string& id, const fs::path& b) const {
-        return lxcri::test::run({"runc", "--root", runc_root.string(), "run", "--bundle", b.string(), id});
-    }
 };
 
 // What the process reports: its maps, that it can exec its rootfs's
@@ -182,7 +138,7 @@ BOOST_GLOBAL_FIXTURE(Subreaper);
 // and what it writes is owned by the host's root on disk. Nothing of the
 // caller's rootfs changes owner.
 BOOST_FIXTURE_TEST_CASE(root_owned_rootfs_runs_mapped_without_subuid_entries, Userns) {
-    fs::path rootfs_dir = rootfs("host");
+    const fs::path& rootfs_dir = rootfs;  // the world's busybox, root's
     Owners before = owners_of(rootfs_dir);
 
     auto control = run_runc("lxcri-userns-host", bundle("host-runc", rootfs_dir, report + "exit 0"));
@@ -204,7 +160,8 @@ BOOST_FIXTURE_TEST_CASE(root_owned_rootfs_runs_mapped_without_subuid_entries, Us
 // A rootfs an engine has shifted to the mapped ids is used as it is: no
 // idmapped mount, and what the container writes is the mapped root's.
 BOOST_FIXTURE_TEST_CASE(shifted_rootfs_is_used_as_is, Userns) {
-    fs::path rootfs_dir = rootfs("shifted");
+    fs::path rootfs_dir = tmp / "rootfs-shifted";
+    lxcri::test::make_busybox_rootfs(rootfs_dir, {"proc", "sys", "dev", "tmp", "etc"});
     for (const auto& e : fs::recursive_directory_iterator(rootfs_dir))
         BOOST_REQUIRE(::lchown(e.path().c_str(), mapped_root, mapped_root) == 0);
     BOOST_REQUIRE(::lchown(rootfs_dir.c_str(), mapped_root, mapped_root) == 0);
