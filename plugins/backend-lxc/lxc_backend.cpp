@@ -419,7 +419,8 @@ private:
 
     // The container's root gets through the config directory by its group.
     static void make_rt_mount_point(const fs::path& config_dir, Owner owner) {
-        if (::chown(config_dir.c_str(), 0, owner.gid) != 0) throw_errno("chown " + config_dir.string(), errno);
+        if (::chown(config_dir.c_str(), static_cast<uid_t>(-1), owner.gid) != 0)
+            throw_errno("chown " + config_dir.string(), errno);
         fs::path mount_point = config_dir / rt_mount_point;
         if (::mkdir(mount_point.c_str(), 0700) != 0) throw_errno("create " + mount_point.string(), errno);
     }

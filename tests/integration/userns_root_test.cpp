@@ -107,6 +107,10 @@ struct Userns : lxcri::test::LxcWorld {
         for (int i = 0; i < 1000 && lxcri::test::read_text(out).find("done\n") == std::string::npos; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         BOOST_CHECK_EQUAL(status_of(id), "running");
+        // An exec'd process is in the same user namespace.
+        auto exec = cli({"exec", id, "/bin/cat", "/proc/self/uid_map"});
+        BOOST_CHECK_MESSAGE(exec.exit_code == 0, "exec: " << exec.err);
+        BOOST_CHECK_EQUAL(exec.out, "         0     100000      65536\n");
         BOOST_CHECK_EQUAL(cli({"kill", id, "KILL"}).exit_code, 0);
         BOOST_CHECK_EQUAL(lxcri::test::wait_child(monitor, 30000), 128 + SIGKILL);
         BOOST_CHECK_EQUAL(status_of(id), "stopped");
