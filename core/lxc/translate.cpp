@@ -84,18 +84,13 @@ void check_single_line(std::string_view path, std::string_view value) {
     if (value.find_first_of("\n\r") != std::string_view::npos) fail(path, "must be a single line");
 }
 
-fs::path rootfs_of(const ContainerSpec& spec, const fs::path& bundle) {
-    fs::path root = rootfs_path(spec, bundle);
-    root = root.lexically_normal();
-    if (!root.has_filename() && root != root.root_path()) root = root.parent_path();
-    check_single_line("root.path", root.string());
-    if (auto problem = directory_problem(root, root.string())) fail("root.path", *problem);
-    return root;
-}
-
 void translate_rootfs(Translation& t) {
     std::vector<std::string> options;
     if (t.spec.root.readonly) options.push_back("ro");
+    // liblxc makes the idmapped mount (lxc.rootfs.options idmap=): the
+    // mapped root owns what the host's root owns, and the rootfs's owners
+    // never change.
+    if (t.target().rootfs_keys && needs_idmapped_rootfs(t.spec, t.rootfs)) options.push_back("idmap=container");
     const std::string& propagation = t.spec.linux_spec.rootfs_propagation;
     // LXC makes the container's copy of the host tree rslave before it
     // mounts the rootfs, and the whole tree shared (in a peer group of its
@@ -348,6 +343,15 @@ void translate_personality(Translation& t) {
 }
 
 }  // namespace
+
+fs::path rootfs_of(const ContainerSpec& spec, const fs::path& bundle) {
+    fs::path root = rootfs_path(spec, bundle);
+    root = root.lexically_normal();
+    if (!root.has_filename() && root != root.root_path()) root = root.parent_path();
+    check_single_line("root.path", root.string());
+    if (auto problem = directory_problem(root, root.string())) fail("root.path", *problem);
+    return root;
+}
 
 void fail(std::string_view path, std::string_view why) {
     throw Error(Errc::invalid_input, std::string(path) + ": " + std::string(why));

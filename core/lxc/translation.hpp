@@ -32,6 +32,14 @@ struct Translation {
 // Error(invalid_input, "<path>: <why>").
 [[noreturn]] void fail(std::string_view path, std::string_view why);
 
+// The spec's rootfs, absolute and normalised; fails naming root.path when
+// it is no directory.
+std::filesystem::path rootfs_of(const ContainerSpec& spec, const std::filesystem::path& bundle);
+
+// A new user namespace whose mappings do not give the container the
+// rootfs's owner (rootfs_idmap.cpp, check_rootfs_idmap in lxc_config.hpp).
+bool needs_idmapped_rootfs(const ContainerSpec& spec, const std::filesystem::path& rootfs);
+
 // Each translates one part of the spec (mounts.cpp, cgroups.cpp).
 void translate_mounts(Translation& t);  // mounts, linux.devices, readonly and masked paths
 void translate_cgroup_path(Translation& t);

@@ -125,6 +125,18 @@ std::string mount_entry(std::string_view source, std::string_view target, std::s
 // Error(invalid_input) for a key or value with a line break.
 std::string to_config_text(const LxcConfig& config);
 
+// With a new user namespace, translate() gives the rootfs an idmapped
+// mount (lxc.rootfs.options idmap=container) when its owner is not one of
+// the host ids the mappings give the container, as with a rootfs the
+// host's root unpacked: the mapped root then owns what the host's root
+// owns. A rootfs an engine has shifted to the mapped ids is used as it is.
+// Its owners never change. This checks that the kernel and the rootfs's
+// file system make that mount with the spec's mappings (in a user
+// namespace of a short-lived child, which needs the privilege to map
+// them): Error(invalid_input, "linux.uidMappings: ...") when not. Nothing
+// to check for a rootfs that needs no idmapped mount.
+void check_rootfs_idmap(const ContainerSpec& spec, const std::filesystem::path& bundle);
+
 // With root.readonly, makes the missing mount targets of spec.mounts in the
 // rootfs (LXC mounts it read-only before anything else and cannot create
 // them then). Symlinks in the rootfs cannot lead the creation outside it.

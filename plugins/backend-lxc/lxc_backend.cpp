@@ -60,6 +60,11 @@ constexpr const char* made_mount_point_file = "lxc-made-mount-point";
 // In <root>/<id>: the cgroups of a linux.cgroupsPath that delete removes
 // (cgroup_dirs.hpp), written before any is made.
 constexpr const char* cgroups_file = "lxc-cgroups";
+// In <lxcpath>/<vmid> of a container with a user namespace: where the
+// monitor binds rt/ in its own mount namespace (lxc::MonitorBind), for
+// liblxc to mount from. liblxc mounts as the container's root, which can
+// reach this directory (its group) but not <root>, which is root's alone.
+constexpr const char* rt_mount_point = "rt";
 
 // How long remove waits for a container to stop and its monitor to exit.
 constexpr std::chrono::seconds stop_timeout{10};
@@ -147,6 +152,7 @@ public:
             throw Error(Errc::failed, "init helper " + helper_.string() + " is missing (broken installation)");
         if (spec.process->terminal && !request.console_socket)
             throw Error(Errc::invalid_input, "process.terminal is true but no --console-socket was given");
+        check_rootfs_idmap(spec, c.bundle);
 
         // Everything before this line changed nothing; from here, undo on failure.
         std::string name = std::to_string(c.vmid);
@@ -159,12 +165,15 @@ public:
             write_file_atomic(c.dir / made_mount_point_file, made->string() + "\n", 0600, Durability::process);
         }
         prepare_mount_points(spec, c.bundle);
-        LxcConfig config = lxc_config(c, spec, rt);
+        std::optional<lxc::MonitorBind> bind;
+        if (creates_namespace(spec, NamespaceType::user)) bind = lxc::MonitorBind{rt, config_dir / rt_mount_point};
+        LxcConfig config = lxc_config(c, spec, bind ? bind->target : rt);
         // The intent first: <root>/<id> names the VMID before its config
         // directory exists, so remove finds it whenever create stopped.
         write_file_atomic(c.dir / vmid_file, name + "\n", 0600, Durability::process);
         make_config_dir(config_dir, c.dir);
         undo.add([this, config_dir] { remove_config(config_dir); });  // only what this create made
+        if (bind) make_rt_mount_point(config_dir, owner);
         write_config(c, config_dir, config);
         prepare_cgroups(c, config, undo);
 
@@ -182,7 +191,7 @@ public:
                               Durability::process);
             change_owner(rt / proto::preserve_fds_file, owner);
         }
-        pid_t monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds,
+        pid_t monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds, bind,
                                            [&](pid_t pid) { record_monitor(c, pid); });
         undo.add([this, name, monitor] { stop_and_reap(name, monitor); });
         wait_until_ready(c, rt, monitor);
@@ -379,11 +388,12 @@ private:
         lxc::remove_cgroup_dirs(lxc::made_cgroups_from_text(read_file(c.dir / cgroups_file)));
     }
 
-    // The shared translation plus the keys that run the helper as init.
-    LxcConfig lxc_config(const ContainerRef& c, const ContainerSpec& spec, const fs::path& rt) const {
+    // The shared translation plus the keys that run the helper as init;
+    // rt/ is mounted from `rt_source`.
+    LxcConfig lxc_config(const ContainerRef& c, const ContainerSpec& spec, const fs::path& rt_source) const {
         LxcConfig config = translate(spec, TranslateOptions{c.bundle, detect_cgroup_version(), {}});
         fs::path target = fs::path(proto::mount_point).relative_path();
-        config.push_back({"lxc.mount.entry", mount_entry(rt.string(), target.string(), "none", {"bind"})});
+        config.push_back({"lxc.mount.entry", mount_entry(rt_source.string(), target.string(), "none", {"bind"})});
         config.push_back({"lxc.mount.entry",
                           mount_entry(helper_.string(), (target / proto::helper_file).string(), "none", {"bind", "ro"})});
         // The helper finishes the container (TargetPolicy::init_setup).
@@ -405,6 +415,14 @@ private:
             throw Error(Errc::already_exists,
                         "LXC container " + config_dir.filename().string() + " already exists in " + lxcpath_.string());
         if (err != 0) throw_errno("create " + config_dir.string(), err);
+    }
+
+    // The container's root gets through the config directory by its group.
+    static void make_rt_mount_point(const fs::path& config_dir, Owner owner) {
+        if (::chown(config_dir.c_str(), static_cast<uid_t>(-1), owner.gid) != 0)
+            throw_errno("chown " + config_dir.string(), errno);
+        fs::path mount_point = config_dir / rt_mount_point;
+        if (::mkdir(mount_point.c_str(), 0700) != 0) throw_errno("create " + mount_point.string(), errno);
     }
 
     // The marker names the container's runtime directory, which names the
@@ -531,7 +549,8 @@ private:
         }
         for (fs::directory_iterator it(config_dir, ec), end; !ec && it != end; it.increment(ec))
             if (it->path().filename().string().starts_with(".config.")) fs::remove(it->path(), ec);
-        fs::remove(config_dir, ec);  // only if empty
+        fs::remove(config_dir / rt_mount_point, ec);  // an empty directory outside the monitor's namespace
+        fs::remove(config_dir, ec);                   // only if empty
         if (ec && ec != std::errc::no_such_file_or_directory)
             log::warning("left " + config_dir.string() + " in place: " + ec.message());
     }

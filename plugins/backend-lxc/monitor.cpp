@@ -10,6 +10,8 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
@@ -51,8 +53,39 @@ std::string parent_of(const fs::path& proc_dir) {
     return ppid;
 }
 
+// As root, liblxc writes a user namespace's uid_map and gid_map itself, as
+// runc does, unless it finds newuidmap and newgidmap on PATH: then it runs
+// them even for root, and they refuse every range /etc/subuid does not give
+// root. The monitor runs nothing but liblxc's start, and the container's
+// init gets an environment of liblxc's making (the helper then sets
+// process.env), so the monitor's PATH goes without the directories that
+// hold them. What else liblxc may look up there for our configs
+// (apparmor_parser; iw for a wireless netDevices entry) lives in sbin.
+void hide_idmap_tools() {
+    const char* path = std::getenv("PATH");
+    if (::geteuid() != 0 || !path) return;  // an unprivileged caller needs them
+    std::string kept;
+    std::istringstream dirs(path);
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+        auto holds = [&](const char* tool) { return ::access((dir + "/" + tool).c_str(), X_OK) == 0; };
+        if (dir.empty() || holds("newuidmap") || holds("newgidmap")) continue;
+        kept += (kept.empty() ? "" : ":") + dir;
+    }
+    if (kept.empty())
+        ::unsetenv("PATH");
+    else
+        ::setenv("PATH", kept.c_str(), 1);
+}
+
+void bind_privately(const MonitorBind& bind) {
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0 ||
+        ::mount(bind.source.c_str(), bind.target.c_str(), nullptr, MS_BIND, nullptr) != 0)
+        throw_errno("bind " + bind.source.string() + " on " + bind.target.string() + " in the monitor's mount namespace",
+                    errno);
+}
+
 [[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
-                              int go) {
+                              const std::optional<MonitorBind>& bind, int go) {
     // Nothing starts before the parent has written our pid down; its death
     // (end of file) means nobody ever will.
     char byte = 0;
@@ -72,11 +105,13 @@ std::string parent_of(const fs::path& proc_dir) {
         ::setenv("LISTEN_FDS", std::to_string(2 + preserve_fds).c_str(), 1);
     else
         ::unsetenv("LISTEN_FDS");
+    hide_idmap_tools();
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::prctl(PR_SET_NAME, "lxcri-monitor", 0, 0, 0);
     try {
+        if (bind) bind_privately(*bind);
         Container container(name, lxcpath);
         int status = container.run_in_foreground();
         flush_coverage();
@@ -91,7 +126,7 @@ std::string parent_of(const fs::path& proc_dir) {
 }  // namespace
 
 pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
-                    const std::function<void(pid_t)>& record) {
+                    const std::optional<MonitorBind>& bind, const std::function<void(pid_t)>& record) {
     int go[2];
     if (::pipe2(go, O_CLOEXEC) != 0) throw_errno("pipe for the container monitor", errno);
     UniqueFd read_end(go[0]), write_end(go[1]);
@@ -100,7 +135,7 @@ pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpat
     if (pid < 0) throw_errno("fork the container monitor", errno);
     if (pid == 0) {
         write_end.reset();
-        run_monitor(name, lxcpath, preserve_fds, read_end.release());
+        run_monitor(name, lxcpath, preserve_fds, bind, read_end.release());
     }
     read_end.reset();
     try {

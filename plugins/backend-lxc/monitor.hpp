@@ -4,9 +4,18 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace lxcri::lxc {
+
+// A bind mount the monitor makes in a mount namespace of its own (a slave
+// of the host's: nothing made there reaches the host), which liblxc's
+// child starts from: `source` becomes reachable at `target`.
+struct MonitorBind {
+    std::filesystem::path source;
+    std::filesystem::path target;
+};
 
 // Forks the monitor: a child of the calling process that runs the container
 // in the foreground (liblxc, daemonize off) and, when it stops, exits with
@@ -20,8 +29,12 @@ namespace lxcri::lxc {
 // either no monitor or one that its files name. A monitor whose parent
 // dies before that exits at once; when `record` throws, the monitor is
 // killed and reaped and the error goes on.
+//
+// `bind`, when set, is made before liblxc starts: a user namespace's root,
+// as which liblxc mounts, cannot reach a source below a directory private
+// to the host's root by its path.
 pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
-                    const std::function<void(pid_t)>& record);
+                    const std::optional<MonitorBind>& bind, const std::function<void(pid_t)>& record);
 
 // Engines join another container's namespaces through the pid they were
 // given in its pid file: podman's `--ipc container:X` and pods, containerd's

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include <mntent.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -289,6 +290,31 @@ BOOST_AUTO_TEST_CASE(host_network_is_kept) {
     BOOST_TEST((std::count_if(pct.begin(), pct.end(), [](const auto& k) {
                     return k.key == "lxc.net.0.type" && k.value == "none";
                 }) == 1));
+}
+
+// The rootfs is idmapped when the mappings do not give the container its
+// owner (the user running the test); one owned by mapped ids is used as it
+// is. The pct target mounts the rootfs itself.
+BOOST_AUTO_TEST_CASE(rootfs_is_idmapped_unless_its_owner_is_mapped) {
+    Bundle b;
+    b.namespaces().push_back(json::object{{"type", "user"}});
+    struct stat st {};
+    BOOST_TEST_REQUIRE(::stat((b.path() / "rootfs").c_str(), &st) == 0);
+    // Container root is host id `uid` (`gid`), and no other id is mapped.
+    auto map_root_to = [&](std::uint32_t uid, std::uint32_t gid) {
+        b.linux_spec()["uidMappings"] = json::array{json::object{{"containerID", 0}, {"hostID", uid}, {"size", 1}}};
+        b.linux_spec()["gidMappings"] = json::array{json::object{{"containerID", 0}, {"hostID", gid}, {"size", 1}}};
+    };
+    map_root_to(st.st_uid + 1, st.st_gid);
+    BOOST_TEST(b.values("lxc.rootfs.options") == std::vector<std::string>{"idmap=container"});
+    map_root_to(st.st_uid, st.st_gid + 1);
+    BOOST_TEST(b.values("lxc.rootfs.options") == std::vector<std::string>{"idmap=container"});
+    b.config()["root"].as_object()["readonly"] = true;
+    BOOST_TEST(b.values("lxc.rootfs.options") == std::vector<std::string>{"ro,idmap=container"});
+    auto pct = b.translate(CgroupVersion::v2, true);
+    BOOST_TEST(std::none_of(pct.begin(), pct.end(), [](const auto& k) { return k.key == "lxc.rootfs.options"; }));
+    map_root_to(st.st_uid, st.st_gid);
+    BOOST_TEST(b.values("lxc.rootfs.options") == std::vector<std::string>{"ro"});
 }
 
 BOOST_AUTO_TEST_CASE(cgroups_path_places_the_container_exactly) {
