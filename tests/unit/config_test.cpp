@@ -53,6 +53,13 @@ BOOST_AUTO_TEST_CASE(defaults) {
     BOOST_CHECK(!c.debug);
     BOOST_CHECK_EQUAL(c.vmid_range.min, 100u);
     BOOST_CHECK_EQUAL(c.vmid_range.max, 999999u);
+    BOOST_CHECK_EQUAL(c.create_timeout.count(), 120);
+}
+
+BOOST_AUTO_TEST_CASE(create_timeout_from_file_and_flag) {
+    lxcri::test::write_text(file, "create-timeout = 45\n");
+    BOOST_CHECK_EQUAL(load({}).create_timeout.count(), 45);
+    BOOST_CHECK_EQUAL(load({"--create-timeout", "3600"}).create_timeout.count(), 3600);
 }
 
 BOOST_AUTO_TEST_CASE(flag_beats_environment_beats_file) {
@@ -110,6 +117,9 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_key) {
     check("backend = " + std::string(65, 'x') + "\n", "backend");
     check("nonsense = 1\n", "nonsense");
     check("debug = maybe\n", "debug");
+    check("create-timeout = 0\n", "create-timeout: 0 is not from 1 to 3600");
+    check("create-timeout = 3601\n", "create-timeout");
+    check("create-timeout = 10s\n", "create-timeout");
 }
 
 // An empty path once reached std::filesystem::absolute, whose exception
