@@ -200,7 +200,7 @@ public:
         lxc::Container container(name, lxcpath_);
         pid_t init = container.init_pid();
         if (init <= 0) throw Error(Errc::failed, "container " + c.id + ": liblxc reports no init pid");
-        write_file_atomic(c.dir / cgroup_file, read_first_line("/proc/" + std::to_string(init) + "/cgroup") + "\n",
+        write_file_atomic(c.dir / cgroup_file, read_file("/proc/" + std::to_string(init) + "/cgroup"),
                           0600, Durability::process);
         undo.commit();
         return CreateResult{.status = {Status::created, init}, .pid_file_pid = monitor, .status_from_init = true};
@@ -381,11 +381,23 @@ private:
     }
 
     // What is left of the cgroups create recorded, once liblxc is done
-    // with them (the monitor has exited).
+    // with them (the monitor has exited): the levels made for a
+    // cgroupsPath, and the container's own cgroup in every hierarchy
+    // (its init's, recorded at create). liblxc removes that one itself,
+    // unless processes were still in it when the init exited (children in
+    // a pid namespace the container shares): then kill --all ends them,
+    // and the empty cgroup is removed here. Only liblxc's own
+    // lxc.payload.* names are taken from that record.
     static void remove_cgroups(const ContainerRef& c) {
         std::error_code ec;
-        if (!fs::exists(c.dir / cgroups_file, ec)) return;
-        lxc::remove_cgroup_dirs(lxc::made_cgroups_from_text(read_file(c.dir / cgroups_file)));
+        if (fs::exists(c.dir / cgroups_file, ec))
+            lxc::remove_cgroup_dirs(lxc::made_cgroups_from_text(read_file(c.dir / cgroups_file)));
+        if (!fs::exists(c.dir / cgroup_file, ec)) return;
+        std::vector<lxc::MadeCgroup> payload;
+        for (const auto& h : lxc::cgroup_hierarchies(read_file(c.dir / cgroup_file), true, "/sys/fs/cgroup",
+                                                     detect_cgroup_version() == CgroupVersion::v2))
+            if (h.base.filename().string().starts_with("lxc.payload.")) payload.push_back({h.base, true});
+        lxc::remove_cgroup_dirs(payload);
     }
 
     // The shared translation plus the keys that run the helper as init;

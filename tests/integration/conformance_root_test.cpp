@@ -433,7 +433,15 @@ BOOST_FIXTURE_TEST_CASE(kill_all_after_the_init_exited_kills_leftovers, Conforma
     BOOST_CHECK_EQUAL(sleepers(), 0);
     // Without --all a stopped container is still an error.
     BOOST_CHECK_EQUAL(cli({"kill", "leftover", "9"}).exit_code, 6);
+    // liblxc could not remove the container's cgroup while the child was
+    // in it; delete does, in every hierarchy, as runc's delete does.
+    std::string line = lxcri::test::read_text(root / "leftover" / "lxc-cgroup");
+    line = line.substr(0, line.find('\n'));
+    fs::path own = line.substr(line.find(':', line.find(':') + 1) + 1);
     BOOST_CHECK_EQUAL(cli({"delete", "leftover"}).exit_code, 0);
+    for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup"))
+        BOOST_CHECK_MESSAGE(!fs::exists(hierarchy.path() / own.relative_path()),
+                            (hierarchy.path() / own.relative_path()).string() + " is left");
     ::kill(holder, SIGKILL);
     ::kill(ns_init, SIGKILL);
     ::waitpid(holder, nullptr, 0);
