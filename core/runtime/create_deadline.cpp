@@ -63,10 +63,10 @@ void CreateDeadline::watch() {
 }
 
 void CreateDeadline::undo_in_new_image() {
-    std::string value = std::string(claimed_ ? "1" : "0") + "\n" + id_ + "\n" + id_ +
-                        ": create did not finish within " + std::to_string(timeout_.count()) +
-                        " s (create-timeout), at step: " + step_;
-    std::vector<std::string> env_strings{std::string(undo_variable) + "=" + value};
+    std::string message = id_ + ": create did not finish within " + std::to_string(timeout_.count()) +
+                          " s (create-timeout), at step: " + step_;
+    std::vector<std::string> env_strings{std::string(undo_variable) + "=" + (claimed_ ? "1" : "0") + "\n" + id_ +
+                                         "\n" + message};
     for (char** e = environ; *e; ++e)
         if (std::strncmp(*e, undo_variable, std::strlen(undo_variable)) != 0) env_strings.emplace_back(*e);
     std::vector<char*> args, env;
@@ -76,7 +76,7 @@ void CreateDeadline::undo_in_new_image() {
     env.push_back(nullptr);
     ::execve("/proc/self/exe", args.data(), env.data());
     std::fprintf(stderr, "proxmox-lxcri: error: %s; the create could not be undone (exec: %s): run delete --force %s\n",
-                 value.substr(value.find('\n', 2) + 1).c_str(), std::strerror(errno), id_.c_str());
+                 message.c_str(), std::strerror(errno), id_.c_str());
     _exit(1);
 }
 

@@ -463,10 +463,7 @@ FileLock Runtime::lock_stopping_create(const std::string& id) {
     for (bool killed = false;;) {
         if (auto lock = states_.try_lock(id)) return std::move(*lock);
         auto creator = states_.creator(id);
-        std::error_code ec;
-        if (killed || !creator || creator->first == ::getpid() ||
-            fs::exists(states_.container_dir(id) / "state.json", ec))
-            return states_.lock(id);
+        if (killed || !creator || creator->first == ::getpid() || states_.has_state(id)) return states_.lock(id);
         UniqueFd process = open_process(creator->first, creator->second);
         if (!process) {
             killed = true;  // it ended meanwhile: take the lock as it comes

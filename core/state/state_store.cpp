@@ -32,6 +32,7 @@ using oci::detail::Problems;
 // Linux's PID_MAX_LIMIT: no pid is larger.
 constexpr pid_t pid_max = 1 << 22;
 constexpr const char* creator_file = "creator";
+constexpr const char* state_file = "state.json";
 
 std::optional<Status> parse_status(std::string_view s) {
     for (Status status : {Status::creating, Status::created, Status::running, Status::paused, Status::stopped})
@@ -192,12 +193,17 @@ std::optional<std::pair<pid_t, std::uint64_t>> StateStore::creator(const std::st
 
 void StateStore::write(const ContainerState& state) const {
     // <root> is a tmpfs by default and gone after a reboot: no fsync needed.
-    write_file_atomic(container_dir(state.id) / "state.json", json::serialize(state.to_json()) + "\n", 0600,
+    write_file_atomic(container_dir(state.id) / state_file, json::serialize(state.to_json()) + "\n", 0600,
                       Durability::process);
 }
 
+bool StateStore::has_state(const std::string& id) const {
+    std::error_code ec;
+    return fs::exists(container_dir(id) / state_file, ec);
+}
+
 std::optional<ContainerState> StateStore::read(const std::string& id) const {
-    fs::path file = container_dir(id) / "state.json";
+    fs::path file = container_dir(id) / state_file;
     struct stat st {};
     if (::lstat(file.c_str(), &st) != 0) {
         if (errno != ENOENT) throw_errno("stat " + file.string(), errno);

@@ -70,6 +70,8 @@ public:
     // nullopt: no state.json yet. A state.json that is not a regular file,
     // or not a valid state of this id, is an error naming it.
     std::optional<ContainerState> read(const std::string& id) const;
+    // Whether <root>/<id>/state.json is there (a create has written it), unread.
+    bool has_state(const std::string& id) const;
     void remove(const std::string& id) const;                    // the whole <root>/<id>, and remove_unclaimed
     // Removes what a create killed before its directory got its name left
     // (a <root>/.<id>.XXXXXX, with nothing but its creator file, whose lock nobody holds).
