@@ -38,4 +38,4 @@ for _ in $(seq 100); do
 done
 "$bin" "${flags[@]}" state demo | grep '"status"'
 "$bin" "${flags[@]}" delete demo
-echo ">> done: the VMID mapping lived in $work/state/mapping.json until delete"
+echo ">> done: the VMID mapping lived in $work/state/mapping/ until delete"

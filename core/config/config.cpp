@@ -59,7 +59,7 @@ po::options_description config_keys(bool command_line) {
         ("backend", po::value<std::string>(), "backend plugin: auto, lxc, pct, dry-run, ... (default auto)")
         ("mapping", po::value<std::string>(), "VMID mapping plugin: hash, incremental, ... (default hash)")
         ("root", po::value<std::string>(), "directory of per-container runtime state (default /run/proxmox-lxcri)")
-        ("state-dir", po::value<std::string>(), "persistent state, mapping.json (default /var/lib/proxmox-lxcri)")
+        ("state-dir", po::value<std::string>(), "persistent state, the VMID mapping (default /var/lib/proxmox-lxcri)")
         ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin directory (repeatable)")
         ("log", po::value<std::string>(), "log file (appended); default stderr")
         ("log-format", po::value<std::string>(), "text or json (default text)")

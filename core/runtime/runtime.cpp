@@ -245,26 +245,16 @@ FileLock Runtime::claim_directory(const std::string& id, Undo& undo) {
 // mapping's first free candidate; the old entry comes back on undo.
 Vmid Runtime::allocate(const ContainerState& state, Backend& backend, const MappingStrategy& mapping, Undo& undo) {
     auto transaction = mappings_.begin();
-    std::optional<MappingEntry> previous;
-    if (auto it = transaction.entries().find(state.id); it != transaction.entries().end()) previous = it->second;
-    Vmid vmid = allocate_vmid(transaction.entries(), state.id, state.backend, mapping, config_.mapping,
-                              config_.vmid_range, backend.vmids_in_use());
-    // The undo's write must not fail on a disk that filled up since: the
-    // space it needs is reserved before the entry is written (a failure
-    // here leaves the old mapping), and freed just before the undo writes.
-    std::shared_ptr<PendingWrite> reserve = transaction.reserve();
-    transaction.commit();
-    undo.add([this, id = state.id, previous, reserve]() mutable {
-        auto restore = mappings_.begin();
-        if (previous)
-            restore.entries()[id] = *previous;
-        else
-            restore.entries().erase(id);
-        reserve.reset();
-        restore.commit();
-    });
-    log::debug(state.id + ": VMID " + std::to_string(vmid) + " (" + config_.mapping + "), backend " + state.backend);
-    return vmid;
+    MappingEntry entry = allocate_vmid({state.id, state.backend, transaction.find(state.id)}, transaction.vmids(),
+                                       mapping, config_.mapping, config_.vmid_range, backend.vmids_in_use());
+    // The undo needs no disk space: the old entry is kept aside as a link
+    // and comes back by renames.
+    auto previous = std::make_shared<MappingStore::Saved>(transaction.save(state.id));
+    transaction.put(state.id, entry);
+    undo.add([this, id = state.id, previous] { mappings_.begin().restore(id, *previous); });
+    log::debug(state.id + ": VMID " + std::to_string(entry.vmid) + " (" + config_.mapping + "), backend " +
+               state.backend);
+    return entry.vmid;
 }
 
 // The core's own copies: exec, hooks and poststop must not depend on the
@@ -295,9 +285,11 @@ CreateResult Runtime::create_with_retry(ContainerState& state, Backend& backend,
             auto transaction = mappings_.begin();
             std::set<Vmid> in_use = backend.vmids_in_use();
             in_use.insert(state.vmid);
-            state.vmid = allocate_vmid(transaction.entries(), state.id, state.backend, mapping, config_.mapping,
-                                       config_.vmid_range, in_use);
-            transaction.commit();
+            MappingEntry entry = allocate_vmid({state.id, state.backend, transaction.find(state.id)},
+                                               transaction.vmids(), mapping, config_.mapping, config_.vmid_range,
+                                               in_use);
+            transaction.put(state.id, entry);
+            state.vmid = entry.vmid;
         }
     }
     // By value: `state` is gone by the time the undo runs.
@@ -409,15 +401,14 @@ void Runtime::remove(const std::string& id, bool force) {
     if (!stored && !force)
         throw Error(Errc::invalid_state, id + ": container is still being created (delete --force removes a failed create)");
 
-    // What can fail is checked before anything is removed: mapping.json
-    // is read (a damaged one stops us here) and its new version written to
-    // a temporary file (a full disk or a read-only state dir show here).
+    // What can fail is checked before anything is removed: the mapping is
+    // read (a damaged entry stops us here) and must be writable (a
+    // read-only state dir shows here; removing an entry needs no space).
     std::optional<MappingEntry> entry;
     {
         auto check = mappings_.begin();
-        if (auto it = check.entries().find(id); it != check.entries().end()) entry = it->second;
-        check.entries().erase(id);
-        check.prepare();
+        entry = check.find(id);
+        check.check_writable();
     }
     // The mapping entry is written before the backend makes anything, so
     // it names what there is to remove when create was killed before
@@ -441,9 +432,7 @@ void Runtime::remove(const std::string& id, bool force) {
     // From here the container is gone; what is left is bookkeeping, and a
     // delete that fails now can be run again to its end.
     try {
-        auto transaction = mappings_.begin();
-        transaction.entries().erase(id);
-        transaction.commit();
+        mappings_.begin().erase(id);
         if (stored) run_poststop(id, *stored);
         states_.remove(id);
     } catch (const Error& e) {

@@ -9,21 +9,23 @@
 
 namespace lxcri {
 
-Vmid allocate_vmid(Mapping& mapping, const std::string& id, const std::string& backend,
-                   const MappingStrategy& strategy, const std::string& strategy_name, VmidRange range,
-                   const std::set<Vmid>& in_use) {
+MappingEntry allocate_vmid(const VmidRequest& request, const std::map<Vmid, std::string>& mapped,
+                           const MappingStrategy& strategy, const std::string& strategy_name, VmidRange range,
+                           const std::set<Vmid>& in_use) {
+    const std::string& id = request.id;
     std::set<Vmid> taken = in_use;
-    for (const auto& [other, entry] : mapping)
-        if (other != id) taken.insert(entry.vmid);
+    for (const auto& [vmid, other] : mapped)
+        if (other != id) taken.insert(vmid);
 
-    if (auto it = mapping.find(id); it != mapping.end()) {
-        if (!taken.count(it->second.vmid)) {
-            log::debug(id + ": reusing VMID " + std::to_string(it->second.vmid) + " from mapping.json");
-            it->second.backend = backend;
-            return it->second.vmid;
+    if (request.current) {
+        if (!taken.count(request.current->vmid)) {
+            log::debug(id + ": reusing VMID " + std::to_string(request.current->vmid) + " from the mapping");
+            MappingEntry kept = *request.current;
+            kept.backend = request.backend;
+            return kept;
         }
-        log::warning(id + ": VMID " + std::to_string(it->second.vmid) +
-                     " from mapping.json is in use on the host; allocating a new one");
+        log::warning(id + ": VMID " + std::to_string(request.current->vmid) +
+                     " from the mapping is in use on the host; allocating a new one");
     }
 
     // Candidates are distinct (the strategy's contract), so once more
@@ -39,8 +41,7 @@ Vmid allocate_vmid(Mapping& mapping, const std::string& id, const std::string& b
                                           std::to_string(attempt) + " is " + std::to_string(candidate) +
                                           (range.contains(candidate) ? ", proposed twice" : ", outside the range"));
         if (taken.count(candidate)) continue;
-        mapping[id] = MappingEntry{candidate, backend, rfc3339_now()};
-        return candidate;
+        return MappingEntry{candidate, request.backend, rfc3339_now()};
     }
     throw Error(Errc::exhausted, "no free VMID in the range " + std::to_string(range.min) + ".." +
                                      std::to_string(range.max) + " (" + std::to_string(taken_in_range) +

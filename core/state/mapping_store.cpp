@@ -6,11 +6,13 @@
 #include "util/json.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/log.hpp>
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -73,65 +75,232 @@ Mapping load(const fs::path& file) {
     return mapping;
 }
 
-std::string dump(const Mapping& mapping) {
-    json::object containers;
-    for (const auto& [id, entry] : mapping)
-        containers[id] = json::object{{"vmid", entry.vmid}, {"backend", entry.backend}, {"created", entry.created}};
-    return to_pretty_json(json::object{{"version", format_version}, {"containers", std::move(containers)}});
+// An entry's file name: <id>@<vmid>, the VMID in its canonical decimal
+// form (so that one VMID has one name).
+std::string entry_name(const std::string& id, Vmid vmid) { return id + "@" + std::to_string(vmid); }
+
+struct ParsedName {
+    std::string id;
+    Vmid vmid = 0;
+};
+
+// What a name in mapping/ says, or why it is no entry's name.
+ParsedName parse_entry_name(const std::string& name, const fs::path& dir) {
+    auto fail = [&](const std::string& why) {
+        return Error(Errc::failed, (dir / name).string() + ": not a mapping entry (<id>@<vmid>): " + why);
+    };
+    auto at = name.find('@');
+    if (at == std::string::npos) throw fail("no '@'");
+    ParsedName parsed{name.substr(0, at), 0};
+    try {
+        validate_container_id(parsed.id);
+    } catch (const Error& e) {
+        throw fail(e.what());
+    }
+    std::string digits = name.substr(at + 1);
+    if (digits.empty() || digits.size() > 10 || digits.find_first_not_of("0123456789") != std::string::npos)
+        throw fail("'" + digits + "' is no VMID");
+    std::uint64_t value = std::stoull(digits);
+    if (value < vmid_hard_min || value > vmid_hard_max || std::to_string(value) != digits)
+        throw fail("VMID '" + digits + "' must be between " + std::to_string(vmid_hard_min) + " and " +
+                   std::to_string(vmid_hard_max) + ", without leading zeros");
+    parsed.vmid = static_cast<Vmid>(value);
+    return parsed;
 }
 
-// A reserve is a temporary file named after its process,
-// .reserve.<pid>.XXXXXX: one left by a create that was killed is removed
-// by the next transaction, once no process of that pid lives.
-constexpr const char* reserve_prefix = ".reserve.";
+std::string entry_content(const MappingEntry& entry) {
+    return to_pretty_json(json::object{{"backend", entry.backend}, {"created", entry.created}});
+}
 
-void remove_orphaned_reserves(const fs::path& state_dir) {
-    std::error_code ec;
-    for (fs::directory_iterator it(state_dir, ec), end; !ec && it != end; it.increment(ec)) {
-        std::string name = it->path().filename().string();
-        if (!name.starts_with(reserve_prefix)) continue;
-        std::string pid = name.substr(std::string(reserve_prefix).size());
-        pid = pid.substr(0, pid.find('.'));
-        if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
-        if (::kill(std::stoi(pid), 0) != 0 && errno == ESRCH) {
-            std::error_code removed;
-            fs::remove(it->path(), removed);
-        }
+// A file of mapping/: {"backend": "...", "created": "..."}, checked like
+// user input.
+MappingEntry read_entry(const fs::path& file, Vmid vmid) {
+    json::value document = read_json_file(file, Errc::failed);
+    Problems problems;
+    MappingEntry entry{vmid, "", ""};
+    if (const auto* object = problems.object(document, "")) {
+        Fields fields(problems, *object, "");
+        if (fields.require("backend") && fields.read("backend", entry.backend) && !is_valid_plugin_name(entry.backend))
+            fields.add("backend", "'" + entry.backend + "' is not a valid plugin name");
+        fields.read("created", entry.created);
     }
+    if (!problems.list().empty())
+        throw Error(Errc::failed, file.string() + ": " + oci::to_string(problems.list().front()));
+    return entry;
+}
+
+// An entry put aside by Transaction::save is a hard link
+// .saved.<pid>.<name>: one left by a process that was killed is removed by
+// the next transaction, once no process of that pid lives. Every other
+// dot file in mapping/ is the temporary file of a write that was killed
+// (writes run only under the lock), and is removed at once.
+constexpr std::string_view saved_prefix = ".saved.";
+
+bool is_orphaned(const std::string& name) {
+    if (!name.starts_with(saved_prefix)) return true;
+    std::string pid = name.substr(saved_prefix.size());
+    pid = pid.substr(0, pid.find('.'));
+    if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return true;
+    return ::kill(std::stoi(pid), 0) != 0 && errno == ESRCH;
+}
+
+void rename_entry(const fs::path& from, const fs::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0) throw_errno("rename " + from.string() + " to " + to.string(), errno);
 }
 
 }  // namespace
 
 MappingStore::MappingStore(fs::path state_dir)
-    : state_dir_(std::move(state_dir)), file_(state_dir_ / "mapping.json") {}
+    : state_dir_(std::move(state_dir)), dir_(state_dir_ / "mapping"), legacy_file_(state_dir_ / "mapping.json") {}
+
+MappingStore::Saved::Saved(Saved&& other) noexcept
+    : file_(std::exchange(other.file_, {})), name_(std::move(other.name_)) {}
+
+MappingStore::Saved& MappingStore::Saved::operator=(Saved&& other) noexcept {
+    if (this != &other) {
+        if (!file_.empty()) ::unlink(file_.c_str());
+        file_ = std::exchange(other.file_, {});
+        name_ = std::move(other.name_);
+    }
+    return *this;
+}
+
+MappingStore::Saved::~Saved() {
+    if (!file_.empty()) ::unlink(file_.c_str());
+}
 
 MappingStore::Transaction::Transaction(const MappingStore& store)
-    : store_(store), lock_((ensure_private_dir(store.state_dir_), store.state_dir_ / "mapping.lock")),
-      entries_(load(store.file_)), original_(entries_) {
-    remove_orphaned_reserves(store.state_dir_);
+    : store_(store), lock_((ensure_private_dir(store.state_dir_), store.state_dir_ / "mapping.lock")) {
+    std::error_code ec;
+    std::optional<Mapping> legacy;
+    if (fs::exists(store_.legacy_file_, ec)) legacy = load(store_.legacy_file_);  // damaged: nothing is made
+    ensure_private_dir(store_.dir_);
+    scan();
+    if (legacy) import_legacy(*legacy);
 }
 
-void MappingStore::Transaction::prepare() {
-    pending_.reset();
-    pending_.emplace(store_.file_, dump(entries_), 0600, Durability::crash);
-    prepared_ = entries_;
+// The names in mapping/: every id and VMID, each once.
+void MappingStore::Transaction::scan() {
+    std::error_code ec;
+    for (fs::directory_iterator it(store_.dir_, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (name.starts_with(".")) {
+            if (is_orphaned(name)) ::unlink(it->path().c_str());
+            continue;
+        }
+        ParsedName parsed = parse_entry_name(name, store_.dir_);
+        if (auto [other, fresh] = ids_.emplace(parsed.id, parsed.vmid); !fresh)
+            throw Error(Errc::failed, store_.dir_.string() + ": '" + parsed.id + "' has two entries, " +
+                                          entry_name(parsed.id, other->second) + " and " + name);
+        if (auto [owner, fresh] = vmids_.emplace(parsed.vmid, parsed.id); !fresh)
+            throw Error(Errc::failed, store_.dir_.string() + ": VMID " + std::to_string(parsed.vmid) +
+                                          " is the VMID of '" + owner->second + "' and of '" + parsed.id + "'");
+    }
+    if (ec) throw_errno("read directory " + store_.dir_.string(), ec.value());
 }
 
-void MappingStore::Transaction::commit() {
-    if (entries_ == original_) return;
-    if (!pending_ || prepared_ != entries_) prepare();
-    pending_->commit();
-    pending_.reset();
-    original_ = entries_;
+// mapping.json of 0.1, checked whole before any entry is moved: each entry
+// is put as by a create, and the file is removed once all are in. Killed
+// half-way, the next transaction puts them again (the same names).
+void MappingStore::Transaction::import_legacy(const Mapping& legacy) {
+    for (const auto& [id, entry] : legacy) put(id, entry);
+    if (::unlink(store_.legacy_file_.c_str()) != 0) throw_errno("remove " + store_.legacy_file_.string(), errno);
+    fsync_dir(store_.state_dir_);
+    log::info(store_.legacy_file_.string() + ": moved into " + store_.dir_.string());
 }
 
-std::shared_ptr<PendingWrite> MappingStore::Transaction::reserve() const {
-    fs::path name = store_.state_dir_ / (std::string(reserve_prefix + 1) + std::to_string(::getpid()));
-    return std::make_shared<PendingWrite>(name, dump(entries_), 0600, Durability::process);
+fs::path MappingStore::Transaction::entry_file(const std::string& id) const {
+    return store_.dir_ / entry_name(id, ids_.at(id));
+}
+
+void MappingStore::Transaction::forget(const std::string& id) {
+    if (auto it = ids_.find(id); it != ids_.end()) {
+        vmids_.erase(it->second);
+        ids_.erase(it);
+    }
+}
+
+std::optional<MappingEntry> MappingStore::Transaction::find(const std::string& id) const {
+    auto it = ids_.find(id);
+    if (it == ids_.end()) return std::nullopt;
+    return read_entry(entry_file(id), it->second);
+}
+
+// A new VMID for an id that has one is two renames: the new content under
+// the old name, then the new name; the id has one entry throughout.
+void MappingStore::Transaction::put(const std::string& id, const MappingEntry& entry) {
+    if (auto owner = vmids_.find(entry.vmid); owner != vmids_.end() && owner->second != id)
+        throw Error(Errc::failed, store_.dir_.string() + ": VMID " + std::to_string(entry.vmid) +
+                                      " is the VMID of '" + owner->second + "', not free for '" + id + "'");
+    fs::path target = store_.dir_ / entry_name(id, entry.vmid);
+    if (ids_.count(id) && ids_.at(id) != entry.vmid) {
+        fs::path old = entry_file(id);
+        write_file_atomic(old, entry_content(entry), 0600, Durability::crash);
+        rename_entry(old, target);
+        fsync_dir(store_.dir_);
+        forget(id);
+    } else {
+        write_file_atomic(target, entry_content(entry), 0600, Durability::crash);
+    }
+    ids_[id] = entry.vmid;
+    vmids_[entry.vmid] = id;
+}
+
+void MappingStore::Transaction::erase(const std::string& id) {
+    if (!ids_.count(id)) return;
+    fs::path file = entry_file(id);
+    if (::unlink(file.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + file.string(), errno);
+    fsync_dir(store_.dir_);
+    forget(id);
+}
+
+void MappingStore::Transaction::check_writable() const {
+    if (::access(store_.dir_.c_str(), W_OK) != 0) throw_errno("write to " + store_.dir_.string(), errno);
+}
+
+MappingStore::Saved MappingStore::Transaction::save(const std::string& id) const {
+    Saved saved;
+    if (!ids_.count(id)) return saved;
+    saved.name_ = entry_name(id, ids_.at(id));
+    fs::path link = store_.dir_ / (std::string(saved_prefix) + std::to_string(::getpid()) + "." + saved.name_);
+    ::unlink(link.c_str());  // left by an earlier process with our pid
+    if (::link(entry_file(id).c_str(), link.c_str()) != 0) throw_errno("link " + link.string(), errno);
+    saved.file_ = link;
+    return saved;
+}
+
+// Renames only: the id's current entry (if any) takes the old name, then
+// the saved file replaces it; the id has at most one entry throughout.
+void MappingStore::Transaction::restore(const std::string& id, Saved& saved) {
+    Saved taken = std::move(saved);
+    if (taken.file_.empty()) {
+        erase(id);
+        return;
+    }
+    ParsedName old = parse_entry_name(taken.name_, store_.dir_);
+    if (auto owner = vmids_.find(old.vmid); owner != vmids_.end() && owner->second != id) {
+        log::warning(id + ": VMID " + std::to_string(old.vmid) + " went to '" + owner->second +
+                     "' meanwhile; the entry of '" + id + "' is removed, not restored");
+        erase(id);
+        return;
+    }
+    fs::path target = store_.dir_ / taken.name_;
+    if (ids_.count(id) && entry_file(id) != target) rename_entry(entry_file(id), target);
+    rename_entry(taken.file_, target);
+    taken.file_.clear();
+    fsync_dir(store_.dir_);
+    forget(id);
+    ids_[id] = old.vmid;
+    vmids_[old.vmid] = id;
 }
 
 MappingStore::Transaction MappingStore::begin() const { return Transaction(*this); }
 
-Mapping MappingStore::read() const { return load(file_); }
+Mapping MappingStore::read() const {
+    Transaction transaction(*this);
+    Mapping mapping;
+    for (const auto& [id, vmid] : transaction.ids_) mapping.emplace(id, *transaction.find(id));
+    return mapping;
+}
 
 }  // namespace lxcri

@@ -29,12 +29,12 @@ void write_all(int fd, std::string_view data, const fs::path& path) {
     }
 }
 
+}  // namespace
+
 void fsync_dir(const fs::path& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() >= 0) ::fsync(fd.get());
 }
-
-}  // namespace
 
 PendingWrite::PendingWrite(const fs::path& path, std::string_view content, mode_t mode, Durability durability)
     : path_(path), durability_(durability) {

@@ -16,6 +16,10 @@ namespace lxcri {
 // directory (not a symlink) with mode 0700.
 void ensure_private_dir(const std::filesystem::path& dir);
 
+// fsync(2) of a directory, so that the renames and removals in it so far
+// survive a power loss.
+void fsync_dir(const std::filesystem::path& dir);
+
 // A flock(2) held for the object's lifetime: exclusive, or shared with
 // other shared holders. The lock file is created (0600) when missing; a
 // directory may be locked too. Closing the descriptor releases the lock.

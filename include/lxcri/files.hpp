@@ -10,7 +10,7 @@ namespace lxcri {
 
 // How much a write must survive.
 enum class Durability {
-    crash,   // fsync the file and its directory: survives a power loss (mapping.json)
+    crash,   // fsync the file and its directory: survives a power loss (the VMID mapping)
     process  // rename only: survives our own crash, not the machine's (files under /run)
 };
 

@@ -12,7 +12,7 @@ namespace lxcri {
 
 // Turns an OCI container id into VMID candidates. The core asks for
 // candidate 0, 1, 2, ... and takes the first that is free: not in
-// mapping.json and not in the backend's live inventory. The strategy only
+// the mapping (<state-dir>/mapping/) and not in the backend's live inventory. The strategy only
 // proposes; collision detection, locking and persistence are the core's.
 //
 // Contract:

@@ -47,7 +47,7 @@ struct PluginContext {
     // (`[lxc]`, `[dry-run]`, `[hash]` ...), without the section prefix.
     std::map<std::string, std::string> options;
     std::filesystem::path root;         // --root: per-container runtime dirs live here
-    std::filesystem::path state_dir;    // --state-dir: persistent state (mapping.json)
+    std::filesystem::path state_dir;    // --state-dir: persistent state (the VMID mapping)
     std::filesystem::path libexec_dir;  // where proxmox-lxcri-init is installed
 
     // The option's value, or `fallback` when the operator did not set it.

@@ -1,6 +1,7 @@
-// <state-dir>/mapping.json as MappingStore reads it: an accepted mapping
-// holds only valid container ids, VMIDs Proxmox accepts, each once, and
-// valid backend names, and survives a write and a read unchanged.
+// <state-dir>/mapping.json of 0.1 as MappingStore moves it into mapping/:
+// an accepted mapping holds only valid container ids, VMIDs Proxmox
+// accepts, each once, and valid backend names, and survives the move, a
+// change and a read unchanged.
 
 #include "fuzz_support.hpp"
 
@@ -23,8 +24,9 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const MappingStore store(fuzz::scratch_dir() / "state");
+    fs::remove_all(store.directory());
     fs::create_directories(fuzz::scratch_dir() / "state");
-    fuzz::write_input(store.file(), data, size);
+    fuzz::write_input(store.legacy_file(), data, size);
     Mapping mapping;
     try {
         mapping = store.read();
@@ -45,16 +47,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!is_valid_plugin_name(entry.backend)) fuzz::fail("accepted backend '" + entry.backend + "'");
     }
 
-    // A transaction that changes the mapping writes it back in our format.
+    if (fs::exists(store.legacy_file())) fuzz::fail("mapping.json was read but not moved");
+
+    // A transaction sees what was moved, and a change survives a read.
     const std::string added = "fuzz-added";
     if (vmids.count(vmid_hard_max) || mapping.count(added)) return 0;
     {
         auto transaction = store.begin();
-        if (transaction.entries() != mapping) fuzz::fail("a transaction read another mapping");
-        transaction.entries()[added] = MappingEntry{vmid_hard_max, "dry-run", ""};
-        transaction.commit();
+        for (const auto& [id, entry] : mapping)
+            if (transaction.find(id) != entry) fuzz::fail("a transaction read another entry for '" + id + "'");
+        transaction.put(added, MappingEntry{vmid_hard_max, "dry-run", ""});
     }
     mapping[added] = MappingEntry{vmid_hard_max, "dry-run", ""};
-    if (store.read() != mapping) fuzz::fail("mapping.json does not survive a write and a read");
+    if (store.read() != mapping) fuzz::fail("the mapping does not survive a write and a read");
     return 0;
 }

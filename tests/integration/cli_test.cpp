@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE cli
 #include <boost/test/unit_test.hpp>
 
+#include "state/mapping_store.hpp"
 #include "support/test_support.hpp"
 #include "util/json.hpp"
 
@@ -63,10 +64,7 @@ struct Env {
         return lxcri::parse_json(r.out, "state").as_object();
     }
 
-    json::object mapping() const {
-        if (!fs::exists(state / "mapping.json")) return {};
-        return lxcri::read_json_file(state / "mapping.json").as_object().at("containers").as_object();
-    }
+    lxcri::Mapping mapping() const { return lxcri::MappingStore(state).read(); }
 
     // Every file under root and state with its content: "changes nothing" means this is equal.
     std::map<std::string, std::string> snapshot() const {
@@ -136,7 +134,7 @@ BOOST_AUTO_TEST_CASE(create_state_list_delete_with_dry_run) {
     BOOST_CHECK(state.at("created").as_string().size() >= 20);
     auto vmid = state.at("vmid").as_int64();
     BOOST_CHECK(vmid >= 100 && vmid <= 999999);
-    BOOST_CHECK_EQUAL(env.mapping().at("c1").at("vmid").as_int64(), vmid);
+    BOOST_CHECK_EQUAL(std::int64_t(env.mapping().at("c1").vmid), vmid);
 
     // A new process sees the same VMID.
     BOOST_CHECK_EQUAL(env.state_of("c1").at("vmid").as_int64(), vmid);
@@ -151,7 +149,7 @@ BOOST_AUTO_TEST_CASE(create_state_list_delete_with_dry_run) {
     auto deleted = env.cli({"delete", "c1"});
     BOOST_CHECK_MESSAGE(deleted.exit_code == 0, deleted.err);
     BOOST_CHECK(!fs::exists(env.root / "c1"));
-    BOOST_CHECK(!env.mapping().contains("c1"));
+    BOOST_CHECK(!env.mapping().count("c1"));
     check_failure(env.cli({"state", "c1"}), 4, "container does not exist");
 }
 
@@ -174,7 +172,7 @@ BOOST_AUTO_TEST_CASE(simulated_lifecycle) {
     BOOST_CHECK(env.snapshot().size() <= 3);  // root dir, state dir files only
 }
 
-// mapping.json outlives <root> (a tmpfs, emptied by a reboot): the same id
+// The mapping outlives <root> (a tmpfs, emptied by a reboot): the same id
 // gets its VMID back even though a lower one became free meanwhile.
 BOOST_AUTO_TEST_CASE(mapping_survives_process_restarts_and_reboots) {
     Env env;
@@ -210,13 +208,13 @@ BOOST_AUTO_TEST_CASE(fifty_parallel_creates_get_fifty_distinct_vmids) {
     auto mapping = env.mapping();
     BOOST_CHECK_EQUAL(mapping.size(), 50u);
     std::set<std::int64_t> vmids;
-    for (const auto& [id, entry] : mapping) vmids.insert(entry.at("vmid").as_int64());
+    for (const auto& [id, entry] : mapping) vmids.insert(entry.vmid);
     BOOST_CHECK_EQUAL(vmids.size(), 50u);
     BOOST_CHECK_EQUAL(*vmids.begin(), 100);
     BOOST_CHECK_EQUAL(*vmids.rbegin(), 149);
     for (int i = 0; i < 50; ++i)
         BOOST_CHECK_EQUAL(env.state_of("p" + std::to_string(i)).at("vmid").as_int64(),
-                          mapping.at("p" + std::to_string(i)).at("vmid").as_int64());
+                          std::int64_t(mapping.at("p" + std::to_string(i)).vmid));
 }
 
 BOOST_AUTO_TEST_CASE(racing_creates_of_one_id_have_one_winner) {
@@ -619,11 +617,12 @@ BOOST_AUTO_TEST_CASE(state_json_naming_another_container_touches_nothing) {
     env.cli({"delete", "--force", "big"});
     BOOST_CHECK(c2_files() == c2_before);
     BOOST_CHECK_EQUAL(env.state_of("c2").at("status").as_string(), "running");
-    BOOST_CHECK_EQUAL(env.mapping().at("c2").at("vmid").as_int64(), c2_vmid);
+    BOOST_CHECK_EQUAL(std::int64_t(env.mapping().at("c2").vmid), c2_vmid);
 }
 
-// mapping.json is checked before any create uses it: a wrapped VMID, a
-// duplicate or an id that is no container id is an error naming the entry.
+// A mapping.json of 0.1 is checked before any create uses it (and before
+// it is moved into mapping/): a wrapped VMID, a duplicate or an id that is
+// no container id is an error naming the entry.
 BOOST_AUTO_TEST_CASE(damaged_mapping_json_is_refused_before_create) {
     Env env;
     fs::path file = env.state / "mapping.json";
@@ -647,6 +646,24 @@ BOOST_AUTO_TEST_CASE(damaged_mapping_json_is_refused_before_create) {
             BOOST_CHECK(env.snapshot() == before);
         }
     }
+}
+
+// An upgrade from 0.1: the next command that takes the mapping lock moves
+// mapping.json into mapping/, and the ids keep their VMIDs.
+BOOST_AUTO_TEST_CASE(a_mapping_json_of_0_1_is_moved_in_by_the_next_create) {
+    Env env;
+    lxcri::test::write_text(env.state / "mapping.json",
+                            R"({"version": 1, "containers": {"old": {"vmid": 777, "backend": "dry-run",)"
+                            R"( "created": "2026-01-01T00:00:00Z"}, "c1": {"vmid": 150, "backend": "lxc"}}})");
+    BOOST_REQUIRE_EQUAL(env.create("c1").exit_code, 0);
+    BOOST_CHECK_EQUAL(env.state_of("c1").at("vmid").as_int64(), 150);
+    BOOST_CHECK(!fs::exists(env.state / "mapping.json"));
+    BOOST_CHECK(fs::exists(env.state / "mapping" / "c1@150"));
+    auto mapping = env.mapping();
+    BOOST_CHECK(mapping.at("old") == (lxcri::MappingEntry{777, "dry-run", "2026-01-01T00:00:00Z"}));
+    BOOST_CHECK_EQUAL(mapping.at("c1").backend, "dry-run");  // the backend of this create
+    BOOST_REQUIRE_EQUAL(env.cli({"delete", "c1"}).exit_code, 0);
+    BOOST_CHECK(env.mapping().size() == 1 && env.mapping().count("old"));
 }
 
 // An empty path is a bad value of its key (exit 3), wherever it is given,
@@ -865,7 +882,7 @@ BOOST_AUTO_TEST_CASE(a_backend_finds_root_and_state_dir_made) {
     BOOST_TEST(env.cli({"delete", "t1"}).exit_code == 0);
 }
 
-// Issue 12: a delete that fails is not left half-done. With mapping.json
+// Issue 12: a delete that fails is not left half-done. With the mapping
 // unwritable the delete fails before it removes anything, says what and
 // why, and succeeds once the cause is gone.
 BOOST_AUTO_TEST_CASE(a_failed_delete_changes_nothing_and_can_be_run_again) {
@@ -881,7 +898,7 @@ BOOST_AUTO_TEST_CASE(a_failed_delete_changes_nothing_and_can_be_run_again) {
     BOOST_REQUIRE(lxcri::test::run({"mount", "-o", "remount,bind,ro", env.state.string()}).exit_code == 0);
     auto r = env.cli({"delete", "d1"});
     lxcri::test::run({"umount", env.state.string()});
-    check_failure(r, 1, "create temporary file in " + env.state.string() + ": Read-only file system");
+    check_failure(r, 1, "write to " + (env.state / "mapping").string() + ": Read-only file system");
     BOOST_TEST(env.snapshot() == before);
     BOOST_TEST(env.state_of("d1").at("status").as_string() == "created");
     BOOST_TEST(env.cli({"delete", "d1"}).exit_code == 0);

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE create_deadline_root
 #include <boost/test/unit_test.hpp>
 
+#include "state/mapping_store.hpp"
 #include "support/test_support.hpp"
 #include "util/json.hpp"
 
@@ -113,8 +114,7 @@ struct Deadline : lxcri::test::LxcWorld {
         auto list = cli({"list", "--format", "json"});
         BOOST_CHECK_EQUAL(list.exit_code, 0);
         BOOST_CHECK_EQUAL(list.out, "[]\n");
-        auto mapping = lxcri::read_json_file(state / "mapping.json");
-        BOOST_CHECK(mapping.at("containers").as_object().empty());
+        BOOST_CHECK(lxcri::MappingStore(state).read().empty());
         BOOST_CHECK(fs::is_empty(lxcpath));
         BOOST_CHECK_EQUAL(lxcri::test::run({"pgrep", "-f", "sleep " + marker}).exit_code, 1);
     }

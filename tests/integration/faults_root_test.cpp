@@ -212,15 +212,17 @@ struct World {
         for (const auto& e : fs::directory_iterator(root, ec))
             if (e.path().filename().string().starts_with("." + id + "."))
                 found.push_back("a create's unclaimed directory " + e.path().string());
-        for (const auto& e : fs::directory_iterator(state, ec))
-            if (e.path().filename().string().starts_with(".reserve."))
-                found.push_back("a create's space reserve " + e.path().string());
         try {
             for (const auto& [other, vmid] : mapping_of(state))
                 found.push_back("mapping entry " + other + " -> " + std::to_string(vmid));
         } catch (const std::exception& e) {
             found.push_back(std::string("unreadable mapping: ") + e.what());
         }
+        // What a killed create left in mapping/ (its saved entry, a
+        // temporary file) is gone once a transaction has run.
+        for (const auto& e : fs::directory_iterator(state / "mapping", ec))
+            if (e.path().filename().string().starts_with("."))
+                found.push_back("a create's leftover in the mapping " + e.path().string());
         if (lxc()) {
             for (const auto& e : fs::directory_iterator(lxcpath)) found.push_back("LXC config " + e.path().string());
             for (const auto& c : our_cgroups()) found.push_back(c);
@@ -536,19 +538,26 @@ void damaged_state(const std::string& backend) {
     }
 }
 
-// A damaged mapping.json is checked before anything is stopped: delete
-// --force fails naming it and the container is as it was; once the file is
-// repaired, everything works. Without mapping.json, state.json says all.
+// A damaged mapping entry is checked before anything is stopped: delete
+// --force fails naming it and the container is as it was; once the entry is
+// repaired, everything works. Without its entry, state.json says all.
 void damaged_mapping(const std::string& backend) {
     World world(backend);
-    Tally tally{backend + ": damaged mapping.json"};
+    Tally tally{backend + ": damaged mapping entry"};
     const std::string id = "dmgmap";
-    fs::path file = world.state / "mapping.json";
+    fs::path dir = world.state / "mapping";
     auto text = [](std::string t) { return [t](const std::string&) -> std::optional<std::string> { return t; }; };
     auto edit = [](std::string from, std::string to) {
         return [from, to](const std::string& t) -> std::optional<std::string> {
             auto at = t.find(from);
             return at == std::string::npos ? t : t.substr(0, at) + to + t.substr(at + from.size());
+        };
+    };
+    // A file beside the entry that is none, or a second entry.
+    auto beside = [&dir](std::string name) {
+        return [&dir, name](const fs::path& p) {
+            fs::rename(fs::path(p.string() + ".orig"), p);
+            lxcri::test::write_text(dir / name, R"({"backend": "lxc"})");
         };
     };
     std::vector<Damage> damages = {
@@ -557,11 +566,11 @@ void damaged_mapping(const std::string& backend) {
         {"truncated", [](const std::string& t) -> std::optional<std::string> { return t.substr(0, t.size() / 2); }, {}},
         {"garbage", text("\x7f" "ELF garbage"), {}},
         {"not an object", text("[]"), {}},
-        {"version 2", edit("\"version\": 1", "\"version\": 2"), {}},
-        {"vmid a string", edit("\"vmid\": 9", "\"vmid\": \"9"), {}},
-        {"vmid negative", edit("\"vmid\": ", "\"vmid\": -"), {}},
-        {"an id that is a path", edit("\"" + id + "\"", "\"../../x\""), {}},
+        {"backend a number", edit("\"backend\": \"", "\"backend\": 5, \"x\": \""), {}},
+        {"backend a path", edit("\"backend\": \"", "\"backend\": \"../"), {}},
         {"a directory", {}, [](const fs::path& p) { fs::create_directory(p); }},
+        {"a second entry", {}, beside(id + "@999999998")},
+        {"a name that is no entry", {}, beside("x@0150")},
     };
     for (const auto& damage : damages) {
         for (bool started : {false, true}) {
@@ -569,17 +578,24 @@ void damaged_mapping(const std::string& backend) {
             BOOST_REQUIRE(world.create(id).exit_code == 0);
             if (started) BOOST_REQUIRE(world.cli({"start", id}).exit_code == 0);
             std::string status = world.status(id);
+            fs::path file = dir / (id + "@" + std::to_string(mapping_of(world.state).at(id)));
             std::string original = lxcri::test::read_text(file);
+            fs::copy_file(file, fs::path(file.string() + ".orig"));
             apply(damage, file);
             std::vector<std::string> problems;
             if (damage.name != "missing") {
                 auto r = world.cli({"delete", "--force", id});
-                if (r.exit_code == 0 || r.err.find(file.string()) == std::string::npos)
+                if (r.exit_code == 0 || r.err.find(dir.string()) == std::string::npos)
                     problems.push_back("delete --force with a damaged mapping: exit " + std::to_string(r.exit_code) +
                                        ": " + r.err);
                 if (world.status(id) != status)
                     problems.push_back("the container was " + status + " and is " + world.status(id));
                 if (auto l = world.cli({"list"}); l.exit_code != 0) problems.push_back("list: " + l.err);
+            }
+            // Repaired: only the entry, as it was.
+            for (const auto& e : fs::directory_iterator(dir))
+                if (e.path() != file) fs::remove_all(e.path());
+            if (damage.name != "missing") {
                 fs::remove_all(file);
                 lxcri::test::write_text(file, original);
             }

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE lxc_backend
 #include <boost/test/unit_test.hpp>
 
+#include "state/mapping_store.hpp"
 #include "support/test_support.hpp"
 #include "util/json.hpp"
 
@@ -168,8 +169,7 @@ BOOST_AUTO_TEST_CASE(full_lifecycle_leaves_nothing_behind) {
     BOOST_REQUIRE_EQUAL(lxc.cli({"delete", "life"}).exit_code, 0);
     BOOST_CHECK(!fs::exists(lxc.root / "life"));
     BOOST_CHECK(!fs::exists(lxc.lxcpath / vmid));
-    auto mapping = lxcri::read_json_file(lxc.state / "mapping.json");
-    BOOST_CHECK(!mapping.at("containers").as_object().contains("life"));
+    BOOST_CHECK(!lxcri::MappingStore(lxc.state).read().count("life"));
     auto ls = lxcri::test::run({"lxc-ls", "-P", lxc.lxcpath.string()});
     BOOST_CHECK(!contains(ls.out, vmid));
     for (const char* hierarchy : {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified"}) {
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(full_lifecycle_leaves_nothing_behind) {
 
 BOOST_AUTO_TEST_CASE(a_container_gone_with_its_runtime_dir_frees_its_vmid) {
     // A reboot empties <root> (a tmpfs) but not the lxcpath. The same id,
-    // created again, gets its VMID back (mapping.json) and replaces the
+    // created again, gets its VMID back (the mapping) and replaces the
     // stale config; a stopped container that still has <root>/<id> keeps its.
     Lxc lxc;
     auto run_to_the_end = [&](const std::string& id) {
@@ -563,9 +563,7 @@ BOOST_AUTO_TEST_CASE(failed_create_rolls_back_everything) {
     }
     BOOST_CHECK(lxc.ids().empty());
     BOOST_CHECK(fs::is_empty(lxc.lxcpath));
-    auto mapping = fs::exists(lxc.state / "mapping.json") ? lxcri::read_json_file(lxc.state / "mapping.json")
-                                                           : json::value(json::object{{"containers", json::object{}}});
-    BOOST_CHECK(mapping.at("containers").as_object().empty());
+    BOOST_CHECK(lxcri::MappingStore(lxc.state).read().empty());
 
     // A bind mount whose source is missing fails the create itself.
     fs::path b2 = lxc.bundle("nosrc", "true", {"--mount", (lxc.tmp / "missing").string() + ":/mnt"});

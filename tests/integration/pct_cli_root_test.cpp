@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "fakes/fake_pve.hpp"
+#include "state/mapping_store.hpp"
 #include "support/test_support.hpp"
 #include "util/json.hpp"
 
@@ -66,11 +67,7 @@ struct Cli {
 
     std::string status(const std::string& id) const { return std::string(state_of(id).at("status").as_string()); }
 
-    bool mapped(const std::string& id) const {
-        if (!fs::exists(state / "mapping.json")) return false;
-        auto doc = lxcri::read_json_file(state / "mapping.json");
-        return doc.as_object().at("containers").as_object().contains(id);
-    }
+    bool mapped(const std::string& id) const { return lxcri::MappingStore(state).read().count(id) != 0; }
 
     mutable int bundles_ = 0;
 };

@@ -49,19 +49,20 @@ BOOST_AUTO_TEST_CASE(hash_is_deterministic_and_documented) {
 BOOST_AUTO_TEST_CASE(incremental_takes_the_lowest_free) {
     auto incremental = load("incremental");
     check_permutation(*incremental, "x", {500, 700});
-    lxcri::Mapping mapping{{"a", {500, "dry-run", ""}}};
-    auto vmid = lxcri::allocate_vmid(mapping, "b", "dry-run", *incremental, "incremental", {500, 700}, {501, 503});
-    BOOST_CHECK_EQUAL(vmid, 502u);
+    auto entry = lxcri::allocate_vmid({"b", "dry-run", std::nullopt}, {{500, "a"}}, *incremental, "incremental",
+                                      {500, 700}, {501, 503});
+    BOOST_CHECK_EQUAL(entry.vmid, 502u);
 }
 
 BOOST_AUTO_TEST_CASE(hash_probes_past_collisions_and_exhausts_cleanly) {
     auto hash = load("hash");
     lxcri::VmidRange range{100, 109};
-    lxcri::Mapping mapping;
-    std::set<lxcri::Vmid> vmids;
-    for (int i = 0; i < 10; ++i)
-        vmids.insert(lxcri::allocate_vmid(mapping, "c" + std::to_string(i), "dry-run", *hash, "hash", range, {}));
-    BOOST_CHECK_EQUAL(vmids.size(), 10u);
-    BOOST_CHECK_EXCEPTION(lxcri::allocate_vmid(mapping, "c10", "dry-run", *hash, "hash", range, {}), lxcri::Error,
-                          [](const lxcri::Error& e) { return e.code() == lxcri::Errc::exhausted; });
+    std::map<lxcri::Vmid, std::string> mapped;
+    for (int i = 0; i < 10; ++i) {
+        std::string id = "c" + std::to_string(i);
+        mapped[lxcri::allocate_vmid({id, "dry-run", std::nullopt}, mapped, *hash, "hash", range, {}).vmid] = id;
+    }
+    BOOST_CHECK_EQUAL(mapped.size(), 10u);
+    BOOST_CHECK_EXCEPTION(lxcri::allocate_vmid({"c10", "dry-run", std::nullopt}, mapped, *hash, "hash", range, {}),
+                          lxcri::Error, [](const lxcri::Error& e) { return e.code() == lxcri::Errc::exhausted; });
 }

@@ -342,10 +342,10 @@ BOOST_AUTO_TEST_CASE(a_vmid_taken_by_another_node_meanwhile_is_reported_and_the_
     auto strategy = lxcri::PluginLoader({LXCRI_PLUGIN_DIR}).load_mapping("incremental", {});
     fs::path bundle = fake::make_bundle(host.pve.tmp / "b", "minimal");
     lxcri::VmidRange range{2000, 2010};
-    lxcri::Mapping mapping;
-
     // Both this host and another node saw 2000 free; the other was faster.
-    auto first = lxcri::allocate_vmid(mapping, "c", "pct", *strategy, "incremental", range, backend->vmids_in_use());
+    auto first = lxcri::allocate_vmid({"c", "pct", std::nullopt}, {}, *strategy, "incremental", range,
+                                      backend->vmids_in_use())
+                     .vmid;
     BOOST_REQUIRE_EQUAL(first, 2000u);
     ::setenv("FAKE_PCT_TAKEN_ON_OTHER_NODE", "2000", 1);
     BOOST_CHECK_EXCEPTION(host.create(*backend, "c", first, bundle), lxcri::Error, [](const lxcri::Error& e) {
@@ -358,8 +358,9 @@ BOOST_AUTO_TEST_CASE(a_vmid_taken_by_another_node_meanwhile_is_reported_and_the_
     BOOST_TEST(fs::is_empty(host.pve.template_dir()));
 
     // The retry: 2000 now shows in the cluster's .vmlist.
-    mapping.erase("c");
-    auto second = lxcri::allocate_vmid(mapping, "c", "pct", *strategy, "incremental", range, backend->vmids_in_use());
+    auto second = lxcri::allocate_vmid({"c", "pct", std::nullopt}, {}, *strategy, "incremental", range,
+                                       backend->vmids_in_use())
+                      .vmid;
     BOOST_TEST(second == 2001u);
     auto c = host.create(*backend, "c", second, bundle);
     backend->start(c.ref);

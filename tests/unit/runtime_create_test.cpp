@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "runtime/runtime.hpp"
+#include "state/mapping_store.hpp"
 #include "support/test_support.hpp"
 #include "util/json.hpp"
 
@@ -118,11 +119,7 @@ struct Host {
         return runtime().create(id, options);
     }
 
-    json::object mapping() const {
-        fs::path file = config.state_dir / "mapping.json";
-        if (!fs::exists(file)) return {};
-        return lxcri::read_json_file(file).as_object().at("containers").as_object();
-    }
+    lxcri::Mapping mapping() const { return lxcri::MappingStore(config.state_dir).read(); }
 };
 
 // The create fails with `code` and leaves no trace of `id`.
@@ -135,7 +132,7 @@ void expect_rolled_back(Host& host, const std::string& id, lxcri::Errc code) {
         BOOST_TEST((e.code() == code));
     }
     BOOST_TEST(!fs::exists(host.config.root / id));
-    BOOST_TEST(!host.mapping().contains(id));
+    BOOST_TEST(!host.mapping().count(id));
 }
 
 }  // namespace
@@ -147,7 +144,7 @@ BOOST_AUTO_TEST_CASE(the_backend_gets_the_text_the_core_parsed_and_stored) {
     BOOST_TEST(state.vmid == 100u);
     BOOST_TEST(host.script.config_json == text);
     BOOST_TEST(lxcri::test::read_text(host.config.root / "c1" / "config.json") == text);
-    BOOST_TEST(host.mapping().at("c1").as_object().at("vmid").as_int64() == 100);
+    BOOST_TEST(host.mapping().at("c1").vmid == 100);
     BOOST_TEST(host.script.calls == std::vector<std::string>{"create 100"});
 }
 
@@ -172,7 +169,7 @@ BOOST_AUTO_TEST_CASE(a_vmid_lost_to_a_race_is_replaced_by_the_next_free_one) {
     BOOST_TEST(state.vmid == 102u);
     BOOST_TEST(host.script.calls == (std::vector<std::string>{"create 100", "create 101", "create 102"}),
                boost::test_tools::per_element());
-    BOOST_TEST(host.mapping().at("c1").as_object().at("vmid").as_int64() == 102);
+    BOOST_TEST(host.mapping().at("c1").vmid == 102);
     auto stored = lxcri::read_json_file(host.config.root / "c1" / "state.json").as_object();
     BOOST_TEST(stored.at("vmid").as_int64() == 102);
 }
@@ -199,7 +196,7 @@ BOOST_AUTO_TEST_CASE(a_rolled_back_create_gives_the_old_mapping_entry_back) {
     fs::remove_all(host.config.root / "c1");
     host.script.fail = true;
     BOOST_CHECK_THROW(host.create("c1"), lxcri::Error);
-    BOOST_TEST(host.mapping().at("c1").as_object().at("vmid").as_int64() == first.vmid);
+    BOOST_TEST(host.mapping().at("c1").vmid == first.vmid);
 }
 
 BOOST_AUTO_TEST_CASE(a_second_create_of_one_id_changes_nothing) {

@@ -250,26 +250,124 @@ BOOST_AUTO_TEST_CASE(atomic_write_leaves_no_temp_files_and_replaces_whole) {
     BOOST_CHECK_THROW(lxcri::write_file_atomic(tmp / "missing" / "f", "x"), lxcri::Error);
 }
 
-BOOST_AUTO_TEST_CASE(mapping_persists_and_commits_only_changes) {
+BOOST_AUTO_TEST_CASE(mapping_persists_one_file_per_entry) {
     TempDir tmp;
     lxcri::MappingStore store(tmp / "state");
     {
         auto t = store.begin();
-        BOOST_CHECK(t.entries().empty());
-        t.entries()["c1"] = {123, "dry-run", "2026-01-01T00:00:00Z"};
-        t.commit();
+        BOOST_CHECK(t.vmids().empty());
+        BOOST_CHECK(!t.find("c1"));
+        t.put("c1", {123, "dry-run", "2026-01-01T00:00:00Z"});
+        t.put("c2", {124, "lxc", ""});
     }
     BOOST_CHECK_EQUAL(mode_of(tmp / "state"), 0700u);
+    BOOST_CHECK_EQUAL(mode_of(tmp / "state" / "mapping"), 0700u);
+    BOOST_CHECK_EQUAL(mode_of(tmp / "state" / "mapping" / "c1@123"), 0600u);
     lxcri::MappingStore again(tmp / "state");
     auto mapping = again.read();
-    BOOST_REQUIRE_EQUAL(mapping.size(), 1u);
-    BOOST_CHECK_EQUAL(mapping.at("c1").vmid, 123u);
+    BOOST_REQUIRE_EQUAL(mapping.size(), 2u);
+    BOOST_CHECK(mapping.at("c1") == (lxcri::MappingEntry{123, "dry-run", "2026-01-01T00:00:00Z"}));
     {
         auto t = again.begin();
-        t.entries().erase("c1");
-        // not committed: nothing changes on disk
+        BOOST_CHECK_EQUAL(t.vmids().at(124), "c2");
+        // A new VMID for c2 renames its entry: one file for the id.
+        t.put("c2", {130, "lxc", "x"});
+        t.erase("c1");
+        // Another id's VMID is refused.
+        BOOST_CHECK_THROW(t.put("c3", {130, "lxc", ""}), lxcri::Error);
     }
-    BOOST_CHECK_EQUAL(again.read().size(), 1u);
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(tmp / "state" / "mapping")) names.insert(e.path().filename());
+    BOOST_CHECK(names == std::set<std::string>{"c2@130"});
+}
+
+// An undo puts the old entry back with renames only (no disk space), or
+// removes the entry when its old VMID went to another id meanwhile.
+BOOST_AUTO_TEST_CASE(a_saved_entry_comes_back) {
+    TempDir tmp;
+    lxcri::MappingStore store(tmp / "state");
+    store.begin().put("c1", {200, "lxc", "old"});
+    auto saved = store.begin().save("c1");
+    {
+        auto t = store.begin();
+        t.put("c1", {201, "dry-run", "new"});
+    }
+    store.begin().restore("c1", saved);
+    BOOST_CHECK(store.read() == (lxcri::Mapping{{"c1", {200, "lxc", "old"}}}));
+
+    saved = store.begin().save("c1");
+    store.begin().put("c1", {202, "lxc", "new"});
+    store.begin().put("c9", {200, "lxc", ""});  // the old VMID, now free, is taken
+    store.begin().restore("c1", saved);
+    BOOST_CHECK(store.read() == (lxcri::Mapping{{"c9", {200, "lxc", ""}}}));
+
+    // An id that had no entry has none after the restore.
+    auto none = store.begin().save("c2");
+    store.begin().put("c2", {300, "lxc", ""});
+    store.begin().restore("c2", none);
+    BOOST_CHECK(!store.read().count("c2"));
+    // No saved link or temporary file is left.
+    for (const auto& e : fs::directory_iterator(tmp / "state" / "mapping"))
+        BOOST_CHECK_MESSAGE(!e.path().filename().string().starts_with("."), e.path());
+}
+
+// The names and files of mapping/ are checked like user input, naming the file.
+BOOST_AUTO_TEST_CASE(mapping_entries_are_checked_like_user_input) {
+    TempDir tmp;
+    fs::path dir = tmp / "state" / "mapping";
+    lxcri::MappingStore store(tmp / "state");
+    store.begin().put("a", {150, "lxc", ""});
+    struct Case {
+        std::string name, expected;
+    };
+    std::vector<Case> names = {
+        {"b", "b: not a mapping entry (<id>@<vmid>): no '@'"},
+        {"b@", "'' is no VMID"},
+        {"b@0150", "without leading zeros"},
+        {"b@99", "must be between 100 and 999999999"},
+        {"b@1000000000", "must be between 100 and 999999999"},
+        {"b@12x", "'12x' is no VMID"},
+        {"-b@160", "invalid container id '-b'"},
+        {"a@160", "'a' has two entries, a@150 and a@160"},
+        {"b@150", "VMID 150 is the VMID of 'a' and of 'b'"},
+    };
+    for (const auto& c : names) {
+        BOOST_TEST_CONTEXT(c.name) {
+            lxcri::test::write_text(dir / c.name, "{\"backend\": \"lxc\"}");
+            check_refused([&] { store.begin(); }, {dir.string(), c.expected});
+            fs::remove(dir / c.name);
+        }
+    }
+    std::vector<Case> contents = {
+        {"", "a@150"},
+        {"[1", "a@150"},
+        {"{}", "backend: is required"},
+        {R"({"backend": "LXC/.."})", "backend: 'LXC/..' is not a valid plugin name"},
+        {R"({"backend": "lxc", "created": 5})", "created: must be a string"},
+    };
+    for (const auto& c : contents) {
+        BOOST_TEST_CONTEXT(c.name) {
+            lxcri::test::write_text(dir / "a@150", c.name);
+            check_refused([&] { store.read(); }, {(dir / "a@150").string(), c.expected});
+            check_refused([&] { store.begin().find("a"); }, {(dir / "a@150").string(), c.expected});
+        }
+    }
+}
+
+// A mapping.json of 0.1 is moved into mapping/ by the first transaction.
+BOOST_AUTO_TEST_CASE(a_mapping_json_of_0_1_is_moved_in) {
+    TempDir tmp;
+    lxcri::test::write_text(tmp / "state" / "mapping.json",
+                            R"({"version": 1, "containers": {"a": {"vmid": 100, "backend": "lxc", "created": "t"},)"
+                            R"( "b": {"vmid": 101, "backend": "dry-run"}}})");
+    lxcri::MappingStore store(tmp / "state");
+    // Killed half-way through an earlier move: one entry is there already.
+    fs::create_directories(tmp / "state" / "mapping");
+    lxcri::test::write_text(tmp / "state" / "mapping" / "a@100", R"({"backend": "lxc", "created": "t"})");
+    auto mapping = store.read();
+    BOOST_CHECK(mapping == (lxcri::Mapping{{"a", {100, "lxc", "t"}}, {"b", {101, "dry-run", ""}}}));
+    BOOST_CHECK(!fs::exists(tmp / "state" / "mapping.json"));
+    BOOST_CHECK(fs::exists(tmp / "state" / "mapping" / "b@101"));
 }
 
 BOOST_AUTO_TEST_CASE(damaged_mapping_json_is_an_error) {
@@ -295,8 +393,7 @@ BOOST_AUTO_TEST_CASE(mapping_lock_serialises_processes) {
                 for (int i = 0; i < per_child; ++i) {
                     auto t = store.begin();
                     std::string id = "c" + std::to_string(c) + "-" + std::to_string(i);
-                    t.entries()[id] = {lxcri::Vmid(100 + t.entries().size()), "dry-run", ""};
-                    t.commit();
+                    t.put(id, {lxcri::Vmid(100 + t.vmids().size()), "dry-run", ""});
                 }
                 _exit(0);
             } catch (...) {
