@@ -1,5 +1,6 @@
 #include "state/mapping_store.hpp"
 
+#include "bundle/fd_util.hpp"
 #include "config/config.hpp"
 #include "oci/json_reader.hpp"
 #include "state/container_id.hpp"
@@ -8,6 +9,7 @@
 #include <lxcri/error.hpp>
 #include <lxcri/log.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -179,13 +181,16 @@ MappingStore::Transaction::Transaction(const MappingStore& store)
     if (legacy) import_legacy(*legacy);
 }
 
-// The names in mapping/: every id and VMID, each once.
+// The names in mapping/: every id and VMID, each once. A plain readdir:
+// this is the one part of a create that grows with the number of
+// containers.
 void MappingStore::Transaction::scan() {
-    std::error_code ec;
-    for (fs::directory_iterator it(store_.dir_, ec), end; !ec && it != end; it.increment(ec)) {
-        std::string name = it->path().filename().string();
+    UniqueFd dir(::open(store_.dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    std::vector<bundle::DirEntry> entries;
+    if (!dir || !bundle::list_dir(dir.get(), entries)) throw_errno("read directory " + store_.dir_.string(), errno);
+    for (const auto& [name, type] : entries) {
         if (name.starts_with(".")) {
-            if (is_orphaned(name)) ::unlink(it->path().c_str());
+            if (is_orphaned(name)) ::unlinkat(dir.get(), name.c_str(), 0);
             continue;
         }
         ParsedName parsed = parse_entry_name(name, store_.dir_);
@@ -196,7 +201,6 @@ void MappingStore::Transaction::scan() {
             throw Error(Errc::failed, store_.dir_.string() + ": VMID " + std::to_string(parsed.vmid) +
                                           " is the VMID of '" + owner->second + "' and of '" + parsed.id + "'");
     }
-    if (ec) throw_errno("read directory " + store_.dir_.string(), ec.value());
 }
 
 // mapping.json of 0.1, checked whole before any entry is moved: each entry
