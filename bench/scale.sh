@@ -1,81 +1,125 @@
 #!/usr/bin/env bash
-# How create, list and state grow with the number of existing containers
-# (issue 14): times at 10 and at COUNT (default 2,000) containers, in one
-# run, with the ratio. Goals: create no slower at COUNT than at 10, list
-# under 0.1 s, state unchanged.
-#   bench/scale.sh [--backend dry-run|lxc] [--count N] [--samples N] [build dir]
-# The lxc backend makes COUNT real (sleeping busybox) containers: minutes.
+# How create, delete, list and state grow with the number of existing
+# containers (issue 14). Two worlds side by side, each with its own --root,
+# --state-dir (the VMID mapping) and lxcpath: SMALL with 10 containers and
+# BIG with COUNT (default 2,000). Each command is timed in pairs, one run in
+# each world, who goes first alternating, so that the machine's drift
+# (other builds, noisy neighbours) hits both alike; the ratio is the median
+# of the pairs' ratios. Goals: create no slower in BIG than in SMALL, list
+# of BIG under 0.1 s, state unchanged.
+#   bench/scale.sh [--backend dry-run|lxc] [--count N] [--samples N] [--mapping NAME] [build dir]
+# The lxc backend makes COUNT+10 real (sleeping busybox) containers: needs
+# root, minutes, and about 1 MiB of memory per container.
 set -euo pipefail
-backend=dry-run count=2000 samples=9 build=build
+backend=dry-run count=2000 samples=31 mapping=incremental build=build
 while [ $# -gt 0 ]; do
   case $1 in
     --backend) backend=$2; shift 2 ;;
     --count) count=$2; shift 2 ;;
     --samples) samples=$2; shift 2 ;;
+    --mapping) mapping=$2; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) build=$1; shift ;;
   esac
 done
 bin=$(realpath "$build/bin/proxmox-lxcri")
 work=$(mktemp -d)
-cli() { "$bin" --root "$work/run" --state-dir "$work/state" "$@"; }
 cleanup() {
-  if [ "$backend" = lxc ] && [ -d "$work/run" ]; then
-    ls "$work/run" | xargs -r -P 2 -I{} "$bin" --root "$work/run" --state-dir "$work/state" delete --force {} \
-      >/dev/null 2>&1 || true
+  if [ "$backend" = lxc ]; then
+    for w in small big; do
+      [ -d "$work/$w/run" ] || continue
+      ls "$work/$w/run" | xargs -r -P 2 -I{} "$bin" --root "$work/$w/run" --state-dir "$work/$w/state" \
+        delete --force {} >/dev/null 2>&1 || true
+    done
   fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 unset "${!PROXMOX_LXCRI_@}"
-mkdir -p "$work/rootfs/bin" "$work/lxc"
+mkdir -p "$work/rootfs/bin"
 cp /bin/busybox "$work/rootfs/bin/"
 for a in sh sleep; do ln -s busybox "$work/rootfs/bin/$a"; done
 mkdir -p "$work/rootfs/"{proc,sys,dev,tmp,etc}
 "$bin" bundle create "$work/bundle" --rootfs "$work/rootfs" --quiet --arg /bin/sleep --arg 100000
-printf 'backend = %s\nmapping = incremental\nvmid-min = 200000\nvmid-max = 299999\n[lxc]\nlxcpath = %s\n' \
-  "$backend" "$work/lxc" >"$work/config"
-export PROXMOX_LXCRI_CONFIG=$work/config
-
-create() { cli create --bundle "$work/bundle" --pid-file "$work/pid" "$1" >/dev/null 2>&1; }
-export -f create cli
-export bin work
-
-# The median of `samples` runs of "$@" in seconds; {} in the words is the
-# sample's number.
-median() {
-  local times=() i t0 t1 words
-  for ((i = 0; i < samples; i++)); do
-    words=("${@//\{\}/$i}")
-    t0=$(date +%s%N)
-    "${words[@]}" >/dev/null 2>&1
-    t1=$(date +%s%N)
-    times+=($(( (t1 - t0) / 1000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (samples + 1) / 2 ))p" | awk '{printf "%.4f", $1 / 1e6}'
+# One config per world: its own lxcpath, and VMID ranges that do not meet.
+world() {  # name vmid-min
+  mkdir -p "$work/$1/lxc"
+  printf 'backend = %s\nmapping = %s\nvmid-min = %s\nvmid-max = %s\n[lxc]\nlxcpath = %s\n' \
+    "$backend" "$mapping" "$2" $(($2 + 99999)) "$work/$1/lxc" >"$work/$1/config"
 }
-
-# create (of a new id, deleted again untimed), list, state of one container.
-measure() {
-  local n=$1 c
-  c=$(median bash -c 'create probe-{}')
-  for ((i = 0; i < samples; i++)); do cli delete --force "probe-$i" >/dev/null 2>&1; done
-  eval "create_$n=$c list_$n=$(median cli list) state_$n=$(median cli state c1)"
+world small 200000
+world big 300000
+fill() {  # world count: containers c1 .. c<count>, two creates at a time
+  local w=$1
+  seq 1 "$2" | sed 's/^/c/' | PROXMOX_LXCRI_CONFIG="$work/$w/config" xargs -P 2 -I{} \
+    "$bin" --root "$work/$w/run" --state-dir "$work/$w/state" create --bundle "$work/bundle" {} >/dev/null 2>&1 || true
+  local have
+  have=$(ls "$work/$w/run" | wc -l)
+  [ "$have" -eq "$2" ] || { echo "$w: only $have of $2 containers were created" >&2; exit 1; }
 }
+fill small 10
+fill big "$count"
 
-fill() {  # up to $1 containers c1 .. c$1
-  local have=0
-  [ -d "$work/run" ] && have=$(ls "$work/run" | wc -l)
-  seq $((have + 1)) "$1" | sed 's/^/c/' | xargs -P 2 -I{} bash -c 'create {}'
-}
+B_BIN=$bin B_WORK=$work B_SAMPLES=$samples B_COUNT=$count B_BACKEND=$backend B_MAPPING=$mapping python3 - <<'EOF'
+import os, statistics, sys, time
 
-fill 10
-measure 10
-fill "$count"
-[ "$(ls "$work/run" | wc -l)" -eq "$count" ] || { echo "only $(ls "$work/run" | wc -l) of $count created" >&2; exit 1; }
-measure big
-printf 'backend %s, median of %d\n' "$backend" "$samples"
-printf '%-8s %12s %12s %8s\n' command "10 (s)" "$count (s)" ratio
-for c in create list state; do
-  small=$(eval echo "\$${c}_10") big=$(eval echo "\$${c}_big")
-  printf '%-8s %12s %12s %8.2f\n' "$c" "$small" "$big" "$(echo "$big / $small" | bc -l)"
-done
+bin_, work, samples = os.environ["B_BIN"], os.environ["B_WORK"], int(os.environ["B_SAMPLES"])
+null = os.open(os.devnull, os.O_RDWR)
+
+
+def cli(world, *args):
+    return [bin_, "--root", f"{work}/{world}/run", "--state-dir", f"{work}/{world}/state", *args]
+
+
+def timed(world, argv):
+    """Seconds from the spawn of argv to its exit (posix_spawn, no shell); fails on a non-zero exit."""
+    env = dict(os.environ, PROXMOX_LXCRI_CONFIG=f"{work}/{world}/config")
+    t0 = time.monotonic_ns()
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=[(os.POSIX_SPAWN_DUP2, null, 0),
+                                                            (os.POSIX_SPAWN_DUP2, null, 1),
+                                                            (os.POSIX_SPAWN_DUP2, null, 2)])
+    _, status = os.waitpid(pid, 0)
+    t = (time.monotonic_ns() - t0) / 1e9
+    if status != 0:
+        sys.exit(f"{' '.join(argv)}: wait status {status:#x}")
+    return t
+
+
+def pct(values, p):
+    s = sorted(values)
+    k = (len(s) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+# One sample of every command in one world: create of a new id, delete of
+# it, list, state of c1.
+def sample(world, i):
+    probe = f"probe-{i}"
+    return {"create": timed(world, cli(world, "create", "--bundle", f"{work}/bundle", probe)),
+            "delete": timed(world, cli(world, "delete", "--force", probe)),
+            "list": timed(world, cli(world, "list")),
+            "state": timed(world, cli(world, "state", "c1"))}
+
+
+small, big = [], []
+for i in range(samples):
+    if i % 2 == 0:
+        small.append(sample("small", i)); big.append(sample("big", i))
+    else:
+        big.append(sample("big", i)); small.append(sample("small", i))
+
+load = os.getloadavg()[0]
+count = os.environ["B_COUNT"]
+print(f"backend {os.environ['B_BACKEND']}, mapping {os.environ['B_MAPPING']}, {samples} pairs "
+      f"(10 and {count} containers, alternating), {os.cpu_count()} CPUs, 1-minute load {load:.2f}")
+print(f"{'command':<8} {'10 (s)':>10} {count + ' (s)':>12} {'ratio':>7} {'ratio p10-p90':>15}  goal")
+goals = {"create": "ratio <= 1", "delete": "", "list": f"{count}: < 0.1 s", "state": "ratio ~ 1"}
+for command in ("create", "delete", "list", "state"):
+    a = [s[command] for s in small]
+    b = [s[command] for s in big]
+    ratios = [y / x for x, y in zip(a, b)]
+    print(f"{command:<8} {statistics.median(a):>10.4f} {statistics.median(b):>12.4f} "
+          f"{statistics.median(ratios):>7.2f} {pct(ratios, 10):>7.2f}-{pct(ratios, 90):<7.2f}  {goals[command]}")
+EOF

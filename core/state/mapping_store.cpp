@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <utility>
 
 namespace fs = std::filesystem;
@@ -99,12 +100,13 @@ ParsedName parse_entry_name(const std::string& name, const fs::path& dir) {
     } catch (const Error& e) {
         throw fail(e.what());
     }
-    std::string digits = name.substr(at + 1);
-    if (digits.empty() || digits.size() > 10 || digits.find_first_not_of("0123456789") != std::string::npos)
-        throw fail("'" + digits + "' is no VMID");
-    std::uint64_t value = std::stoull(digits);
-    if (value < vmid_hard_min || value > vmid_hard_max || std::to_string(value) != digits)
-        throw fail("VMID '" + digits + "' must be between " + std::to_string(vmid_hard_min) + " and " +
+    std::string_view digits = std::string_view(name).substr(at + 1);
+    std::uint64_t value = 0;
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (digits.empty() || digits.size() > 10 || error != std::errc() || end != digits.data() + digits.size())
+        throw fail("'" + std::string(digits) + "' is no VMID");
+    if (value < vmid_hard_min || value > vmid_hard_max || digits.front() == '0')
+        throw fail("VMID '" + std::string(digits) + "' must be between " + std::to_string(vmid_hard_min) + " and " +
                    std::to_string(vmid_hard_max) + ", without leading zeros");
     parsed.vmid = static_cast<Vmid>(value);
     return parsed;
@@ -188,6 +190,7 @@ void MappingStore::Transaction::scan() {
     UniqueFd dir(::open(store_.dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     std::vector<bundle::DirEntry> entries;
     if (!dir || !bundle::list_dir(dir.get(), entries)) throw_errno("read directory " + store_.dir_.string(), errno);
+    ids_.reserve(entries.size());
     for (const auto& [name, type] : entries) {
         if (name.starts_with(".")) {
             if (is_orphaned(name)) ::unlinkat(dir.get(), name.c_str(), 0);
@@ -303,7 +306,7 @@ MappingStore::Transaction MappingStore::begin() const { return Transaction(*this
 Mapping MappingStore::read() const {
     Transaction transaction(*this);
     Mapping mapping;
-    for (const auto& [id, vmid] : transaction.ids_) mapping.emplace(id, *transaction.find(id));
+    for (const auto& [vmid, id] : transaction.vmids_) mapping.emplace(id, *transaction.find(id));
     return mapping;
 }
 

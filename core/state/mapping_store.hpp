@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace lxcri {
 
@@ -82,7 +83,7 @@ public:
 
         const MappingStore& store_;
         FileLock lock_;
-        std::map<std::string, Vmid> ids_;   // from the file names
+        std::unordered_map<std::string, Vmid> ids_;  // from the file names
         std::map<Vmid, std::string> vmids_;
     };
 

@@ -1,5 +1,6 @@
 #include "state/state_store.hpp"
 
+#include "bundle/fd_util.hpp"
 #include "config/config.hpp"
 #include "oci/json_reader.hpp"
 #include "state/container_id.hpp"
@@ -229,17 +230,20 @@ void StateStore::remove(const std::string& id) const {
 }
 
 void StateStore::remove_unclaimed(const std::string& id) const {
-    // One whose create still holds its lock is that create's.
+    // One whose create still holds its lock is that create's. A plain
+    // readdir: --root may hold thousands of containers.
     std::string prefix = "." + container_dir(id).filename().string() + ".";
-    std::error_code ec;
-    for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
-        std::string name = it->path().filename().string();
-        if (!name.starts_with(prefix) || name.size() != prefix.size() + 6) continue;
-        UniqueFd dir(::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd root(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    std::vector<bundle::DirEntry> entries;
+    if (!root || !bundle::list_dir(root.get(), entries)) return;
+    for (const auto& entry : entries) {
+        if (!entry.name.starts_with(prefix) || entry.name.size() != prefix.size() + 6) continue;
+        fs::path path = root_ / entry.name;
+        UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         // Its creator file, and the temporary file of a write of it that was killed.
         if (dir && ::flock(dir.get(), LOCK_EX | LOCK_NB) == 0) {
             std::error_code removed;
-            fs::remove_all(it->path(), removed);
+            fs::remove_all(path, removed);
         }
     }
 }
