@@ -174,11 +174,12 @@ MappingStore::Saved::~Saved() {
 }
 
 MappingStore::Transaction::Transaction(const MappingStore& store)
-    : store_(store), lock_((ensure_private_dir(store.state_dir_), store.state_dir_ / "mapping.lock")) {
+    : state_dir_(store.state_dir_), dir_(store.dir_), legacy_file_(store.legacy_file_),
+      lock_((ensure_private_dir(state_dir_), state_dir_ / "mapping.lock")) {
     std::error_code ec;
     std::optional<Mapping> legacy;
-    if (fs::exists(store_.legacy_file_, ec)) legacy = load(store_.legacy_file_);  // damaged: nothing is made
-    ensure_private_dir(store_.dir_);
+    if (fs::exists(legacy_file_, ec)) legacy = load(legacy_file_);  // damaged: nothing is made
+    ensure_private_dir(dir_);
     scan();
     if (legacy) import_legacy(*legacy);
 }
@@ -187,21 +188,21 @@ MappingStore::Transaction::Transaction(const MappingStore& store)
 // this is the one part of a create that grows with the number of
 // containers.
 void MappingStore::Transaction::scan() {
-    UniqueFd dir(::open(store_.dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     std::vector<bundle::DirEntry> entries;
-    if (!dir || !bundle::list_dir(dir.get(), entries)) throw_errno("read directory " + store_.dir_.string(), errno);
+    if (!dir || !bundle::list_dir(dir.get(), entries)) throw_errno("read directory " + dir_.string(), errno);
     ids_.reserve(entries.size());
     for (const auto& [name, type] : entries) {
         if (name.starts_with(".")) {
             if (is_orphaned(name)) ::unlinkat(dir.get(), name.c_str(), 0);
             continue;
         }
-        ParsedName parsed = parse_entry_name(name, store_.dir_);
+        ParsedName parsed = parse_entry_name(name, dir_);
         if (auto [other, fresh] = ids_.emplace(parsed.id, parsed.vmid); !fresh)
-            throw Error(Errc::failed, store_.dir_.string() + ": '" + parsed.id + "' has two entries, " +
+            throw Error(Errc::failed, dir_.string() + ": '" + parsed.id + "' has two entries, " +
                                           entry_name(parsed.id, other->second) + " and " + name);
         if (auto [owner, fresh] = vmids_.emplace(parsed.vmid, parsed.id); !fresh)
-            throw Error(Errc::failed, store_.dir_.string() + ": VMID " + std::to_string(parsed.vmid) +
+            throw Error(Errc::failed, dir_.string() + ": VMID " + std::to_string(parsed.vmid) +
                                           " is the VMID of '" + owner->second + "' and of '" + parsed.id + "'");
     }
 }
@@ -211,13 +212,13 @@ void MappingStore::Transaction::scan() {
 // half-way, the next transaction puts them again (the same names).
 void MappingStore::Transaction::import_legacy(const Mapping& legacy) {
     for (const auto& [id, entry] : legacy) put(id, entry);
-    if (::unlink(store_.legacy_file_.c_str()) != 0) throw_errno("remove " + store_.legacy_file_.string(), errno);
-    fsync_dir(store_.state_dir_);
-    log::info(store_.legacy_file_.string() + ": moved into " + store_.dir_.string());
+    if (::unlink(legacy_file_.c_str()) != 0) throw_errno("remove " + legacy_file_.string(), errno);
+    fsync_dir(state_dir_);
+    log::info(legacy_file_.string() + ": moved into " + dir_.string());
 }
 
 fs::path MappingStore::Transaction::entry_file(const std::string& id) const {
-    return store_.dir_ / entry_name(id, ids_.at(id));
+    return dir_ / entry_name(id, ids_.at(id));
 }
 
 void MappingStore::Transaction::forget(const std::string& id) {
@@ -237,14 +238,14 @@ std::optional<MappingEntry> MappingStore::Transaction::find(const std::string& i
 // the old name, then the new name; the id has one entry throughout.
 void MappingStore::Transaction::put(const std::string& id, const MappingEntry& entry) {
     if (auto owner = vmids_.find(entry.vmid); owner != vmids_.end() && owner->second != id)
-        throw Error(Errc::failed, store_.dir_.string() + ": VMID " + std::to_string(entry.vmid) +
+        throw Error(Errc::failed, dir_.string() + ": VMID " + std::to_string(entry.vmid) +
                                       " is the VMID of '" + owner->second + "', not free for '" + id + "'");
-    fs::path target = store_.dir_ / entry_name(id, entry.vmid);
+    fs::path target = dir_ / entry_name(id, entry.vmid);
     if (ids_.count(id) && ids_.at(id) != entry.vmid) {
         fs::path old = entry_file(id);
         write_file_atomic(old, entry_content(entry), 0600, Durability::crash);
         rename_entry(old, target);
-        fsync_dir(store_.dir_);
+        fsync_dir(dir_);
         forget(id);
     } else {
         write_file_atomic(target, entry_content(entry), 0600, Durability::crash);
@@ -257,19 +258,19 @@ void MappingStore::Transaction::erase(const std::string& id) {
     if (!ids_.count(id)) return;
     fs::path file = entry_file(id);
     if (::unlink(file.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + file.string(), errno);
-    fsync_dir(store_.dir_);
+    fsync_dir(dir_);
     forget(id);
 }
 
 void MappingStore::Transaction::check_writable() const {
-    if (::access(store_.dir_.c_str(), W_OK) != 0) throw_errno("write to " + store_.dir_.string(), errno);
+    if (::access(dir_.c_str(), W_OK) != 0) throw_errno("write to " + dir_.string(), errno);
 }
 
 MappingStore::Saved MappingStore::Transaction::save(const std::string& id) const {
     Saved saved;
     if (!ids_.count(id)) return saved;
     saved.name_ = entry_name(id, ids_.at(id));
-    fs::path link = store_.dir_ / (std::string(saved_prefix) + std::to_string(::getpid()) + "." + saved.name_);
+    fs::path link = dir_ / (std::string(saved_prefix) + std::to_string(::getpid()) + "." + saved.name_);
     ::unlink(link.c_str());  // left by an earlier process with our pid
     if (::link(entry_file(id).c_str(), link.c_str()) != 0) throw_errno("link " + link.string(), errno);
     saved.file_ = link;
@@ -284,18 +285,18 @@ void MappingStore::Transaction::restore(const std::string& id, Saved& saved) {
         erase(id);
         return;
     }
-    ParsedName old = parse_entry_name(taken.name_, store_.dir_);
+    ParsedName old = parse_entry_name(taken.name_, dir_);
     if (auto owner = vmids_.find(old.vmid); owner != vmids_.end() && owner->second != id) {
         log::warning(id + ": VMID " + std::to_string(old.vmid) + " went to '" + owner->second +
                      "' meanwhile; the entry of '" + id + "' is removed, not restored");
         erase(id);
         return;
     }
-    fs::path target = store_.dir_ / taken.name_;
+    fs::path target = dir_ / taken.name_;
     if (ids_.count(id) && entry_file(id) != target) rename_entry(entry_file(id), target);
     rename_entry(taken.file_, target);
     taken.file_.clear();
-    fsync_dir(store_.dir_);
+    fsync_dir(dir_);
     forget(id);
     ids_[id] = old.vmid;
     vmids_[old.vmid] = id;

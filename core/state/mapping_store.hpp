@@ -81,7 +81,8 @@ public:
         void import_legacy(const Mapping& legacy);
         void forget(const std::string& id);
 
-        const MappingStore& store_;
+        // Copies: a transaction may outlive the store it came from.
+        std::filesystem::path state_dir_, dir_, legacy_file_;
         FileLock lock_;
         std::unordered_map<std::string, Vmid> ids_;  // from the file names
         std::map<Vmid, std::string> vmids_;

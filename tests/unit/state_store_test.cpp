@@ -9,10 +9,12 @@
 
 #include <lxcri/error.hpp>
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <random>
 #include <set>
 #include <thread>
 
@@ -412,4 +414,49 @@ BOOST_AUTO_TEST_CASE(mapping_lock_serialises_processes) {
     std::set<lxcri::Vmid> vmids;
     for (const auto& [id, entry] : mapping) vmids.insert(entry.vmid);
     BOOST_CHECK_EQUAL(vmids.size(), mapping.size());
+}
+
+// A process killed at any moment of a mapping change leaves a mapping that
+// reads whole (no id and no VMID twice, every entry readable), and the next
+// transaction removes what it left (its saved entries, a temporary file).
+// The child does what create, its undo and delete do, in a loop.
+BOOST_AUTO_TEST_CASE(a_kill_at_any_moment_leaves_the_mapping_consistent) {
+    TempDir tmp;
+    std::mt19937 rng(14);
+    lxcri::MappingStore initial(tmp / "state");
+    for (lxcri::Vmid i = 0; i < 4; ++i) initial.begin().put("c" + std::to_string(i), {200 + i, "lxc", ""});
+    for (int round = 0; round < 300; ++round) {
+        pid_t pid = ::fork();
+        BOOST_REQUIRE(pid >= 0);
+        if (pid == 0) {
+            try {
+                lxcri::MappingStore store(tmp / "state");
+                for (unsigned i = 0;; ++i) {
+                    std::string id = "c" + std::to_string(i % 4);
+                    auto saved = store.begin().save(id);
+                    {
+                        auto t = store.begin();
+                        lxcri::Vmid vmid = 100 + (round + i * 7) % 20;
+                        while (t.vmids().count(vmid) && t.vmids().at(vmid) != id) vmid = 100 + (vmid - 99) % 20;
+                        t.put(id, {vmid, i % 2 ? "lxc" : "dry-run", std::to_string(i)});
+                    }
+                    if (i % 3 == 0) store.begin().restore(id, saved);
+                    if (i % 5 == 0) store.begin().erase(id);
+                }
+            } catch (...) {
+                _exit(1);
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(100, 10000)(rng)));
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status), "the child ended by itself: status " << status);
+        lxcri::MappingStore store(tmp / "state");
+        lxcri::Mapping mapping;
+        BOOST_REQUIRE_NO_THROW(mapping = store.read());
+        BOOST_CHECK_LE(mapping.size(), 4u);
+        for (const auto& e : fs::directory_iterator(tmp / "state" / "mapping"))
+            BOOST_CHECK_MESSAGE(!e.path().filename().string().starts_with("."), "left: " << e.path());
+    }
 }
