@@ -45,14 +45,15 @@ function(lxcri_add_plugin)
     LIBRARY_OUTPUT_DIRECTORY ${output_dir})
 
   # In this tree liblxcri-core sits two levels up from the plugin directory,
-  # built and installed. Out of tree, CMake's default build RPATH points at
-  # the SDK's library; installed, the plugin needs none, because the core
-  # that dlopens it has already loaded liblxcri-core.
+  # built and installed. Out of tree the plugin needs no RUNPATH: the core
+  # that dlopens it has already loaded liblxcri-core. The built plugin gets
+  # the installed RUNPATH, which the install then copies unchanged: one that
+  # CMake rewrites at install ends in an empty element, the current
+  # directory, where ld.so would look for what the plugin loads (liblxc).
+  set_target_properties(${target} PROPERTIES BUILD_WITH_INSTALL_RPATH ON)
   get_target_property(sdk_imported lxcri::sdk IMPORTED)
   if(NOT sdk_imported)
-    set_target_properties(${target} PROPERTIES
-      BUILD_RPATH "$ORIGIN/../.."
-      INSTALL_RPATH "$ORIGIN/../..")
+    set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
   endif()
   set_property(GLOBAL APPEND PROPERTY LXCRI_PLUGIN_TARGETS ${target})
 
