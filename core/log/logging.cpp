@@ -22,8 +22,9 @@
 #include <fcntl.h>
 
 #include <atomic>
-#include <mutex>
 #include <iostream>
+#include <mutex>
+#include <optional>
 
 namespace logging = boost::log;
 namespace sinks = boost::log::sinks;
@@ -109,38 +110,52 @@ private:
     __gnu_cxx::stdio_filebuf<char> buffer_;
 };
 
-std::once_flag configured;
+boost::shared_ptr<std::ostream> open_stream(const Options& options) {
+    if (!options.file) return boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter());
+    // Close-on-exec, unlike std::ofstream's: hooks, the commands a backend
+    // runs and the container must not inherit the log file.
+    int fd = ::open(options.file->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno("open log file " + options.file->string(), errno, Errc::invalid_input);
+    return boost::make_shared<FdStream>(fd);
+}
+
+// Where the next message goes, until it has a Boost.Log sink. The sink is
+// made at the first message rather than by init(): most commands log
+// nothing, and main configures twice (before and after the config file).
+struct Pending {
+    Options options;
+    boost::shared_ptr<std::ostream> stream;
+};
+std::mutex pending_mutex;
+std::optional<Pending> pending = Pending{Options{}, open_stream(Options{})};
 
 // The new sink is made before the old one goes: the core is never without
-// a sink, because Boost.Log's default sink, used when there is none, writes
-// to stdout, which engines read as the answer of `state` and `list`.
-void configure(const Options& options) {
-    boost::shared_ptr<Sink> sink;
-    if (options.file) {
-        // Close-on-exec, unlike std::ofstream's: hooks, the commands a backend
-        // runs and the container must not inherit the log file.
-        int fd = ::open(options.file->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) throw_errno("open log file " + options.file->string(), errno, Errc::invalid_input);
-        sink = make_sink(boost::make_shared<FdStream>(fd), options, true);
-    } else {
-        sink = make_sink(boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter()), options, false);
-    }
+// a sink once it has had one, because Boost.Log's default sink, used when
+// there is none, writes to stdout, which engines read as the answer of
+// `state` and `list`.
+void install_pending() {
+    std::lock_guard lock(pending_mutex);
+    if (!pending) return;
+    auto sink = make_sink(pending->stream, pending->options, pending->options.file.has_value());
     auto core = logging::core::get();
     core->remove_all_sinks();
     core->add_sink(sink);
-    debug_on = options.debug;
-    logging_to_file = options.file.has_value();
+    pending.reset();
 }
 
 }  // namespace
 
 void init(const Options& options) {
-    std::call_once(configured, [] { configure(Options{}); });
-    configure(options);
+    // The file is opened now, so that a bad --log fails here.
+    auto stream = open_stream(options);
+    std::lock_guard lock(pending_mutex);
+    pending = Pending{options, std::move(stream)};
+    debug_on = options.debug;
+    logging_to_file = options.file.has_value();
 }
 
 void write(Level level, std::string_view message) {
-    std::call_once(configured, [] { configure(Options{}); });
+    install_pending();
     auto& lg = logger();
     logging::record record = lg.open_record(logging::keywords::severity = level);
     if (record) {
