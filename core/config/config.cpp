@@ -75,10 +75,12 @@ po::options_description config_keys(bool command_line) {
 
 Config load_config(const po::parsed_options& command_line) {
     po::variables_map vm;
+    // The keys of the environment and of the file; parsed_options point at
+    // them, so they live until the last store().
+    po::options_description keys = config_keys(false);
     try {
         po::store(command_line, vm);
-        po::options_description env_keys = config_keys(false);
-        po::store(po::parse_environment(env_keys, [&](const std::string& v) { return env_to_key(env_keys, v); }), vm);
+        po::store(po::parse_environment(keys, [&](const std::string& v) { return env_to_key(keys, v); }), vm);
     } catch (const po::error& e) {
         throw Error(Errc::invalid_input, "environment: " + option_error_message(e));
     }
@@ -105,9 +107,7 @@ Config load_config(const po::parsed_options& command_line) {
         }
         std::istringstream in(text);
         try {
-            // parsed_options points at its description: keep it alive until store().
-            po::options_description file_keys = config_keys(false);
-            po::parsed_options parsed = po::parse_config_file(in, file_keys, true);
+            po::parsed_options parsed = po::parse_config_file(in, keys, true);
             for (const auto& option : parsed.options) {
                 if (!option.unregistered) continue;
                 auto dot = option.string_key.find('.');
