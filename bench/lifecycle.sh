@@ -209,16 +209,8 @@ us = lambda a, b: (b - a) // 1000
 print(us(t0, t1), us(t1, t2), us(t2, t3), us(t3, t4), us(t0, t4))
 EOF
 export B_LXCRI="$binary" B_RUNC="$runc_bin" B_WORK="$work" B_RUN="$run"
-# Percentiles, for the summaries below: linear interpolation between the
-# closest ranks.
-cat > "$work/stats.py" <<'EOF'
-def pct(v, p):
-    v = sorted(v)
-    k = (len(v) - 1) * p
-    lo = int(k)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
-EOF
+# Percentiles, for the summaries below (the helpers import it from $work).
+cp "$repo/bench/stats.py" "$work/stats.py"
 
 once() {  # kind run-number
     local out

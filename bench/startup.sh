@@ -124,8 +124,11 @@ for i in "${!binaries[@]}"; do
         --state-dir "$work/state$i" state bench
 done
 
-"$python" - "$runs" "${lines[@]}" <<'PY'
+"$python" - "$repo/bench" "$runs" "${lines[@]}" <<'PY'
 import os, re, sys, time
+
+sys.path.insert(0, sys.argv.pop(1))
+from stats import pct
 
 runs = int(sys.argv[1])
 lines = []
@@ -137,14 +140,6 @@ for spec in sys.argv[2:]:
         env[var] = value
     lines.append((name, argv, env))
 null = os.open(os.devnull, os.O_RDWR)
-
-
-def pct(v, p):
-    v = sorted(v)
-    k = (len(v) - 1) * p
-    lo = int(k)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
 def timed(argv, env):
