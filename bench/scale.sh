@@ -60,8 +60,11 @@ fill() {  # world count: containers c1 .. c<count>, two creates at a time
 fill small 10
 fill big "$count"
 
-B_BIN=$bin B_WORK=$work B_SAMPLES=$samples B_COUNT=$count B_BACKEND=$backend B_MAPPING=$mapping python3 - <<'EOF'
+B_BENCH=$(cd "$(dirname "$0")" && pwd) B_BIN=$bin B_WORK=$work B_SAMPLES=$samples B_COUNT=$count B_BACKEND=$backend B_MAPPING=$mapping python3 - <<'EOF'
 import os, statistics, sys, time
+
+sys.path.insert(0, os.environ["B_BENCH"])
+from stats import pct
 
 bin_, work, samples = os.environ["B_BIN"], os.environ["B_WORK"], int(os.environ["B_SAMPLES"])
 null = os.open(os.devnull, os.O_RDWR)
@@ -83,14 +86,6 @@ def timed(world, argv):
     if status != 0:
         sys.exit(f"{' '.join(argv)}: wait status {status:#x}")
     return t
-
-
-def pct(values, p):
-    s = sorted(values)
-    k = (len(s) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 # One sample of every command in one world: create of a new id, delete of
@@ -121,5 +116,5 @@ for command in ("create", "delete", "list", "state"):
     b = [s[command] for s in big]
     ratios = [y / x for x, y in zip(a, b)]
     print(f"{command:<8} {statistics.median(a):>10.4f} {statistics.median(b):>12.4f} "
-          f"{statistics.median(ratios):>7.2f} {pct(ratios, 10):>7.2f}-{pct(ratios, 90):<7.2f}  {goals[command]}")
+          f"{statistics.median(ratios):>7.2f} {pct(ratios, 0.1):>7.2f}-{pct(ratios, 0.9):<7.2f}  {goals[command]}")
 EOF
