@@ -210,8 +210,14 @@ void MappingStore::Transaction::scan() {
 // mapping.json of 0.1, checked whole before any entry is moved: each entry
 // is put as by a create, and the file is removed once all are in. Killed
 // half-way, the next transaction puts them again (the same names).
+// The entries are made durable together (one syncfs instead of two fsyncs
+// each: 2,000 entries took 2.5 s one by one) before mapping.json goes; a
+// power loss before that leaves mapping.json, and the next transaction
+// writes every entry again.
 void MappingStore::Transaction::import_legacy(const Mapping& legacy) {
-    for (const auto& [id, entry] : legacy) put(id, entry);
+    for (const auto& [id, entry] : legacy) write_entry(id, entry, Durability::process);
+    UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::syncfs(dir.get()) != 0) throw_errno("sync " + dir_.string(), errno);
     if (::unlink(legacy_file_.c_str()) != 0) throw_errno("remove " + legacy_file_.string(), errno);
     fsync_dir(state_dir_);
     log::info(legacy_file_.string() + ": moved into " + dir_.string());
@@ -234,21 +240,25 @@ std::optional<MappingEntry> MappingStore::Transaction::find(const std::string& i
     return read_entry(entry_file(id), it->second);
 }
 
+void MappingStore::Transaction::put(const std::string& id, const MappingEntry& entry) {
+    write_entry(id, entry, Durability::crash);
+}
+
 // A new VMID for an id that has one is two renames: the new content under
 // the old name, then the new name; the id has one entry throughout.
-void MappingStore::Transaction::put(const std::string& id, const MappingEntry& entry) {
+void MappingStore::Transaction::write_entry(const std::string& id, const MappingEntry& entry, Durability durability) {
     if (auto owner = vmids_.find(entry.vmid); owner != vmids_.end() && owner->second != id)
         throw Error(Errc::failed, dir_.string() + ": VMID " + std::to_string(entry.vmid) +
                                       " is the VMID of '" + owner->second + "', not free for '" + id + "'");
     fs::path target = dir_ / entry_name(id, entry.vmid);
     if (ids_.count(id) && ids_.at(id) != entry.vmid) {
         fs::path old = entry_file(id);
-        write_file_atomic(old, entry_content(entry), 0600, Durability::crash);
+        write_file_atomic(old, entry_content(entry), 0600, durability);
         rename_entry(old, target);
-        fsync_dir(dir_);
+        if (durability == Durability::crash) fsync_dir(dir_);
         forget(id);
     } else {
-        write_file_atomic(target, entry_content(entry), 0600, Durability::crash);
+        write_file_atomic(target, entry_content(entry), 0600, durability);
     }
     ids_[id] = entry.vmid;
     vmids_[entry.vmid] = id;

@@ -80,6 +80,7 @@ public:
         void scan();
         void import_legacy(const Mapping& legacy);
         void forget(const std::string& id);
+        void write_entry(const std::string& id, const MappingEntry& entry, Durability durability);
 
         // Copies: a transaction may outlive the store it came from.
         std::filesystem::path state_dir_, dir_, legacy_file_;
