@@ -245,8 +245,9 @@ FileLock Runtime::claim_directory(const std::string& id, Undo& undo) {
 // mapping's first free candidate; the old entry comes back on undo.
 Vmid Runtime::allocate(const ContainerState& state, Backend& backend, const MappingStrategy& mapping, Undo& undo) {
     auto transaction = mappings_.begin();
-    MappingEntry entry = allocate_vmid({state.id, state.backend, transaction.find(state.id)}, transaction.vmids(),
-                                       mapping, config_.mapping, config_.vmid_range, backend.vmids_in_use());
+    CreateInventory inventory(transaction, backend);
+    MappingEntry entry = allocate_vmid({state.id, state.backend, transaction.find(state.id)}, inventory, mapping,
+                                       config_.mapping, config_.vmid_range);
     // The undo needs no disk space: the old entry is kept aside as a link
     // and comes back by renames.
     auto previous = std::make_shared<MappingStore::Saved>(transaction.save(state.id));
@@ -283,11 +284,9 @@ CreateResult Runtime::create_with_retry(ContainerState& state, Backend& backend,
             if (e.code() != Errc::already_exists || attempt >= max_vmid_attempts) throw;
             log::info(state.id + ": " + e.what() + "; trying another VMID");
             auto transaction = mappings_.begin();
-            std::set<Vmid> in_use = backend.vmids_in_use();
-            in_use.insert(state.vmid);
-            MappingEntry entry = allocate_vmid({state.id, state.backend, transaction.find(state.id)},
-                                               transaction.vmids(), mapping, config_.mapping, config_.vmid_range,
-                                               in_use);
+            CreateInventory inventory(transaction, backend, {state.vmid});
+            MappingEntry entry = allocate_vmid({state.id, state.backend, transaction.find(state.id)}, inventory,
+                                               mapping, config_.mapping, config_.vmid_range);
             transaction.put(state.id, entry);
             state.vmid = entry.vmid;
         }

@@ -56,4 +56,38 @@ MappingEntry allocate_vmid(const VmidRequest& request, const std::map<Vmid, std:
                                      " in use): widen vmid-min/vmid-max or delete containers");
 }
 
+MappingEntry allocate_vmid(const VmidRequest& request, VmidInventory& inventory, const MappingStrategy& strategy,
+                           const std::string& strategy_name, VmidRange range) {
+    const std::string& id = request.id;
+    auto is_taken = [&](Vmid vmid) {
+        auto owner = inventory.mapped_to(vmid);
+        return (owner && *owner != id) || inventory.in_use(vmid);
+    };
+    std::optional<MappingEntry> current = request.current;
+    if (current && !is_taken(current->vmid)) {
+        log::debug(id + ": reusing VMID " + std::to_string(current->vmid) + " from the mapping");
+        MappingEntry kept = *current;
+        kept.backend = request.backend;
+        return kept;
+    }
+    // The first candidates, a lookup each; the contract is checked as in
+    // the full search.
+    constexpr std::uint64_t direct_attempts = 8;
+    std::unordered_set<Vmid> seen;
+    for (std::uint64_t attempt = 0; attempt < std::min<std::uint64_t>(direct_attempts, range.size()); ++attempt) {
+        Vmid candidate = strategy.candidate(id, range, attempt);
+        if (!range.contains(candidate) || !seen.insert(candidate).second) break;  // reported by the full search
+        if (is_taken(candidate)) continue;
+        if (current)
+            log::warning(id + ": VMID " + std::to_string(current->vmid) +
+                         " from the mapping is in use on the host; allocating a new one");
+        return MappingEntry{candidate, request.backend, rfc3339_now()};
+    }
+    // All taken (the incremental mapping, or collisions): the whole
+    // inventory, read once, and the search from the first candidate.
+    std::set<Vmid> in_use = inventory.all_in_use();
+    if (current) in_use.insert(current->vmid);  // found taken above
+    return allocate_vmid(request, inventory.mapped(), strategy, strategy_name, range, in_use);
+}
+
 }  // namespace lxcri

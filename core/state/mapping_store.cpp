@@ -10,10 +10,12 @@
 #include <lxcri/log.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -78,29 +80,19 @@ Mapping load(const fs::path& file) {
     return mapping;
 }
 
-// An entry's file name: <id>@<vmid>, the VMID in its canonical decimal
-// form (so that one VMID has one name).
-std::string entry_name(const std::string& id, Vmid vmid) { return id + "@" + std::to_string(vmid); }
+// A VMID's claim: @<vmid>, the VMID in its canonical decimal form (so
+// that one VMID has one name).
+constexpr char claim_mark = '@';
+std::string claim_name(Vmid vmid) { return claim_mark + std::to_string(vmid); }
 
-struct ParsedName {
-    std::string id;
-    Vmid vmid = 0;
-};
+Error damaged(const fs::path& file, const std::string& why) {
+    return Error(Errc::failed, file.string() + ": " + why);
+}
 
-// What a name in mapping/ says, or why it is no entry's name.
-ParsedName parse_entry_name(const std::string& name, const fs::path& dir) {
-    auto fail = [&](const std::string& why) {
-        return Error(Errc::failed, (dir / name).string() + ": not a mapping entry (<id>@<vmid>): " + why);
-    };
-    auto at = name.find('@');
-    if (at == std::string::npos) throw fail("no '@'");
-    ParsedName parsed{name.substr(0, at), 0};
-    try {
-        validate_container_id(parsed.id);
-    } catch (const Error& e) {
-        throw fail(e.what());
-    }
-    std::string_view digits = std::string_view(name).substr(at + 1);
+// The VMID a claim's name gives, or why it is no claim's name.
+Vmid parse_claim_name(const std::string& name, const fs::path& dir) {
+    std::string_view digits = std::string_view(name).substr(1);
+    auto fail = [&](const std::string& why) { return damaged(dir / name, "not a VMID's claim (@<vmid>): " + why); };
     std::uint64_t value = 0;
     auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
     if (digits.empty() || digits.size() > 10 || error != std::errc() || end != digits.data() + digits.size())
@@ -108,36 +100,59 @@ ParsedName parse_entry_name(const std::string& name, const fs::path& dir) {
     if (value < vmid_hard_min || value > vmid_hard_max || digits.front() == '0')
         throw fail("VMID '" + std::string(digits) + "' must be between " + std::to_string(vmid_hard_min) + " and " +
                    std::to_string(vmid_hard_max) + ", without leading zeros");
-    parsed.vmid = static_cast<Vmid>(value);
-    return parsed;
+    return static_cast<Vmid>(value);
+}
+
+// The id a claim names; nullopt when there is no claim.
+std::optional<std::string> read_claim(const fs::path& file) {
+    char target[256];
+    ssize_t n = ::readlink(file.c_str(), target, sizeof target);
+    if (n < 0 && errno == ENOENT) return std::nullopt;
+    if (n < 0 && errno == EINVAL) throw damaged(file, "not a VMID's claim: not a symbolic link");
+    if (n < 0) throw_errno("read " + file.string(), errno);
+    std::string id(target, static_cast<size_t>(n));
+    try {
+        if (static_cast<size_t>(n) == sizeof target) throw Error(Errc::failed, "too long");
+        validate_container_id(id);
+    } catch (const Error& e) {
+        throw damaged(file, std::string("not a VMID's claim: ") + e.what());
+    }
+    return id;
 }
 
 std::string entry_content(const MappingEntry& entry) {
-    return to_pretty_json(json::object{{"backend", entry.backend}, {"created", entry.created}});
+    return to_pretty_json(
+        json::object{{"vmid", entry.vmid}, {"backend", entry.backend}, {"created", entry.created}});
 }
 
-// A file of mapping/: {"backend": "...", "created": "..."}, checked like
-// user input.
-MappingEntry read_entry(const fs::path& file, Vmid vmid) {
+// An entry's file, {"vmid": N, "backend": "...", "created": "..."}, checked
+// like user input; nullopt when there is none.
+std::optional<MappingEntry> read_entry(const fs::path& file) {
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) != 0) {
+        if (errno == ENOENT) return std::nullopt;
+        throw_errno("read " + file.string(), errno);
+    }
+    if (!S_ISREG(st.st_mode)) throw damaged(file, "not a mapping entry: not a regular file");
     json::value document = read_json_file(file, Errc::failed);
     Problems problems;
-    MappingEntry entry{vmid, "", ""};
+    MappingEntry entry;
     if (const auto* object = problems.object(document, "")) {
         Fields fields(problems, *object, "");
+        if (fields.require("vmid")) fields.read("vmid", entry.vmid, vmid_hard_min, vmid_hard_max);
         if (fields.require("backend") && fields.read("backend", entry.backend) && !is_valid_plugin_name(entry.backend))
             fields.add("backend", "'" + entry.backend + "' is not a valid plugin name");
         fields.read("created", entry.created);
     }
-    if (!problems.list().empty())
-        throw Error(Errc::failed, file.string() + ": " + oci::to_string(problems.list().front()));
+    if (!problems.list().empty()) throw damaged(file, oci::to_string(problems.list().front()));
     return entry;
 }
 
-// An entry put aside by Transaction::save is a hard link
-// .saved.<pid>.<name>: one left by a process that was killed is removed by
-// the next transaction, once no process of that pid lives. Every other
-// dot file in mapping/ is the temporary file of a write that was killed
-// (writes run only under the lock), and is removed at once.
+// An entry put aside by Transaction::save is a hard link .saved.<pid>.<id>:
+// one left by a process that was killed is removed once no process of that
+// pid lives. Every other dot file in mapping/ is the temporary file of a
+// write that was killed (writes run only under the lock), and is removed
+// at once.
 constexpr std::string_view saved_prefix = ".saved.";
 
 bool is_orphaned(const std::string& name) {
@@ -158,13 +173,13 @@ MappingStore::MappingStore(fs::path state_dir)
     : state_dir_(std::move(state_dir)), dir_(state_dir_ / "mapping"), legacy_file_(state_dir_ / "mapping.json") {}
 
 MappingStore::Saved::Saved(Saved&& other) noexcept
-    : file_(std::exchange(other.file_, {})), name_(std::move(other.name_)) {}
+    : file_(std::exchange(other.file_, {})), vmid_(other.vmid_) {}
 
 MappingStore::Saved& MappingStore::Saved::operator=(Saved&& other) noexcept {
     if (this != &other) {
         if (!file_.empty()) ::unlink(file_.c_str());
         file_ = std::exchange(other.file_, {});
-        name_ = std::move(other.name_);
+        vmid_ = other.vmid_;
     }
     return *this;
 }
@@ -176,39 +191,14 @@ MappingStore::Saved::~Saved() {
 MappingStore::Transaction::Transaction(const MappingStore& store)
     : state_dir_(store.state_dir_), dir_(store.dir_), legacy_file_(store.legacy_file_),
       lock_((ensure_private_dir(state_dir_), state_dir_ / "mapping.lock")) {
-    std::error_code ec;
     std::optional<Mapping> legacy;
-    if (fs::exists(legacy_file_, ec)) legacy = load(legacy_file_);  // damaged: nothing is made
+    if (::access(legacy_file_.c_str(), F_OK) == 0) legacy = load(legacy_file_);  // damaged: nothing is made
     ensure_private_dir(dir_);
-    scan();
     if (legacy) import_legacy(*legacy);
 }
 
-// The names in mapping/: every id and VMID, each once. A plain readdir:
-// this is the one part of a create that grows with the number of
-// containers.
-void MappingStore::Transaction::scan() {
-    UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    std::vector<bundle::DirEntry> entries;
-    if (!dir || !bundle::list_dir(dir.get(), entries)) throw_errno("read directory " + dir_.string(), errno);
-    ids_.reserve(entries.size());
-    for (const auto& [name, type] : entries) {
-        if (name.starts_with(".")) {
-            if (is_orphaned(name)) ::unlinkat(dir.get(), name.c_str(), 0);
-            continue;
-        }
-        ParsedName parsed = parse_entry_name(name, dir_);
-        if (auto [other, fresh] = ids_.emplace(parsed.id, parsed.vmid); !fresh)
-            throw Error(Errc::failed, dir_.string() + ": '" + parsed.id + "' has two entries, " +
-                                          entry_name(parsed.id, other->second) + " and " + name);
-        if (auto [owner, fresh] = vmids_.emplace(parsed.vmid, parsed.id); !fresh)
-            throw Error(Errc::failed, dir_.string() + ": VMID " + std::to_string(parsed.vmid) +
-                                          " is the VMID of '" + owner->second + "' and of '" + parsed.id + "'");
-    }
-}
-
 // mapping.json of 0.1, checked whole before any entry is moved. The
-// entries are written, made durable together (one syncfs instead of two
+// entries are written, made durable together (one syncfs instead of three
 // fsyncs each: 2,000 entries took 2.5 s one by one), and only then is
 // mapping.json removed: killed or cut off before that, the next
 // transaction writes every entry again (the same names).
@@ -221,102 +211,181 @@ void MappingStore::Transaction::import_legacy(const Mapping& legacy) {
     log::info(legacy_file_.string() + ": moved into " + dir_.string());
 }
 
-fs::path MappingStore::Transaction::entry_file(const std::string& id) const {
-    return dir_ / entry_name(id, ids_.at(id));
+const std::optional<MappingEntry>& MappingStore::Transaction::entry(const std::string& id) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) it = entries_.emplace(id, read_entry(dir_ / id)).first;
+    return it->second;
 }
 
-void MappingStore::Transaction::forget(const std::string& id) {
-    if (auto it = ids_.find(id); it != ids_.end()) {
-        vmids_.erase(it->second);
-        ids_.erase(it);
+std::optional<MappingEntry> MappingStore::Transaction::find(const std::string& id) {
+    validate_container_id(id);
+    const auto& found = entry(id);
+    if (!found) return std::nullopt;
+    fs::path claim = dir_ / claim_name(found->vmid);
+    auto owner = read_claim(claim);
+    if (!owner) throw damaged(dir_ / id, "VMID " + std::to_string(found->vmid) + " has no claim " + claim.string());
+    if (*owner != id)
+        throw damaged(dir_ / id, "VMID " + std::to_string(found->vmid) + " is claimed by '" + *owner + "' (" +
+                                     claim.string() + ")");
+    return found;
+}
+
+std::optional<std::string> MappingStore::Transaction::owner(Vmid vmid) {
+    fs::path claim = dir_ / claim_name(vmid);
+    auto id = read_claim(claim);
+    if (!id) return std::nullopt;
+    if (const auto& found = entry(*id); found && found->vmid == vmid) return id;
+    // Left by a process killed between the claim and the entry, or
+    // between an entry's removal and its claim's.
+    if (::unlink(claim.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + claim.string(), errno);
+    return std::nullopt;
+}
+
+std::vector<std::string> MappingStore::Transaction::names() {
+    UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    std::vector<bundle::DirEntry> entries;
+    if (!dir || !bundle::list_dir(dir.get(), entries)) throw_errno("read directory " + dir_.string(), errno);
+    std::vector<std::string> result;
+    result.reserve(entries.size());
+    for (auto& entry : entries) {
+        if (!entry.name.starts_with("."))
+            result.push_back(std::move(entry.name));
+        else if (is_orphaned(entry.name))
+            ::unlinkat(dir.get(), entry.name.c_str(), 0);
     }
+    return result;
 }
 
-std::optional<MappingEntry> MappingStore::Transaction::find(const std::string& id) const {
-    auto it = ids_.find(id);
-    if (it == ids_.end()) return std::nullopt;
-    return read_entry(entry_file(id), it->second);
+// The claims' names and targets; a claim whose id has no entry is not
+// counted (left by a killed process). A claim whose id's entry gives
+// another VMID counts here until a lookup of that VMID removes it: this
+// would mean reading every entry.
+std::map<Vmid, std::string> MappingStore::Transaction::vmids() {
+    std::vector<std::string> all = names();
+    std::sort(all.begin(), all.end());
+    std::map<Vmid, std::string> result;
+    for (const auto& name : all) {
+        if (name.front() != claim_mark) continue;
+        Vmid vmid = parse_claim_name(name, dir_);
+        auto id = read_claim(dir_ / name);
+        if (!id) continue;  // removed meanwhile: we hold the lock, so not by one of us
+        if (auto cached = entries_.find(*id); cached != entries_.end()) {
+            if (cached->second && cached->second->vmid == vmid) result.emplace(vmid, *id);
+        } else if (std::binary_search(all.begin(), all.end(), *id)) {
+            result.emplace(vmid, *id);
+        }
+    }
+    return result;
+}
+
+void MappingStore::Transaction::claim(Vmid vmid, const std::string& id, Durability durability) {
+    fs::path claim = dir_ / claim_name(vmid);
+    if (::symlink(id.c_str(), claim.c_str()) != 0) throw_errno("claim " + claim.string(), errno);
+    if (durability == Durability::crash) fsync_dir(dir_);
+}
+
+// Removes the id's claim of `vmid` (no fsync: a claim whose entry does not
+// give it is no claim).
+void MappingStore::Transaction::release(Vmid vmid, const std::string& id) {
+    fs::path claim = dir_ / claim_name(vmid);
+    if (read_claim(claim) == id && ::unlink(claim.c_str()) != 0 && errno != ENOENT)
+        throw_errno("remove " + claim.string(), errno);
 }
 
 void MappingStore::Transaction::put(const std::string& id, const MappingEntry& entry) {
     write_entry(id, entry, Durability::crash);
 }
 
-// A new VMID for an id that has one is two renames: the new content under
-// the old name, then the new name; the id has one entry throughout.
-void MappingStore::Transaction::write_entry(const std::string& id, const MappingEntry& entry, Durability durability) {
-    if (auto owner = vmids_.find(entry.vmid); owner != vmids_.end() && owner->second != id)
-        throw Error(Errc::failed, dir_.string() + ": VMID " + std::to_string(entry.vmid) +
-                                      " is the VMID of '" + owner->second + "', not free for '" + id + "'");
-    fs::path target = dir_ / entry_name(id, entry.vmid);
-    if (ids_.count(id) && ids_.at(id) != entry.vmid) {
-        fs::path old = entry_file(id);
-        write_file_atomic(old, entry_content(entry), 0600, durability);
-        rename_entry(old, target);
-        if (durability == Durability::crash) fsync_dir(dir_);
-        forget(id);
-    } else {
-        write_file_atomic(target, entry_content(entry), 0600, durability);
-    }
-    ids_[id] = entry.vmid;
-    vmids_[entry.vmid] = id;
+// The VMID is claimed first, then the entry written; a new VMID's old
+// claim is released last. The id has one entry throughout.
+void MappingStore::Transaction::write_entry(const std::string& id, const MappingEntry& wanted, Durability durability) {
+    validate_container_id(id);
+    auto holder = owner(wanted.vmid);
+    if (holder && *holder != id)
+        throw Error(Errc::failed, dir_.string() + ": VMID " + std::to_string(wanted.vmid) + " is the VMID of '" +
+                                      *holder + "', not free for '" + id + "'");
+    std::optional<MappingEntry> old = entry(id);
+    if (!holder) claim(wanted.vmid, id, durability);
+    write_file_atomic(dir_ / id, entry_content(wanted), 0600, durability);
+    entries_[id] = wanted;
+    if (old && old->vmid != wanted.vmid) release(old->vmid, id);
 }
 
 void MappingStore::Transaction::erase(const std::string& id) {
-    if (!ids_.count(id)) return;
-    fs::path file = entry_file(id);
+    validate_container_id(id);
+    std::optional<MappingEntry> old = entry(id);
+    if (!old) return;
+    fs::path file = dir_ / id;
     if (::unlink(file.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + file.string(), errno);
     fsync_dir(dir_);
-    forget(id);
+    entries_[id] = std::nullopt;
+    release(old->vmid, id);
 }
 
 void MappingStore::Transaction::check_writable() const {
     if (::access(dir_.c_str(), W_OK) != 0) throw_errno("write to " + dir_.string(), errno);
 }
 
-MappingStore::Saved MappingStore::Transaction::save(const std::string& id) const {
+MappingStore::Saved MappingStore::Transaction::save(const std::string& id) {
     Saved saved;
-    if (!ids_.count(id)) return saved;
-    saved.name_ = entry_name(id, ids_.at(id));
-    fs::path link = dir_ / (std::string(saved_prefix) + std::to_string(::getpid()) + "." + saved.name_);
+    validate_container_id(id);
+    const auto& current = entry(id);
+    if (!current) return saved;
+    fs::path link = dir_ / (std::string(saved_prefix) + std::to_string(::getpid()) + "." + id);
     ::unlink(link.c_str());  // left by an earlier process with our pid
-    if (::link(entry_file(id).c_str(), link.c_str()) != 0) throw_errno("link " + link.string(), errno);
+    if (::link((dir_ / id).c_str(), link.c_str()) != 0) throw_errno("link " + link.string(), errno);
     saved.file_ = link;
+    saved.vmid_ = current->vmid;
     return saved;
 }
 
-// Renames only: the id's current entry (if any) takes the old name, then
-// the saved file replaces it; the id has at most one entry throughout.
+// Renames only (the old VMID is claimed again first when it was released):
+// the id has at most one entry throughout.
 void MappingStore::Transaction::restore(const std::string& id, Saved& saved) {
     Saved taken = std::move(saved);
     if (taken.file_.empty()) {
         erase(id);
         return;
     }
-    ParsedName old = parse_entry_name(taken.name_, dir_);
-    if (auto owner = vmids_.find(old.vmid); owner != vmids_.end() && owner->second != id) {
-        log::warning(id + ": VMID " + std::to_string(old.vmid) + " went to '" + owner->second +
+    auto holder = owner(taken.vmid_);
+    if (holder && *holder != id) {
+        log::warning(id + ": VMID " + std::to_string(taken.vmid_) + " went to '" + *holder +
                      "' meanwhile; the entry of '" + id + "' is removed, not restored");
         erase(id);
         return;
     }
-    fs::path target = dir_ / taken.name_;
-    if (ids_.count(id) && entry_file(id) != target) rename_entry(entry_file(id), target);
-    rename_entry(taken.file_, target);
+    std::optional<MappingEntry> current = entry(id);
+    if (!holder) claim(taken.vmid_, id, Durability::crash);
+    rename_entry(taken.file_, dir_ / id);
     taken.file_.clear();
     fsync_dir(dir_);
-    forget(id);
-    ids_[id] = old.vmid;
-    vmids_[old.vmid] = id;
+    entries_.erase(id);
+    if (current && current->vmid != taken.vmid_) release(current->vmid, id);
+}
+
+// Every name checked: entries (with their claims) and claims; claims that
+// count for nothing are removed.
+Mapping MappingStore::Transaction::read_all() {
+    Mapping mapping;
+    std::vector<Vmid> claims;
+    for (const auto& name : names()) {
+        if (name.front() == claim_mark) {
+            claims.push_back(parse_claim_name(name, dir_));
+            continue;
+        }
+        try {
+            validate_container_id(name);
+        } catch (const Error& e) {
+            throw damaged(dir_ / name, std::string("not a mapping entry (<id>) nor a claim (@<vmid>): ") + e.what());
+        }
+        mapping.emplace(name, *find(name));
+    }
+    for (Vmid vmid : claims) owner(vmid);
+    return mapping;
 }
 
 MappingStore::Transaction MappingStore::begin() const { return Transaction(*this); }
 
-Mapping MappingStore::read() const {
-    Transaction transaction(*this);
-    Mapping mapping;
-    for (const auto& [vmid, id] : transaction.vmids_) mapping.emplace(id, *transaction.find(id));
-    return mapping;
-}
+Mapping MappingStore::read() const { return Transaction(*this).read_all(); }
 
 }  // namespace lxcri

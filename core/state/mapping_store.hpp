@@ -8,7 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 namespace lxcri {
 
@@ -23,14 +23,22 @@ struct MappingEntry {
 using Mapping = std::map<std::string, MappingEntry>;  // container id -> entry
 
 // The persistent id -> VMID mapping, <state-dir>/mapping/. It survives
-// reboots, unlike <root>. One file per container, named <id>@<vmid> and
-// holding {"backend": ..., "created": ...}: the names alone tell every id
-// and VMID (one readdir), so a create reads and writes its own entry only,
-// whatever the number of containers. Every change runs inside a
-// Transaction, which holds an exclusive lock on <state-dir>/mapping.lock,
-// and is a single rename or unlink, made durable (fsync of the file and the
-// directory) before it returns: a process killed at any point leaves every
-// id with at most one entry and every VMID with at most one id.
+// reboots, unlike <root>. Each container has two names there:
+//
+//   <id>      its entry, a file {"vmid": N, "backend": "...", "created": "..."}
+//   @<vmid>   the VMID's claim, a symbolic link to "<id>"
+//
+// so that the entry of an id and the owner of a VMID are each one lookup,
+// whatever the number of containers: a create with the hash mapping reads
+// and writes its own names only. The entry is the truth; a claim counts
+// while the entry it names gives that VMID.
+//
+// Every change runs inside a Transaction, which holds an exclusive lock on
+// <state-dir>/mapping.lock. A VMID is claimed (made durable) before an entry
+// names it, and an entry is removed before its claim: a process killed at
+// any point leaves every id with at most one entry, every VMID with at most
+// one id, and at worst a claim whose entry does not give it that VMID, which
+// the next lookup of that VMID removes.
 //
 // A mapping.json of version 0.1 (one file for all entries) is moved into
 // mapping/ by the first transaction, and removed once every entry is there.
@@ -51,15 +59,20 @@ public:
     private:
         friend class MappingStore;
         std::filesystem::path file_;  // a link to the old entry; empty when the id had none
-        std::string name_;            // the old entry's name
+        Vmid vmid_ = 0;               // the old entry's VMID
     };
 
     class Transaction {
     public:
-        // The id's entry (its file is read and checked), if it has one.
-        std::optional<MappingEntry> find(const std::string& id) const;
-        // Every VMID of the mapping and the id it belongs to.
-        const std::map<Vmid, std::string>& vmids() const { return vmids_; }
+        // The id's entry (its file is read and checked, and its claim), if
+        // it has one.
+        std::optional<MappingEntry> find(const std::string& id);
+        // The id the mapping gives `vmid` to, if any (one lookup; a claim
+        // left by a killed process is removed on the way).
+        std::optional<std::string> owner(Vmid vmid);
+        // Every VMID the mapping gives to an id, and that id (one readdir:
+        // for an allocation whose first candidates are all taken).
+        std::map<Vmid, std::string> vmids();
         // Makes `entry` the id's entry. Error(failed) when its VMID is
         // another id's.
         void put(const std::string& id, const MappingEntry& entry);
@@ -68,7 +81,7 @@ public:
         // nothing.
         void check_writable() const;
         // Puts the id's current entry (or its absence) aside for restore().
-        Saved save(const std::string& id) const;
+        Saved save(const std::string& id);
         // The id's entry as it was at save(); none when its old VMID has
         // been given to another id since. Consumes `saved`.
         void restore(const std::string& id, Saved& saved);
@@ -76,23 +89,28 @@ public:
     private:
         friend class MappingStore;
         explicit Transaction(const MappingStore& store);
-        std::filesystem::path entry_file(const std::string& id) const;
-        void scan();
+        // The id's entry as its file says (cached), without its claim.
+        const std::optional<MappingEntry>& entry(const std::string& id);
+        void claim(Vmid vmid, const std::string& id, Durability durability);
+        void release(Vmid vmid, const std::string& id);
+        void write_entry(const std::string& id, const MappingEntry& wanted, Durability durability);
         void import_legacy(const Mapping& legacy);
-        void forget(const std::string& id);
-        void write_entry(const std::string& id, const MappingEntry& entry, Durability durability);
+        // Every name of mapping/ but the dot files (a killed process's
+        // temporary files and saved entries are removed on the way).
+        std::vector<std::string> names();
+        Mapping read_all();
 
         // Copies: a transaction may outlive the store it came from.
         std::filesystem::path state_dir_, dir_, legacy_file_;
         FileLock lock_;
-        std::unordered_map<std::string, Vmid> ids_;  // from the file names
-        std::map<Vmid, std::string> vmids_;
+        std::map<std::string, std::optional<MappingEntry>> entries_;  // read or written in this transaction
     };
 
     Transaction begin() const;
 
-    // Every entry, each file read and checked (under the lock: tests,
-    // fuzzing and diagnostics; commands use a Transaction).
+    // Every entry, each file and claim read and checked, and every name
+    // (under the lock: tests, fuzzing and diagnostics; commands use a
+    // Transaction). Removes what killed processes left.
     Mapping read() const;
 
     const std::filesystem::path& directory() const { return dir_; }

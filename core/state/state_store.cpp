@@ -102,12 +102,14 @@ fs::path StateStore::container_dir(const std::string& id) const {
 
 FileLock StateStore::create_container_dir(const std::string& id) const {
     ensure_private_dir(root_);
+    ensure_private_dir(creating_dir());
     fs::path dir = container_dir(id);
-    // Made and locked under a name that is no container id, then renamed
-    // into place: nobody (a delete --force) sees it unlocked.
+    // Made and locked in <root>/.creating, then renamed into place: nobody
+    // (a delete --force) sees it unlocked, and what a killed create left is
+    // found without a readdir of <root>, which may hold thousands.
     for (;;) {
-        std::string temp = (root_ / ("." + id + ".XXXXXX")).string();
-        if (!::mkdtemp(temp.data())) throw_errno("create a directory in " + root_.string(), errno);
+        std::string temp = (creating_dir() / (id + ".XXXXXX")).string();
+        if (!::mkdtemp(temp.data())) throw_errno("create a directory in " + creating_dir().string(), errno);
         std::optional<FileLock> lock;
         try {
             lock.emplace(temp);
@@ -230,15 +232,14 @@ void StateStore::remove(const std::string& id) const {
 }
 
 void StateStore::remove_unclaimed(const std::string& id) const {
-    // One whose create still holds its lock is that create's. A plain
-    // readdir: --root may hold thousands of containers.
-    std::string prefix = "." + container_dir(id).filename().string() + ".";
-    UniqueFd root(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    // One whose create still holds its lock is that create's.
+    std::string prefix = container_dir(id).filename().string() + ".";
+    UniqueFd creating(::open(creating_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     std::vector<bundle::DirEntry> entries;
-    if (!root || !bundle::list_dir(root.get(), entries)) return;
+    if (!creating || !bundle::list_dir(creating.get(), entries)) return;
     for (const auto& entry : entries) {
         if (!entry.name.starts_with(prefix) || entry.name.size() != prefix.size() + 6) continue;
-        fs::path path = root_ / entry.name;
+        fs::path path = creating_dir() / entry.name;
         UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         // Its creator file, and the temporary file of a write of it that was killed.
         if (dir && ::flock(dir.get(), LOCK_EX | LOCK_NB) == 0) {

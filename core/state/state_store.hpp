@@ -74,8 +74,10 @@ public:
     bool has_state(const std::string& id) const;
     void remove(const std::string& id) const;                    // the whole <root>/<id>, and remove_unclaimed
     // Removes what a create killed before its directory got its name left
-    // (a <root>/.<id>.XXXXXX, with nothing but its creator file, whose lock nobody holds).
+    // (a <root>/.creating/<id>.XXXXXX, with nothing but its creator file, whose lock nobody holds).
     void remove_unclaimed(const std::string& id) const;
+    // Where a create makes its directory before it gets its name.
+    std::filesystem::path creating_dir() const { return root_ / ".creating"; }
 
     // Ids of every container directory, sorted.
     std::vector<std::string> ids() const;

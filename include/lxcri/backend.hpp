@@ -93,6 +93,12 @@ public:
     // VMIDs already used on this host (or cluster), whoever made them.
     virtual std::set<Vmid> vmids_in_use() = 0;
 
+    // Whether one VMID is: what the core asks first, for each of the
+    // mapping's first candidates. Override it when one VMID is cheaper to
+    // check than all (a create should not grow with the number of
+    // containers); the answer must be the same as vmids_in_use()'s.
+    virtual bool vmid_in_use(Vmid vmid) { return vmids_in_use().count(vmid) != 0; }
+
     // Realise the container. Afterwards it exists, its namespaces exist and
     // process.args has NOT run (status created).
     virtual CreateResult create(const CreateRequest& request) = 0;

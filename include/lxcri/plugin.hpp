@@ -23,7 +23,7 @@
 // a changed virtual function list or signature, a changed layout of a struct
 // passed between core and plugin (PluginInfo, PluginContext, ContainerSpec,
 // CreateRequest, ...). The core refuses plugins built for another version.
-#define LXCRI_PLUGIN_API_VERSION 3  // history: docs/PLUGINS.md
+#define LXCRI_PLUGIN_API_VERSION 4  // history: docs/PLUGINS.md
 
 namespace lxcri {
 

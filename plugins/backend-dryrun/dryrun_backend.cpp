@@ -80,6 +80,7 @@ public:
     }
 
     std::set<lxcri::Vmid> vmids_in_use() override { return in_use_; }
+    bool vmid_in_use(lxcri::Vmid vmid) override { return in_use_.count(vmid) != 0; }
 
     lxcri::CreateResult create(const lxcri::CreateRequest& request) override {
         const auto& spec = request.spec;

@@ -637,7 +637,9 @@ BOOST_AUTO_TEST_CASE(damaged_mapping_json_is_refused_before_create) {
         {R"({"../../x": {"vmid": 150, "backend": "dry-run"}})", R"(containers["../../x"]: invalid container id)"},
         {R"({"a": {"vmid": "150", "backend": "dry-run"}})", R"(containers["a"].vmid: must be an integer)"},
     };
-    lxcri::test::write_text(env.state / "mapping.lock", "");  // made by the first create
+    // Made by the first create, to stay.
+    lxcri::test::write_text(env.state / "mapping.lock", "");
+    fs::create_directories(env.root / ".creating");
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.containers) {
             lxcri::test::write_text(file, R"({"version": 1, "containers": )" + c.containers + "}");
@@ -658,7 +660,8 @@ BOOST_AUTO_TEST_CASE(a_mapping_json_of_0_1_is_moved_in_by_the_next_create) {
     BOOST_REQUIRE_EQUAL(env.create("c1").exit_code, 0);
     BOOST_CHECK_EQUAL(env.state_of("c1").at("vmid").as_int64(), 150);
     BOOST_CHECK(!fs::exists(env.state / "mapping.json"));
-    BOOST_CHECK(fs::exists(env.state / "mapping" / "c1@150"));
+    BOOST_CHECK(fs::exists(env.state / "mapping" / "c1"));
+    BOOST_CHECK_EQUAL(fs::read_symlink(env.state / "mapping" / "@150").string(), "c1");
     auto mapping = env.mapping();
     BOOST_CHECK(mapping.at("old") == (lxcri::MappingEntry{777, "dry-run", "2026-01-01T00:00:00Z"}));
     BOOST_CHECK_EQUAL(mapping.at("c1").backend, "dry-run");  // the backend of this create

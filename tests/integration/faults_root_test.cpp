@@ -209,8 +209,8 @@ struct World {
         std::vector<std::string> found;
         if (fs::exists(root / id)) found.push_back("runtime directory " + (root / id).string());
         std::error_code ec;
-        for (const auto& e : fs::directory_iterator(root, ec))
-            if (e.path().filename().string().starts_with("." + id + "."))
+        for (const auto& e : fs::directory_iterator(root / ".creating", ec))
+            if (e.path().filename().string().starts_with(id + "."))
                 found.push_back("a create's unclaimed directory " + e.path().string());
         try {
             for (const auto& [other, vmid] : mapping_of(state))
@@ -553,11 +553,13 @@ void damaged_mapping(const std::string& backend) {
             return at == std::string::npos ? t : t.substr(0, at) + to + t.substr(at + from.size());
         };
     };
-    // A file beside the entry that is none, or a second entry.
-    auto beside = [&dir](std::string name) {
-        return [&dir, name](const fs::path& p) {
+    // The entry as it was, and its VMID's claim changed.
+    auto claim = [&dir, &world, id](std::string target) {
+        return [&dir, &world, id, target](const fs::path& p) {
             fs::rename(fs::path(p.string() + ".orig"), p);
-            lxcri::test::write_text(dir / name, R"({"backend": "lxc"})");
+            fs::path file = dir / ("@" + std::to_string(mapping_of(world.state).at(id)));
+            fs::remove(file);
+            if (!target.empty()) fs::create_symlink(target, file);
         };
     };
     std::vector<Damage> damages = {
@@ -566,19 +568,23 @@ void damaged_mapping(const std::string& backend) {
         {"truncated", [](const std::string& t) -> std::optional<std::string> { return t.substr(0, t.size() / 2); }, {}},
         {"garbage", text("\x7f" "ELF garbage"), {}},
         {"not an object", text("[]"), {}},
+        {"vmid negative", edit("\"vmid\": ", "\"vmid\": -"), {}},
         {"backend a number", edit("\"backend\": \"", "\"backend\": 5, \"x\": \""), {}},
         {"backend a path", edit("\"backend\": \"", "\"backend\": \"../"), {}},
         {"a directory", {}, [](const fs::path& p) { fs::create_directory(p); }},
-        {"a second entry", {}, beside(id + "@999999998")},
-        {"a name that is no entry", {}, beside("x@0150")},
+        {"its claim missing", {}, {}},
+        {"its claim another id's", {}, {}},
     };
+    damages[9].special = claim("");
+    damages[10].special = claim("other");
     for (const auto& damage : damages) {
         for (bool started : {false, true}) {
             std::string detail = damage.name + (started ? ", running" : ", created");
             BOOST_REQUIRE(world.create(id).exit_code == 0);
             if (started) BOOST_REQUIRE(world.cli({"start", id}).exit_code == 0);
             std::string status = world.status(id);
-            fs::path file = dir / (id + "@" + std::to_string(mapping_of(world.state).at(id)));
+            fs::path file = dir / id;
+            fs::path claim_file = dir / ("@" + std::to_string(mapping_of(world.state).at(id)));
             std::string original = lxcri::test::read_text(file);
             fs::copy_file(file, fs::path(file.string() + ".orig"));
             apply(damage, file);
@@ -592,12 +598,13 @@ void damaged_mapping(const std::string& backend) {
                     problems.push_back("the container was " + status + " and is " + world.status(id));
                 if (auto l = world.cli({"list"}); l.exit_code != 0) problems.push_back("list: " + l.err);
             }
-            // Repaired: only the entry, as it was.
+            // Repaired: only the entry and its claim, as they were.
             for (const auto& e : fs::directory_iterator(dir))
                 if (e.path() != file) fs::remove_all(e.path());
             if (damage.name != "missing") {
                 fs::remove_all(file);
                 lxcri::test::write_text(file, original);
+                fs::create_symlink(id, claim_file);
             }
             tally.record(world, id, false, detail, problems);
         }

@@ -61,7 +61,13 @@ struct Lxc {
     std::vector<std::string> ids() const {
         std::vector<std::string> result;
         if (fs::exists(root))
-            for (const auto& e : fs::directory_iterator(root)) result.push_back(e.path().filename().string());
+            for (const auto& e : fs::directory_iterator(root)) {
+                // A create's directory before it gets its name is in .creating.
+                if (e.path().filename() != ".creating")
+                    result.push_back(e.path().filename().string());
+                else
+                    for (const auto& c : fs::directory_iterator(e)) result.push_back(".creating/" + c.path().filename().string());
+            }
         return result;
     }
 

@@ -252,19 +252,23 @@ BOOST_AUTO_TEST_CASE(atomic_write_leaves_no_temp_files_and_replaces_whole) {
     BOOST_CHECK_THROW(lxcri::write_file_atomic(tmp / "missing" / "f", "x"), lxcri::Error);
 }
 
-BOOST_AUTO_TEST_CASE(mapping_persists_one_file_per_entry) {
+BOOST_AUTO_TEST_CASE(mapping_persists_an_entry_and_a_claim_per_container) {
     TempDir tmp;
+    fs::path dir = tmp / "state" / "mapping";
     lxcri::MappingStore store(tmp / "state");
     {
         auto t = store.begin();
         BOOST_CHECK(t.vmids().empty());
         BOOST_CHECK(!t.find("c1"));
+        BOOST_CHECK(!t.owner(123));
         t.put("c1", {123, "dry-run", "2026-01-01T00:00:00Z"});
         t.put("c2", {124, "lxc", ""});
+        BOOST_CHECK_EQUAL(t.owner(123).value_or("none"), "c1");
     }
     BOOST_CHECK_EQUAL(mode_of(tmp / "state"), 0700u);
-    BOOST_CHECK_EQUAL(mode_of(tmp / "state" / "mapping"), 0700u);
-    BOOST_CHECK_EQUAL(mode_of(tmp / "state" / "mapping" / "c1@123"), 0600u);
+    BOOST_CHECK_EQUAL(mode_of(dir), 0700u);
+    BOOST_CHECK_EQUAL(mode_of(dir / "c1"), 0600u);
+    BOOST_CHECK_EQUAL(fs::read_symlink(dir / "@123").string(), "c1");
     lxcri::MappingStore again(tmp / "state");
     auto mapping = again.read();
     BOOST_REQUIRE_EQUAL(mapping.size(), 2u);
@@ -272,15 +276,41 @@ BOOST_AUTO_TEST_CASE(mapping_persists_one_file_per_entry) {
     {
         auto t = again.begin();
         BOOST_CHECK_EQUAL(t.vmids().at(124), "c2");
-        // A new VMID for c2 renames its entry: one file for the id.
+        BOOST_CHECK_EQUAL(t.owner(124).value_or("none"), "c2");
+        // A new VMID for c2: its entry names it, the old claim is gone.
         t.put("c2", {130, "lxc", "x"});
         t.erase("c1");
         // Another id's VMID is refused.
         BOOST_CHECK_THROW(t.put("c3", {130, "lxc", ""}), lxcri::Error);
+        BOOST_CHECK(!t.owner(124));
     }
     std::set<std::string> names;
-    for (const auto& e : fs::directory_iterator(tmp / "state" / "mapping")) names.insert(e.path().filename());
-    BOOST_CHECK(names == std::set<std::string>{"c2@130"});
+    for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename());
+    BOOST_CHECK(names == (std::set<std::string>{"c2", "@130"}));
+    BOOST_CHECK(again.read() == (lxcri::Mapping{{"c2", {130, "lxc", "x"}}}));
+}
+
+// A claim whose entry does not give it that VMID (left by a process killed
+// between the two) counts for nothing, and the lookup of its VMID removes it.
+BOOST_AUTO_TEST_CASE(a_claim_without_its_entry_counts_for_nothing) {
+    TempDir tmp;
+    fs::path dir = tmp / "state" / "mapping";
+    lxcri::MappingStore store(tmp / "state");
+    store.begin().put("a", {150, "lxc", ""});
+    fs::create_symlink("ghost", dir / "@170");  // killed before the entry was written
+    fs::create_symlink("a", dir / "@171");      // killed before a's old claim was removed
+    {
+        auto t = store.begin();
+        BOOST_CHECK(!t.vmids().count(170));
+        BOOST_CHECK(!t.owner(170));
+        BOOST_CHECK(!fs::is_symlink(dir / "@170"));
+        BOOST_CHECK(!t.owner(171));
+        BOOST_CHECK(!fs::is_symlink(dir / "@171"));
+        t.put("ghost", {170, "lxc", ""});
+    }
+    fs::create_symlink("a", dir / "@172");
+    BOOST_CHECK(store.read() == (lxcri::Mapping{{"a", {150, "lxc", ""}}, {"ghost", {170, "lxc", ""}}}));
+    BOOST_CHECK(!fs::is_symlink(dir / "@172"));  // read() removes them too
 }
 
 // An undo puts the old entry back with renames only (no disk space), or
@@ -313,7 +343,8 @@ BOOST_AUTO_TEST_CASE(a_saved_entry_comes_back) {
         BOOST_CHECK_MESSAGE(!e.path().filename().string().starts_with("."), e.path());
 }
 
-// The names and files of mapping/ are checked like user input, naming the file.
+// The names, claims and files of mapping/ are checked like user input,
+// naming the file.
 BOOST_AUTO_TEST_CASE(mapping_entries_are_checked_like_user_input) {
     TempDir tmp;
     fs::path dir = tmp / "state" / "mapping";
@@ -322,38 +353,64 @@ BOOST_AUTO_TEST_CASE(mapping_entries_are_checked_like_user_input) {
     struct Case {
         std::string name, expected;
     };
+    // Names that are neither an entry's nor a claim's (read() lists them).
     std::vector<Case> names = {
-        {"b", "b: not a mapping entry (<id>@<vmid>): no '@'"},
-        {"b@", "'' is no VMID"},
-        {"b@0150", "without leading zeros"},
-        {"b@99", "must be between 100 and 999999999"},
-        {"b@1000000000", "must be between 100 and 999999999"},
-        {"b@12x", "'12x' is no VMID"},
-        {"-b@160", "invalid container id '-b'"},
-        {"a@160", "'a' has two entries, a@150 and a@160"},
-        {"b@150", "VMID 150 is the VMID of 'a' and of 'b'"},
+        {"b@160", "not a mapping entry (<id>) nor a claim (@<vmid>)"},
+        {"-b", "invalid container id '-b'"},
+        {"@", "'' is no VMID"},
+        {"@0150", "without leading zeros"},
+        {"@99", "must be between 100 and 999999999"},
+        {"@1000000000", "must be between 100 and 999999999"},
+        {"@12x", "'12x' is no VMID"},
     };
     for (const auto& c : names) {
         BOOST_TEST_CONTEXT(c.name) {
-            lxcri::test::write_text(dir / c.name, "{\"backend\": \"lxc\"}");
-            check_refused([&] { store.begin(); }, {dir.string(), c.expected});
+            fs::create_symlink("a", dir / c.name);
+            check_refused([&] { store.read(); }, {(dir / c.name).string(), c.expected});
             fs::remove(dir / c.name);
         }
     }
+    // Claims that are damaged, met by a lookup of their VMID.
+    std::vector<std::pair<std::string, std::string>> claims = {{"", "not a symbolic link"},
+                                                                {"../x", "invalid container id '../x'"}};
+    for (const auto& [target, expected] : claims) {
+        BOOST_TEST_CONTEXT(target) {
+            if (target.empty())
+                lxcri::test::write_text(dir / "@160", "a");
+            else
+                fs::create_symlink(target, dir / "@160");
+            check_refused([&] { store.begin().owner(160); }, {(dir / "@160").string(), expected});
+            check_refused([&] { store.read(); }, {(dir / "@160").string(), expected});
+            fs::remove(dir / "@160");
+        }
+    }
+    // An entry whose claim is missing or is another id's.
+    fs::remove(dir / "@150");
+    check_refused([&] { store.begin().find("a"); }, {(dir / "a").string(), "VMID 150 has no claim"});
+    fs::create_symlink("b", dir / "@150");
+    check_refused([&] { store.begin().find("a"); }, {(dir / "a").string(), "VMID 150 is claimed by 'b'"});
+    fs::remove(dir / "@150");
+    fs::create_symlink("a", dir / "@150");
     std::vector<Case> contents = {
-        {"", "a@150"},
-        {"[1", "a@150"},
-        {"{}", "backend: is required"},
-        {R"({"backend": "LXC/.."})", "backend: 'LXC/..' is not a valid plugin name"},
-        {R"({"backend": "lxc", "created": 5})", "created: must be a string"},
+        {"", (dir / "a").string()},
+        {"[1", (dir / "a").string()},
+        {"{}", "vmid: is required"},
+        {R"({"vmid": 150})", "backend: is required"},
+        {R"({"vmid": 99, "backend": "lxc"})", "vmid: must be between 100 and 999999999"},
+        {R"({"vmid": "150", "backend": "lxc"})", "vmid: must be an integer"},
+        {R"({"vmid": 150, "backend": "LXC/.."})", "backend: 'LXC/..' is not a valid plugin name"},
+        {R"({"vmid": 150, "backend": "lxc", "created": 5})", "created: must be a string"},
     };
     for (const auto& c : contents) {
         BOOST_TEST_CONTEXT(c.name) {
-            lxcri::test::write_text(dir / "a@150", c.name);
-            check_refused([&] { store.read(); }, {(dir / "a@150").string(), c.expected});
-            check_refused([&] { store.begin().find("a"); }, {(dir / "a@150").string(), c.expected});
+            lxcri::test::write_text(dir / "a", c.name);
+            check_refused([&] { store.read(); }, {(dir / "a").string(), c.expected});
+            check_refused([&] { store.begin().find("a"); }, {(dir / "a").string(), c.expected});
         }
     }
+    fs::remove(dir / "a");
+    fs::create_directory(dir / "a");
+    check_refused([&] { store.begin().find("a"); }, {(dir / "a").string(), "not a regular file"});
 }
 
 // A mapping.json of 0.1 is moved into mapping/ by the first transaction.
@@ -365,11 +422,13 @@ BOOST_AUTO_TEST_CASE(a_mapping_json_of_0_1_is_moved_in) {
     lxcri::MappingStore store(tmp / "state");
     // Killed half-way through an earlier move: one entry is there already.
     fs::create_directories(tmp / "state" / "mapping");
-    lxcri::test::write_text(tmp / "state" / "mapping" / "a@100", R"({"backend": "lxc", "created": "t"})");
+    fs::create_symlink("a", tmp / "state" / "mapping" / "@100");
+    lxcri::test::write_text(tmp / "state" / "mapping" / "a", R"({"vmid": 100, "backend": "lxc", "created": "t"})");
     auto mapping = store.read();
     BOOST_CHECK(mapping == (lxcri::Mapping{{"a", {100, "lxc", "t"}}, {"b", {101, "dry-run", ""}}}));
     BOOST_CHECK(!fs::exists(tmp / "state" / "mapping.json"));
-    BOOST_CHECK(fs::exists(tmp / "state" / "mapping" / "b@101"));
+    BOOST_CHECK(fs::exists(tmp / "state" / "mapping" / "b"));
+    BOOST_CHECK_EQUAL(fs::read_symlink(tmp / "state" / "mapping" / "@101").string(), "b");
 }
 
 BOOST_AUTO_TEST_CASE(damaged_mapping_json_is_an_error) {
@@ -417,8 +476,9 @@ BOOST_AUTO_TEST_CASE(mapping_lock_serialises_processes) {
 }
 
 // A process killed at any moment of a mapping change leaves a mapping that
-// reads whole (no id and no VMID twice, every entry readable), and the next
-// transaction removes what it left (its saved entries, a temporary file).
+// reads whole (no id and no VMID twice, every entry readable and claimed),
+// and a full read removes what it left (its saved entries, a temporary
+// file, a claim its entry does not give).
 // The child does what create, its undo and delete do, in a loop.
 BOOST_AUTO_TEST_CASE(a_kill_at_any_moment_leaves_the_mapping_consistent) {
     TempDir tmp;
@@ -437,7 +497,7 @@ BOOST_AUTO_TEST_CASE(a_kill_at_any_moment_leaves_the_mapping_consistent) {
                     {
                         auto t = store.begin();
                         lxcri::Vmid vmid = 100 + (round + i * 7) % 20;
-                        while (t.vmids().count(vmid) && t.vmids().at(vmid) != id) vmid = 100 + (vmid - 99) % 20;
+                        for (auto o = t.owner(vmid); o && *o != id; o = t.owner(vmid)) vmid = 100 + (vmid - 99) % 20;
                         t.put(id, {vmid, i % 2 ? "lxc" : "dry-run", std::to_string(i)});
                     }
                     if (i % 3 == 0) store.begin().restore(id, saved);
@@ -456,7 +516,17 @@ BOOST_AUTO_TEST_CASE(a_kill_at_any_moment_leaves_the_mapping_consistent) {
         lxcri::Mapping mapping;
         BOOST_REQUIRE_NO_THROW(mapping = store.read());
         BOOST_CHECK_LE(mapping.size(), 4u);
-        for (const auto& e : fs::directory_iterator(tmp / "state" / "mapping"))
-            BOOST_CHECK_MESSAGE(!e.path().filename().string().starts_with("."), "left: " << e.path());
+        // Nothing but the entries and their claims is left.
+        size_t claims = 0;
+        for (const auto& e : fs::directory_iterator(tmp / "state" / "mapping")) {
+            std::string name = e.path().filename();
+            BOOST_CHECK_MESSAGE(!name.starts_with("."), "left: " << e.path());
+            if (!name.starts_with("@")) continue;
+            ++claims;
+            std::string id = fs::read_symlink(e.path());
+            BOOST_CHECK_MESSAGE(mapping.count(id) && "@" + std::to_string(mapping.at(id).vmid) == name,
+                                "a claim that counts for nothing: " << e.path() << " -> " << id);
+        }
+        BOOST_CHECK_EQUAL(claims, mapping.size());
     }
 }
