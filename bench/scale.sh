@@ -11,7 +11,7 @@
 # The lxc backend makes COUNT+10 real (sleeping busybox) containers: needs
 # root, minutes, and about 1 MiB of memory per container.
 set -euo pipefail
-backend=dry-run count=2000 samples=31 mapping=incremental build=build
+backend=dry-run count=2000 samples=31 mapping=hash build=build
 while [ $# -gt 0 ]; do
   case $1 in
     --backend) backend=$2; shift 2 ;;
@@ -88,22 +88,24 @@ def timed(world, argv):
     return t
 
 
-# One sample of every command in one world: create of a new id, delete of
-# it, list, state of c1.
-def sample(world, i):
-    probe = f"probe-{i}"
-    return {"create": timed(world, cli(world, "create", "--bundle", f"{work}/bundle", probe)),
-            "delete": timed(world, cli(world, "delete", "--force", probe)),
-            "list": timed(world, cli(world, "list")),
-            "state": timed(world, cli(world, "state", "c1"))}
+# Each command in its own phase of SAMPLES pairs, so that a run follows a
+# run of the same command (a list of 2,000 containers just before would
+# leave the caches to the next command of that world only): create of
+# new ids, delete of them, list, state of c1.
+def pairs(argv_of):
+    a, b = [], []
+    for i in range(samples):
+        times = {w: timed(w, argv_of(w, i)) for w in (("small", "big") if i % 2 == 0 else ("big", "small"))}
+        a.append(times["small"]); b.append(times["big"])
+    return a, b
 
 
-small, big = [], []
-for i in range(samples):
-    if i % 2 == 0:
-        small.append(sample("small", i)); big.append(sample("big", i))
-    else:
-        big.append(sample("big", i)); small.append(sample("small", i))
+results = {
+    "create": pairs(lambda w, i: cli(w, "create", "--bundle", f"{work}/bundle", f"probe-{i}")),
+    "delete": pairs(lambda w, i: cli(w, "delete", "--force", f"probe-{i}")),
+    "list": pairs(lambda w, i: cli(w, "list")),
+    "state": pairs(lambda w, i: cli(w, "state", "c1")),
+}
 
 load = os.getloadavg()[0]
 count = os.environ["B_COUNT"]
@@ -112,8 +114,7 @@ print(f"backend {os.environ['B_BACKEND']}, mapping {os.environ['B_MAPPING']}, {s
 print(f"{'command':<8} {'10 (s)':>10} {count + ' (s)':>12} {'ratio':>7} {'ratio p10-p90':>15}  goal")
 goals = {"create": "ratio <= 1", "delete": "", "list": f"{count}: < 0.1 s", "state": "ratio ~ 1"}
 for command in ("create", "delete", "list", "state"):
-    a = [s[command] for s in small]
-    b = [s[command] for s in big]
+    a, b = results[command]
     ratios = [y / x for x, y in zip(a, b)]
     print(f"{command:<8} {statistics.median(a):>10.4f} {statistics.median(b):>12.4f} "
           f"{statistics.median(ratios):>7.2f} {pct(ratios, 0.1):>7.2f}-{pct(ratios, 0.9):<7.2f}  {goals[command]}")
