@@ -11,15 +11,14 @@
 
 namespace lxcri {
 
-MappingEntry allocate_vmid(const VmidRequest& request, const std::map<Vmid, std::string>& mapped,
-                           const MappingStrategy& strategy, const std::string& strategy_name, VmidRange range,
-                           const std::set<Vmid>& in_use) {
+namespace {
+
+// The search over the whole inventory: `taken` holds every VMID that is
+// not free for the id.
+MappingEntry search(const VmidRequest& request, std::vector<Vmid> taken, const MappingStrategy& strategy,
+                    const std::string& strategy_name, VmidRange range) {
     const std::string& id = request.id;
     // Sorted, for binary search: thousands of VMIDs are taken at scale.
-    std::vector<Vmid> taken(in_use.begin(), in_use.end());
-    taken.reserve(in_use.size() + mapped.size());
-    for (const auto& [vmid, other] : mapped)
-        if (other != id) taken.push_back(vmid);
     std::sort(taken.begin(), taken.end());
     taken.erase(std::unique(taken.begin(), taken.end()), taken.end());
     auto is_taken = [&](Vmid vmid) { return std::binary_search(taken.begin(), taken.end(), vmid); };
@@ -56,6 +55,17 @@ MappingEntry allocate_vmid(const VmidRequest& request, const std::map<Vmid, std:
                                      " in use): widen vmid-min/vmid-max or delete containers");
 }
 
+}  // namespace
+
+MappingEntry allocate_vmid(const VmidRequest& request, const std::map<Vmid, std::string>& mapped,
+                           const MappingStrategy& strategy, const std::string& strategy_name, VmidRange range,
+                           const std::set<Vmid>& in_use) {
+    std::vector<Vmid> taken(in_use.begin(), in_use.end());
+    for (const auto& [vmid, other] : mapped)
+        if (other != request.id) taken.push_back(vmid);
+    return search(request, std::move(taken), strategy, strategy_name, range);
+}
+
 MappingEntry allocate_vmid(const VmidRequest& request, VmidInventory& inventory, const MappingStrategy& strategy,
                            const std::string& strategy_name, VmidRange range) {
     const std::string& id = request.id;
@@ -84,10 +94,12 @@ MappingEntry allocate_vmid(const VmidRequest& request, VmidInventory& inventory,
         return MappingEntry{candidate, request.backend, rfc3339_now()};
     }
     // All taken (the incremental mapping, or collisions): the whole
-    // inventory, read once, and the search from the first candidate.
+    // inventory, read once, and the search from the first candidate. The
+    // id's own VMID, if it has one, was found taken above.
+    std::vector<Vmid> taken = inventory.mapped();
     std::set<Vmid> in_use = inventory.all_in_use();
-    if (current) in_use.insert(current->vmid);  // found taken above
-    return allocate_vmid(request, inventory.mapped(), strategy, strategy_name, range, in_use);
+    taken.insert(taken.end(), in_use.begin(), in_use.end());
+    return search(request, std::move(taken), strategy, strategy_name, range);
 }
 
 }  // namespace lxcri

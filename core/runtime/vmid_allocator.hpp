@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace lxcri {
 
@@ -36,7 +37,7 @@ public:
     virtual ~VmidInventory() = default;
     virtual std::optional<std::string> mapped_to(Vmid vmid) = 0;  // the id the mapping gives it to
     virtual bool in_use(Vmid vmid) = 0;                           // by the backend's live inventory
-    virtual std::map<Vmid, std::string> mapped() = 0;
+    virtual std::vector<Vmid> mapped() = 0;                       // every VMID the mapping gives to an id
     virtual std::set<Vmid> all_in_use() = 0;
 };
 
@@ -55,7 +56,7 @@ public:
         : mapping_(mapping), backend_(backend), also_taken_(std::move(also_taken)) {}
     std::optional<std::string> mapped_to(Vmid vmid) override { return mapping_.owner(vmid); }
     bool in_use(Vmid vmid) override { return also_taken_.count(vmid) || backend_.vmid_in_use(vmid); }
-    std::map<Vmid, std::string> mapped() override { return mapping_.vmids(); }
+    std::vector<Vmid> mapped() override { return mapping_.vmids(); }
     std::set<Vmid> all_in_use() override {
         std::set<Vmid> all = backend_.vmids_in_use();
         all.insert(also_taken_.begin(), also_taken_.end());

@@ -256,26 +256,22 @@ std::vector<std::string> MappingStore::Transaction::names() {
     return result;
 }
 
-// The claims' names and targets; a claim whose id has no entry is not
-// counted (left by a killed process). A claim whose id's entry gives
-// another VMID counts here until a lookup of that VMID removes it: this
-// would mean reading every entry.
-std::map<Vmid, std::string> MappingStore::Transaction::vmids() {
-    std::vector<std::string> all = names();
-    std::sort(all.begin(), all.end());
-    std::map<Vmid, std::string> result;
-    for (const auto& name : all) {
-        if (name.front() != claim_mark) continue;
-        Vmid vmid = parse_claim_name(name, dir_);
-        auto id = read_claim(dir_ / name);
-        if (!id) continue;  // removed meanwhile: we hold the lock, so not by one of us
-        if (auto cached = entries_.find(*id); cached != entries_.end()) {
-            if (cached->second && cached->second->vmid == vmid) result.emplace(vmid, *id);
-        } else if (std::binary_search(all.begin(), all.end(), *id)) {
-            result.emplace(vmid, *id);
-        }
+// From the names alone (one readdir): every entry has its claim, so
+// claims beyond the number of entries were left by killed processes, and
+// only then is each claim looked up (which removes those).
+std::vector<Vmid> MappingStore::Transaction::vmids() {
+    std::vector<Vmid> claims;
+    size_t entries = 0;
+    for (const auto& name : names()) {
+        if (name.front() == claim_mark)
+            claims.push_back(parse_claim_name(name, dir_));
+        else
+            ++entries;
     }
-    return result;
+    if (claims.size() > entries)
+        std::erase_if(claims, [this](Vmid vmid) { return !owner(vmid); });
+    std::sort(claims.begin(), claims.end());
+    return claims;
 }
 
 void MappingStore::Transaction::claim(Vmid vmid, const std::string& id, Durability durability) {

@@ -70,9 +70,9 @@ public:
         // The id the mapping gives `vmid` to, if any (one lookup; a claim
         // left by a killed process is removed on the way).
         std::optional<std::string> owner(Vmid vmid);
-        // Every VMID the mapping gives to an id, and that id (one readdir:
-        // for an allocation whose first candidates are all taken).
-        std::map<Vmid, std::string> vmids();
+        // Every VMID the mapping gives to an id, sorted (one readdir: for
+        // an allocation whose first candidates are all taken).
+        std::vector<Vmid> vmids();
         // Makes `entry` the id's entry. Error(failed) when its VMID is
         // another id's.
         void put(const std::string& id, const MappingEntry& entry);

@@ -76,3 +76,75 @@ BOOST_AUTO_TEST_CASE(a_huge_range_with_few_taken_is_cheap) {
     auto entry = lxcri::allocate_vmid({"c", "x", std::nullopt}, {}, strategy, "seq", {100, 999999999}, in_use);
     BOOST_CHECK_EQUAL(entry.vmid, 1100u);
 }
+
+namespace {
+
+// An inventory that counts what is asked of it.
+class CountingInventory final : public lxcri::VmidInventory {
+public:
+    Mapped mapping;
+    std::set<lxcri::Vmid> host;
+    int lookups = 0, listings = 0;
+
+    std::optional<std::string> mapped_to(lxcri::Vmid vmid) override {
+        ++lookups;
+        auto it = mapping.find(vmid);
+        return it == mapping.end() ? std::nullopt : std::optional(it->second);
+    }
+    bool in_use(lxcri::Vmid vmid) override { return host.count(vmid) != 0; }
+    std::vector<lxcri::Vmid> mapped() override {
+        ++listings;
+        std::vector<lxcri::Vmid> all;
+        for (const auto& [vmid, id] : mapping) all.push_back(vmid);
+        return all;
+    }
+    std::set<lxcri::Vmid> all_in_use() override { return host; }
+};
+
+}  // namespace
+
+// The first candidates are looked up one by one; the whole inventory is
+// read only when they are all taken, and the answer is the same as from
+// the whole inventory.
+BOOST_AUTO_TEST_CASE(the_first_candidates_are_looked_up_one_by_one) {
+    Sequential strategy;
+    const lxcri::VmidRange range{100, 999};
+    for (lxcri::Vmid taken : {0u, 3u, 8u, 20u}) {
+        BOOST_TEST_CONTEXT(taken << " taken") {
+            CountingInventory inventory;
+            for (lxcri::Vmid v = 100; v < 100 + taken; ++v) {
+                if (v % 2)
+                    inventory.host.insert(v);
+                else
+                    inventory.mapping[v] = "o" + std::to_string(v);
+            }
+            auto entry = lxcri::allocate_vmid({"c", "x", std::nullopt}, inventory, strategy, "seq", range);
+            BOOST_CHECK_EQUAL(entry.vmid, 100 + taken);
+            BOOST_CHECK_EQUAL(inventory.listings, taken < 8 ? 0 : 1);
+            auto whole = lxcri::allocate_vmid({"c", "x", std::nullopt}, inventory.mapping, strategy, "seq", range,
+                                              inventory.host);
+            BOOST_CHECK_EQUAL(whole.vmid, entry.vmid);
+        }
+    }
+    // The id's own VMID, free: kept after one lookup.
+    CountingInventory inventory;
+    inventory.mapping[500] = "c";
+    auto kept = lxcri::allocate_vmid({"c", "x", lxcri::MappingEntry{500, "lxc", "t"}}, inventory, strategy, "seq", range);
+    BOOST_CHECK_EQUAL(kept.vmid, 500u);
+    BOOST_CHECK_EQUAL(inventory.lookups, 1);
+    // Taken on the host: a new one, as from the whole inventory.
+    inventory.host.insert(500);
+    BOOST_CHECK_EQUAL(
+        lxcri::allocate_vmid({"c", "x", lxcri::MappingEntry{500, "lxc", "t"}}, inventory, strategy, "seq", range).vmid,
+        100u);
+    // Exhaustion and a broken contract are reported as before.
+    CountingInventory full;
+    for (lxcri::Vmid v = 100; v <= 104; ++v) full.host.insert(v);
+    BOOST_CHECK_EXCEPTION(lxcri::allocate_vmid({"c", "x", std::nullopt}, full, strategy, "seq", small), lxcri::Error,
+                          [](const lxcri::Error& e) { return has_code(e, lxcri::Errc::exhausted); });
+    Broken broken;
+    CountingInventory one;
+    one.mapping[100] = "other";
+    BOOST_CHECK_EXCEPTION(lxcri::allocate_vmid({"c", "x", std::nullopt}, one, broken, "broken", small), lxcri::Error,
+                          [](const lxcri::Error& e) { return has_code(e, lxcri::Errc::plugin); });
+}
