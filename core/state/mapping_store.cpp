@@ -173,19 +173,25 @@ MappingStore::MappingStore(fs::path state_dir)
     : state_dir_(std::move(state_dir)), dir_(state_dir_ / "mapping"), legacy_file_(state_dir_ / "mapping.json") {}
 
 MappingStore::Saved::Saved(Saved&& other) noexcept
-    : file_(std::exchange(other.file_, {})), vmid_(other.vmid_) {}
+    : file_(std::exchange(other.file_, {})), claim_(std::exchange(other.claim_, {})), vmid_(other.vmid_) {}
 
 MappingStore::Saved& MappingStore::Saved::operator=(Saved&& other) noexcept {
     if (this != &other) {
-        if (!file_.empty()) ::unlink(file_.c_str());
+        drop();
         file_ = std::exchange(other.file_, {});
+        claim_ = std::exchange(other.claim_, {});
         vmid_ = other.vmid_;
     }
     return *this;
 }
 
-MappingStore::Saved::~Saved() {
-    if (!file_.empty()) ::unlink(file_.c_str());
+MappingStore::Saved::~Saved() { drop(); }
+
+void MappingStore::Saved::drop() noexcept {
+    for (auto* link : {&file_, &claim_}) {
+        if (!link->empty()) ::unlink(link->c_str());
+        link->clear();
+    }
 }
 
 MappingStore::Transaction::Transaction(const MappingStore& store)
@@ -327,16 +333,23 @@ MappingStore::Saved MappingStore::Transaction::save(const std::string& id) {
     validate_container_id(id);
     const auto& current = entry(id);
     if (!current) return saved;
-    fs::path link = dir_ / (std::string(saved_prefix) + std::to_string(::getpid()) + "." + id);
-    ::unlink(link.c_str());  // left by an earlier process with our pid
-    if (::link((dir_ / id).c_str(), link.c_str()) != 0) throw_errno("link " + link.string(), errno);
-    saved.file_ = link;
+    // The entry and its claim (a link to the symlink itself): if a new
+    // VMID releases the old one, the undo renames the claim back.
+    std::string prefix = std::string(saved_prefix) + std::to_string(::getpid()) + ".";
+    for (const auto& [name, kept] : {std::pair(id, &saved.file_), std::pair(claim_name(current->vmid), &saved.claim_)}) {
+        fs::path link = dir_ / (prefix + name);
+        ::unlink(link.c_str());  // left by an earlier process with our pid
+        if (::linkat(AT_FDCWD, (dir_ / name).c_str(), AT_FDCWD, link.c_str(), 0) != 0)
+            throw_errno("link " + link.string(), errno);
+        *kept = link;
+    }
     saved.vmid_ = current->vmid;
     return saved;
 }
 
-// Renames only (the old VMID is claimed again first when it was released):
-// the id has at most one entry throughout.
+// Renames only, so an undo needs no disk space (the old VMID's claim comes
+// back first when it was released): the id has at most one entry
+// throughout.
 void MappingStore::Transaction::restore(const std::string& id, Saved& saved) {
     Saved taken = std::move(saved);
     if (taken.file_.empty()) {
@@ -351,7 +364,11 @@ void MappingStore::Transaction::restore(const std::string& id, Saved& saved) {
         return;
     }
     std::optional<MappingEntry> current = entry(id);
-    if (!holder) claim(taken.vmid_, id, Durability::crash);
+    if (!holder) {
+        rename_entry(taken.claim_, dir_ / claim_name(taken.vmid_));
+        taken.claim_.clear();
+        fsync_dir(dir_);
+    }
     rename_entry(taken.file_, dir_ / id);
     taken.file_.clear();
     fsync_dir(dir_);

@@ -58,8 +58,10 @@ public:
 
     private:
         friend class MappingStore;
-        std::filesystem::path file_;  // a link to the old entry; empty when the id had none
-        Vmid vmid_ = 0;               // the old entry's VMID
+        void drop() noexcept;  // removes the links
+        std::filesystem::path file_;   // a link to the old entry; empty when the id had none
+        std::filesystem::path claim_;  // a link to the old entry's claim
+        Vmid vmid_ = 0;                // the old entry's VMID
     };
 
     class Transaction {

@@ -327,8 +327,18 @@ BOOST_AUTO_TEST_CASE(a_saved_entry_comes_back) {
         auto t = store.begin();
         t.put("c1", {201, "dry-run", "new"});
     }
+    // The old claim was released by the new VMID; the undo renames it back
+    // (no new file: it needs no space).
+    fs::path dir = tmp / "state" / "mapping";
+    BOOST_CHECK(!fs::is_symlink(dir / "@200"));
+    struct stat before {};
+    BOOST_REQUIRE(::lstat((dir / (".saved." + std::to_string(::getpid()) + ".@200")).c_str(), &before) == 0);
     store.begin().restore("c1", saved);
     BOOST_CHECK(store.read() == (lxcri::Mapping{{"c1", {200, "lxc", "old"}}}));
+    struct stat after {};
+    BOOST_REQUIRE(::lstat((dir / "@200").c_str(), &after) == 0);
+    BOOST_CHECK_EQUAL(after.st_ino, before.st_ino);
+    BOOST_CHECK(!fs::is_symlink(dir / "@201"));
 
     saved = store.begin().save("c1");
     store.begin().put("c1", {202, "lxc", "new"});
