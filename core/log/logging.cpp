@@ -1,169 +1,113 @@
 #include "log/logging.hpp"
 
+#include "log/sink/log_sink.hpp"
 #include "util/time.hpp"
 
 #include <lxcri/error.hpp>
 #include <lxcri/log.hpp>
+#include <lxcri/shared_library.hpp>
+#include <lxcri/unique_fd.hpp>
 
-#include <boost/core/null_deleter.hpp>
-#include <boost/json.hpp>
-#include <boost/log/attributes/value_extraction.hpp>
-#include <boost/log/core.hpp>
-#include <boost/log/expressions.hpp>
-#include <boost/log/sinks/sync_frontend.hpp>
-#include <boost/log/sinks/text_ostream_backend.hpp>
-#include <boost/log/sources/record_ostream.hpp>
-#include <boost/log/sources/severity_logger.hpp>
-#include <boost/log/utility/formatting_ostream.hpp>
-
-
-#include <ext/stdio_filebuf.h>
-
+#include <dlfcn.h>
 #include <fcntl.h>
 
 #include <atomic>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <optional>
 
-namespace logging = boost::log;
-namespace sinks = boost::log::sinks;
+namespace fs = std::filesystem;
 
 namespace lxcri::log {
 namespace {
 
-using Sink = sinks::synchronous_sink<sinks::text_ostream_backend>;
-
 std::atomic<bool> debug_on{false};
 bool logging_to_file = false;
+bool timed = false;  // the sink writes the time (json, or a file)
 
-std::string_view level_name(Level level) {
-    switch (level) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warning: return "warning";
-    case Level::error: return "error";
-    }
-    return "info";
-}
-
-logging::sources::severity_logger_mt<Level>& logger() {
-    static logging::sources::severity_logger_mt<Level> instance;
-    return instance;
-}
-
-Level record_level(const logging::record_view& record) {
-    auto value = logging::extract<Level>("Severity", record);
-    return value ? *value : Level::info;
-}
-
-std::string record_message(const logging::record_view& record) {
-    auto value = logging::extract<std::string>("Message", record);
-    return value ? *value : std::string();
-}
-
-// {"level":"error","msg":"...","time":"RFC3339"}: what podman and containerd parse.
-void format_json(const logging::record_view& record, logging::formatting_ostream& out) {
-    boost::json::object object;
-    object["level"] = level_name(record_level(record));
-    object["msg"] = record_message(record);
-    object["time"] = rfc3339_now();
-    out << boost::json::serialize(object);
-}
-
-void format_file_text(const logging::record_view& record, logging::formatting_ostream& out) {
-    out << rfc3339_now() << ' ' << level_name(record_level(record)) << ' ' << record_message(record);
-}
-
-void format_terminal(const logging::record_view& record, logging::formatting_ostream& out) {
-    Level level = record_level(record);
-    out << "proxmox-lxcri: ";
-    if (level != Level::info) out << level_name(level) << ": ";
-    out << record_message(record);
-}
-
-boost::shared_ptr<Sink> make_sink(boost::shared_ptr<std::ostream> stream, const Options& options, bool to_file) {
-    auto backend = boost::make_shared<sinks::text_ostream_backend>();
-    backend->add_stream(stream);
-    backend->auto_flush(true);
-    auto sink = boost::make_shared<Sink>(backend);
-    if (options.format == "json")
-        sink->set_formatter(&format_json);
-    else if (to_file)
-        sink->set_formatter(&format_file_text);
-    else
-        sink->set_formatter(&format_terminal);
-    Level min = options.debug ? Level::debug : Level::info;
-    sink->set_filter([min](const logging::attribute_value_set& attrs) {
-        auto level = attrs["Severity"].extract<Level>();
-        return !level || *level >= min;
-    });
-    return sink;
-}
-
-// An output stream that owns a file descriptor.
-class FdStream : public std::ostream {
-public:
-    explicit FdStream(int fd) : std::ostream(nullptr), buffer_(fd, std::ios::out) { rdbuf(&buffer_); }
-
-private:
-    __gnu_cxx::stdio_filebuf<char> buffer_;
+// log-sink.so, the Boost.Log sink, beside the core:
+// <libdir>/proxmox-lxcri/log-sink.so for <libdir>/liblxcri-core.so.
+struct SinkModule {
+    lxcri_log_sink_open_fn open = nullptr;
+    lxcri_log_sink_write_fn write = nullptr;
 };
 
-boost::shared_ptr<std::ostream> open_stream(const Options& options) {
-    if (!options.file) return boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter());
-    // Close-on-exec, unlike std::ofstream's: hooks, the commands a backend
-    // runs and the container must not inherit the log file.
-    int fd = ::open(options.file->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) throw_errno("open log file " + options.file->string(), errno, Errc::invalid_input);
-    return boost::make_shared<FdStream>(fd);
+const SinkModule& sink_module() {
+    static const SinkModule module = [] {
+        Dl_info info{};
+        if (!::dladdr(reinterpret_cast<void*>(&sink_module), &info) || !info.dli_fname)
+            throw Error(Errc::failed, "cannot find liblxcri-core to load its log sink");
+        std::error_code ec;
+        fs::path core = fs::canonical(info.dli_fname, ec);
+        fs::path path = (ec ? fs::path(info.dli_fname) : core).parent_path() / "proxmox-lxcri" / "log-sink.so";
+        static const SharedLibrary library(path.string());
+        SinkModule loaded;
+        library.bind("lxcri_log_sink_open", loaded.open);
+        library.bind("lxcri_log_sink_write", loaded.write);
+        return loaded;
+    }();
+    return module;
 }
 
-// Where the next message goes, until it has a Boost.Log sink. The sink is
-// made at the first message rather than by init(): most commands log
-// nothing, and main configures twice (before and after the config file).
+// What the sink is to be until it is made: it is made at the first
+// message rather than by init(), because most commands log nothing and
+// main configures twice (before and after the config file).
 struct Pending {
     Options options;
-    boost::shared_ptr<std::ostream> stream;
+    UniqueFd file;  // --log, opened by init(); none: stderr
 };
-std::mutex pending_mutex;
-std::optional<Pending> pending = Pending{Options{}, open_stream(Options{})};
+std::mutex mutex;
+std::optional<Pending> pending = Pending{};
+// Why the sink could not be loaded, once it failed: messages then go to
+// stderr as they are.
+std::optional<std::string> broken;
 
-// The new sink is made before the old one goes: the core is never without
-// a sink once it has had one, because Boost.Log's default sink, used when
-// there is none, writes to stdout, which engines read as the answer of
-// `state` and `list`.
+// Close-on-exec: hooks, the commands a backend runs and the container
+// must not inherit the log file.
+UniqueFd open_file(const Options& options) {
+    if (!options.file) return UniqueFd();
+    UniqueFd fd(::open(options.file->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) throw_errno("open log file " + options.file->string(), errno, Errc::invalid_input);
+    return fd;
+}
+
+// Under `mutex`: the sink of the pending options, made.
 void install_pending() {
-    std::lock_guard lock(pending_mutex);
-    if (!pending) return;
-    auto sink = make_sink(pending->stream, pending->options, pending->options.file.has_value());
-    auto core = logging::core::get();
-    core->remove_all_sinks();
-    core->add_sink(sink);
-    pending.reset();
+    if (!pending || broken) return;
+    try {
+        const SinkModule& module = sink_module();
+        int fd = pending->file ? pending->file.release() : -1;
+        timed = pending->options.format == "json" || fd >= 0;
+        module.open(fd, pending->options.format == "json", pending->options.debug);
+        pending.reset();
+    } catch (const Error& e) {
+        broken = e.what();
+        std::cerr << "proxmox-lxcri: error: " << *broken << " (messages follow as they are)" << std::endl;
+    }
 }
 
 }  // namespace
 
 void init(const Options& options) {
     // The file is opened now, so that a bad --log fails here.
-    auto stream = open_stream(options);
-    std::lock_guard lock(pending_mutex);
-    pending = Pending{options, std::move(stream)};
+    UniqueFd file = open_file(options);
+    std::lock_guard lock(mutex);
+    pending = Pending{options, std::move(file)};
     debug_on = options.debug;
     logging_to_file = options.file.has_value();
 }
 
 void write(Level level, std::string_view message) {
+    if (level == Level::debug && !debug_on) return;
+    std::lock_guard lock(mutex);
     install_pending();
-    auto& lg = logger();
-    logging::record record = lg.open_record(logging::keywords::severity = level);
-    if (record) {
-        logging::record_ostream stream(record);
-        stream << message;
-        stream.flush();
-        lg.push_record(std::move(record));
+    if (broken) {
+        std::cerr << "proxmox-lxcri: " << message << std::endl;
+        return;
     }
+    sink_module().write(static_cast<int>(level), message.data(), message.size(),
+                        timed ? rfc3339_now().c_str() : "");
 }
 
 bool debug_enabled() { return debug_on; }

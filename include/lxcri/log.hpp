@@ -3,7 +3,8 @@
 #include <string_view>
 
 // Logging for the core and for plugins. There is one logger, owned by the
-// core (Boost.Log inside liblxcri-core); plugins call these functions so that
+// core (Boost.Log, in a module the core loads at the first message that
+// passes the level); plugins call these functions so that
 // their messages reach the same sinks (stderr or --log FILE, text or json).
 //
 // Do not log an error and then throw: main logs each failure exactly once.

@@ -99,6 +99,29 @@ BOOST_AUTO_TEST_CASE(version_has_runc_line_format) {
     BOOST_CHECK(r.out.find("\nspec: 1.2.0") != std::string::npos);
 }
 
+// The logger's Boost.Log sink (<libdir>/proxmox-lxcri/log-sink.so) is
+// loaded at the first message: without it (a broken installation) the
+// failure says so, and every message still reaches stderr.
+BOOST_AUTO_TEST_CASE(a_missing_log_sink_is_named_and_messages_still_arrive) {
+    TempDir tmp;
+    fs::path build = fs::path(LXCRI_BINARY).parent_path().parent_path();
+    for (const char* dir : {"bin", "lib"})
+        fs::copy(build / dir, tmp / dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    fs::path sink = tmp / "lib" / "proxmox-lxcri" / "log-sink.so";
+    BOOST_REQUIRE(fs::exists(sink));
+    fs::path binary = tmp / "bin" / fs::path(LXCRI_BINARY).filename();
+    std::vector<std::string> argv{binary.string(), "--root", (tmp / "run").string(), "state", "nope"};
+    auto whole = lxcri::test::run(argv);
+    BOOST_CHECK_EQUAL(whole.exit_code, 4);
+    BOOST_CHECK_EQUAL(whole.err, "proxmox-lxcri: error: nope: container does not exist\n");
+    fs::remove(sink);
+    auto broken = lxcri::test::run(argv);
+    BOOST_CHECK_EQUAL(broken.exit_code, 4);
+    BOOST_CHECK_MESSAGE(broken.err.find("proxmox-lxcri: error: cannot load " + sink.string()) == 0, broken.err);
+    BOOST_CHECK_MESSAGE(broken.err.find("\nproxmox-lxcri: nope: container does not exist\n") != std::string::npos,
+                        broken.err);
+}
+
 BOOST_AUTO_TEST_CASE(plugins_lists_every_installed_plugin) {
     Env env;
     auto table = env.cli({"plugins"});
