@@ -82,6 +82,9 @@ def mapping_file(out):
     seed("id-path", {"../../x": entry})                                # item 3: accepted
     seed("types", {"a": {"vmid": "150", "backend": 5}})
     seed("version", {}, version=2)
+    # The fuzzer's find of 2026-12-07: an id whose shortened echo ended in
+    # "[boost..." read as a Boost error category to the message check.
+    seed("id-echo-cut", {"betnboost::" + "*" * 45 + "(*[boostqqqqqq++.+++++++." + "+" * 20: dict(entry, vmid=151)})
 
 
 def config_file(out):
