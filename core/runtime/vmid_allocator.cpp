@@ -13,6 +13,19 @@ namespace lxcri {
 
 namespace {
 
+// The id's current entry, kept: its VMID is still free.
+MappingEntry keep(const VmidRequest& request) {
+    log::debug(request.id + ": reusing VMID " + std::to_string(request.current->vmid) + " from the mapping");
+    MappingEntry kept = *request.current;
+    kept.backend = request.backend;
+    return kept;
+}
+
+void warn_moved(const VmidRequest& request) {
+    log::warning(request.id + ": VMID " + std::to_string(request.current->vmid) +
+                 " from the mapping is in use on the host; allocating a new one");
+}
+
 // The search over the whole inventory: `taken` holds every VMID that is
 // not free for the id.
 MappingEntry search(const VmidRequest& request, std::vector<Vmid> taken, const MappingStrategy& strategy,
@@ -24,14 +37,8 @@ MappingEntry search(const VmidRequest& request, std::vector<Vmid> taken, const M
     auto is_taken = [&](Vmid vmid) { return std::binary_search(taken.begin(), taken.end(), vmid); };
 
     if (request.current) {
-        if (!is_taken(request.current->vmid)) {
-            log::debug(id + ": reusing VMID " + std::to_string(request.current->vmid) + " from the mapping");
-            MappingEntry kept = *request.current;
-            kept.backend = request.backend;
-            return kept;
-        }
-        log::warning(id + ": VMID " + std::to_string(request.current->vmid) +
-                     " from the mapping is in use on the host; allocating a new one");
+        if (!is_taken(request.current->vmid)) return keep(request);
+        warn_moved(request);
     }
 
     // Candidates are distinct (the strategy's contract), so once more
@@ -73,13 +80,7 @@ MappingEntry allocate_vmid(const VmidRequest& request, VmidInventory& inventory,
         auto owner = inventory.mapped_to(vmid);
         return (owner && *owner != id) || inventory.in_use(vmid);
     };
-    std::optional<MappingEntry> current = request.current;
-    if (current && !is_taken(current->vmid)) {
-        log::debug(id + ": reusing VMID " + std::to_string(current->vmid) + " from the mapping");
-        MappingEntry kept = *current;
-        kept.backend = request.backend;
-        return kept;
-    }
+    if (request.current && !is_taken(request.current->vmid)) return keep(request);
     // The first candidates, a lookup each; the contract is checked as in
     // the full search.
     constexpr std::uint64_t direct_attempts = 8;
@@ -88,9 +89,7 @@ MappingEntry allocate_vmid(const VmidRequest& request, VmidInventory& inventory,
         Vmid candidate = strategy.candidate(id, range, attempt);
         if (!range.contains(candidate) || !seen.insert(candidate).second) break;  // reported by the full search
         if (is_taken(candidate)) continue;
-        if (current)
-            log::warning(id + ": VMID " + std::to_string(current->vmid) +
-                         " from the mapping is in use on the host; allocating a new one");
+        if (request.current) warn_moved(request);
         return MappingEntry{candidate, request.backend, rfc3339_now()};
     }
     // All taken (the incremental mapping, or collisions): the whole

@@ -30,6 +30,19 @@ using oci::detail::Problems;
 
 constexpr std::int64_t format_version = 1;
 
+// An entry's members, checked like user input (in mapping/ and in the
+// mapping.json of 0.1): a VMID Proxmox accepts, then a valid plugin name
+// and the creation time. read_vmid is true when the VMID was read.
+bool read_vmid(Fields& fields, MappingEntry& entry) {
+    return fields.require("vmid") && fields.read("vmid", entry.vmid, vmid_hard_min, vmid_hard_max);
+}
+
+void read_backend_and_created(Fields& fields, MappingEntry& entry) {
+    if (fields.require("backend") && fields.read("backend", entry.backend) && !is_valid_plugin_name(entry.backend))
+        fields.add("backend", "'" + entry.backend + "' is not a valid plugin name");
+    fields.read("created", entry.created);
+}
+
 // containers: {"<id>": {"vmid": N, "backend": "...", "created": "..."}}.
 // Each entry is checked like user input: a valid id, a VMID Proxmox
 // accepts and no other entry has, a valid plugin name.
@@ -48,13 +61,11 @@ Mapping read_entries(const json::object& containers, Problems& problems) {
         if (!entry) continue;
         Fields fields(problems, *entry, path);
         MappingEntry e;
-        if (fields.require("vmid") && fields.read("vmid", e.vmid, vmid_hard_min, vmid_hard_max)) {
+        if (read_vmid(fields, e)) {
             if (auto [owner, fresh] = owners.emplace(e.vmid, id); !fresh)
                 fields.add("vmid", std::to_string(e.vmid) + " is the VMID of '" + owner->second + "' too");
         }
-        if (fields.require("backend") && fields.read("backend", e.backend) && !is_valid_plugin_name(e.backend))
-            fields.add("backend", "'" + e.backend + "' is not a valid plugin name");
-        fields.read("created", e.created);
+        read_backend_and_created(fields, e);
         mapping.emplace(std::string(id), std::move(e));
     }
     return mapping;
@@ -139,10 +150,8 @@ std::optional<MappingEntry> read_entry(const fs::path& file) {
     MappingEntry entry;
     if (const auto* object = problems.object(document, "")) {
         Fields fields(problems, *object, "");
-        if (fields.require("vmid")) fields.read("vmid", entry.vmid, vmid_hard_min, vmid_hard_max);
-        if (fields.require("backend") && fields.read("backend", entry.backend) && !is_valid_plugin_name(entry.backend))
-            fields.add("backend", "'" + entry.backend + "' is not a valid plugin name");
-        fields.read("created", entry.created);
+        read_vmid(fields, entry);
+        read_backend_and_created(fields, entry);
     }
     if (!problems.list().empty()) throw damaged(file, oci::to_string(problems.list().front()));
     return entry;
