@@ -29,6 +29,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,7 +50,8 @@ namespace {
 
 constexpr const char* managed_marker = "# managed by proxmox-lxcri: ";
 constexpr const char* vmid_file = "lxc-vmid";  // in <root>/<id>: the VMID whose config is this container's
-// In <root>/<id>: "<pid> <start time>" of the monitor (process_start_time).
+// In <root>/<id>: "<pid> <start time>" of liblxc's monitor, then of the
+// pid-file process (process_start_time; RecordedMonitor).
 constexpr const char* monitor_file = "lxc-monitor";
 // In <root>/<id>: the first line of the init's /proc/<pid>/cgroup, which
 // names the container's processes once the init has exited (kill --all).
@@ -65,6 +67,20 @@ constexpr const char* cgroups_file = "lxc-cgroups";
 // liblxc to mount from. liblxc mounts as the container's root, which can
 // reach this directory (its group) but not <root>, which is root's alone.
 constexpr const char* rt_mount_point = "rt";
+
+// The processes of a container that create records in monitor_file
+// (monitor.hpp); 0 for none.
+struct RecordedMonitor {
+    pid_t lxc_monitor = 0;
+    std::uint64_t lxc_monitor_start = 0;
+    pid_t pid_file_process = 0;
+    std::uint64_t pid_file_process_start = 0;
+
+    // Whether the recorded process is still there.
+    static bool lives(pid_t pid, std::uint64_t start) { return pid > 0 && process_start_time(pid) == start; }
+    bool monitor_lives() const { return lives(lxc_monitor, lxc_monitor_start); }
+    bool waiter_lives() const { return lives(pid_file_process, pid_file_process_start); }
+};
 
 // How long remove waits for a container to stop and its monitor to exit.
 constexpr std::chrono::seconds stop_timeout{10};
@@ -200,10 +216,13 @@ public:
                               Durability::process);
             change_owner(rt / proto::preserve_fds_file, owner);
         }
-        pid_t monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds, bind,
-                                           [&](pid_t pid) { record_monitor(c, pid); });
-        undo.add([this, name, monitor] { stop_and_reap(name, monitor); });
-        wait_until_ready(c, rt, monitor);
+        RecordedMonitor recorded;
+        lxc::Monitor monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds, bind,
+                                                  [&](pid_t lxc_monitor, pid_t pid_file_process) {
+                                                      recorded = record_monitor(c, lxc_monitor, pid_file_process);
+                                                  });
+        undo.add([this, name, recorded] { stop_and_reap(name, recorded); });
+        wait_until_ready(c, rt, monitor.pid_file_process);
         if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
 
         lxc::Container container(name, lxcpath_);
@@ -211,8 +230,12 @@ public:
         if (init <= 0) throw Error(Errc::failed, "container " + c.id + ": liblxc reports no init pid");
         write_file_atomic(c.dir / cgroup_file, read_file("/proc/" + std::to_string(init) + "/cgroup"),
                           0600, Durability::process);
+        // From here the pid-file process reports the init's exit itself,
+        // without waiting for liblxc's teardown (monitor.hpp).
+        if (auto start_time = process_start_time(init)) lxc::tell_init(monitor, init, *start_time);
         undo.commit();
-        return CreateResult{.status = {Status::created, init}, .pid_file_pid = monitor, .status_from_init = true};
+        return CreateResult{.status = {Status::created, init}, .pid_file_pid = monitor.pid_file_process,
+                            .status_from_init = true};
     }
 
     void start(const ContainerRef& c) override { release_exec_fifo(c); }
@@ -263,18 +286,12 @@ public:
             remove_cgroups(c);
             return;
         }
-        // The monitor exits only after the container has stopped and liblxc
-        // has cleaned up after it: once the recorded one is gone, liblxc
-        // need not be asked.
-        auto [monitor, start_time] = recorded_monitor(c);
-        if (monitor > 0 && process_start_time(monitor) != start_time) {
-            remove_config(config_dir);
-            remove_helper_mount_point(c);
-            remove_cgroups(c);
-            return;
-        }
+        // liblxc's monitor exits only after the container has stopped and
+        // liblxc has cleaned up after it: once the recorded one is gone,
+        // liblxc need not be asked.
+        RecordedMonitor recorded = recorded_monitor(c);
         auto deadline = std::chrono::steady_clock::now() + stop_timeout;
-        {
+        if (recorded.lxc_monitor <= 0 || recorded.monitor_lives()) {
             lxc::Container container(name, lxcpath_);
             // The core allows this for stopped and created containers, and
             // for running ones with force; a created one still has its init.
@@ -284,17 +301,30 @@ public:
                 container.stop();
             }
             // A monitor may still be starting the container (its create was
-            // killed): stop what it starts until it exits. Its exit also
-            // means liblxc removed the container's cgroups.
-            while (container.is_running() || (monitor > 0 && process_start_time(monitor) == start_time)) {
+            // killed), or tearing it down after the pid-file process has
+            // reported the exit: stop what it starts until it exits. Its
+            // exit also means liblxc removed the container's cgroups.
+            UniqueFd monitor = open_process(recorded.lxc_monitor, recorded.lxc_monitor_start);
+            while (container.is_running() || recorded.monitor_lives()) {
                 if (std::chrono::steady_clock::now() > deadline)
                     throw Error(Errc::failed,
                                 c.id + ": still running after " + std::to_string(stop_timeout.count()) + " s: " +
-                                    (container.is_running() ? "LXC container " + name : "monitor " + std::to_string(monitor)) +
+                                    (container.is_running() ? "LXC container " + name
+                                                            : "monitor " + std::to_string(recorded.lxc_monitor)) +
                                     "; nothing was removed");
                 if (container.is_running()) container.stop();
-                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                pollfd p{monitor.get(), POLLIN, 0};  // readable at the monitor's exit
+                if (!monitor || ::poll(&p, 1, 10) < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
+        }
+        // The pid-file process exits as soon as liblxc's monitor has (or
+        // before): nothing of the container is left running after delete.
+        // It reports to nobody any more, so one that lingers is ended.
+        if (UniqueFd waiter = open_process(recorded.pid_file_process, recorded.pid_file_process_start)) {
+            pollfd p{waiter.get(), POLLIN, 0};
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0))) == 0)
+                ::syscall(SYS_pidfd_send_signal, waiter.get(), SIGKILL, nullptr, 0);
         }
         remove_config(config_dir);
         std::error_code ec;
@@ -487,21 +517,37 @@ private:
         return init_error(c, lxc_error.empty() ? fallback : lxc_error);
     }
 
-    void stop_and_reap(const std::string& name, pid_t monitor) {
+    // Stops what a failed create started: the container, liblxc's monitor
+    // and the pid-file process (this process's child, reaped here).
+    void stop_and_reap(const std::string& name, const RecordedMonitor& recorded) {
         try {
             lxc::Container container(name, lxcpath_);
             if (container.is_running()) container.stop();
         } catch (const Error&) {
         }
-        ::kill(monitor, SIGKILL);
-        ::waitpid(monitor, nullptr, 0);
+        if (UniqueFd monitor = open_process(recorded.lxc_monitor, recorded.lxc_monitor_start)) {
+            ::syscall(SYS_pidfd_send_signal, monitor.get(), SIGKILL, nullptr, 0);
+            pollfd p{monitor.get(), POLLIN, 0};  // readable once it has exited
+            ::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(stop_timeout).count()));
+        }
+        // Through a pidfd: wait_until_ready() may have reaped it already.
+        if (UniqueFd waiter = open_process(recorded.pid_file_process, recorded.pid_file_process_start))
+            ::syscall(SYS_pidfd_send_signal, waiter.get(), SIGKILL, nullptr, 0);
+        ::waitpid(recorded.pid_file_process, nullptr, 0);
     }
 
-    static void record_monitor(const ContainerRef& c, pid_t monitor) {
-        auto start_time = process_start_time(monitor);
-        if (!start_time) throw Error(Errc::failed, "container " + c.id + ": its monitor exited during create");
-        write_file_atomic(c.dir / monitor_file, std::to_string(monitor) + " " + std::to_string(*start_time) + "\n",
+    // Writes down liblxc's monitor and the pid-file process of a create,
+    // "<pid> <start time>" each (process_start_time), before they start
+    // anything: remove() waits for both.
+    static RecordedMonitor record_monitor(const ContainerRef& c, pid_t lxc_monitor, pid_t pid_file_process) {
+        auto monitor_start = process_start_time(lxc_monitor), waiter_start = process_start_time(pid_file_process);
+        if (!monitor_start || !waiter_start)
+            throw Error(Errc::failed, "container " + c.id + ": its monitor exited during create");
+        write_file_atomic(c.dir / monitor_file,
+                          std::to_string(lxc_monitor) + " " + std::to_string(*monitor_start) + " " +
+                              std::to_string(pid_file_process) + " " + std::to_string(*waiter_start) + "\n",
                           0600, Durability::process);
+        return {lxc_monitor, *monitor_start, pid_file_process, *waiter_start};
     }
 
     // Whether <lxcpath>/<vmid> is this container's: its config's marker
@@ -514,13 +560,16 @@ private:
         return read_first_line(c.dir / vmid_file) == config_dir.filename().string();
     }
 
-    // The monitor create recorded (pid and start time), or {0, 0}.
-    static std::pair<pid_t, std::uint64_t> recorded_monitor(const ContainerRef& c) {
+    // What create recorded; zeros for what it did not (no record, or one
+    // of an earlier version, which named liblxc's monitor alone).
+    static RecordedMonitor recorded_monitor(const ContainerRef& c) {
         std::istringstream line(read_first_line(c.dir / monitor_file));
-        long pid = 0;
-        std::uint64_t start_time = 0;
-        if (!(line >> pid >> start_time) || pid <= 0 || pid > (1 << 22)) return {0, 0};
-        return {static_cast<pid_t>(pid), start_time};
+        long pid = 0, waiter = 0;
+        std::uint64_t start_time = 0, waiter_start = 0;
+        auto valid = [](long p) { return p > 0 && p <= (1 << 22); };
+        if (!(line >> pid >> start_time) || !valid(pid)) return {};
+        if (!(line >> waiter >> waiter_start) || !valid(waiter)) waiter = 0, waiter_start = 0;
+        return {static_cast<pid_t>(pid), start_time, static_cast<pid_t>(waiter), waiter_start};
     }
 
     // A config this backend wrote for a container that is gone: LXC does not

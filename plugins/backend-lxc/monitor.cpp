@@ -6,24 +6,32 @@
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 #include <lxcri/init_client.hpp>
+#include <lxcri/process.hpp>
 #include <lxcri/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/types.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -35,12 +43,56 @@ namespace lxcri::lxc {
 namespace {
 
 constexpr const char* monitor_name = "lxcri-monitor";
+constexpr const char* pid_file_process_name = "lxcri-lxc-wait";
 
-// True when `pid` is a monitor: by its name, not its binary, which an
-// upgrade replaces under running monitors. A look-alike gains nothing: the
-// path names its child's namespace or fails, and the config's author could
-// have named any namespace directly.
-bool is_monitor(const std::string& pid) { return read_first_line("/proc/" + pid + "/comm") == monitor_name; }
+// A process's name: how a monitor or pid-file process is known, not by its
+// binary, which an upgrade replaces under running ones. A look-alike gains
+// nothing: the path names its child's namespace or fails, and the config's
+// author could have named any namespace directly.
+std::string name_of(const std::string& pid) { return read_first_line("/proc/" + pid + "/comm"); }
+
+// The exit information a pidfd gives once its process has been reaped
+// (Linux 6.15 and later; <linux/pidfd.h> of Debian 12 predates it).
+struct PidfdInfo {
+    __u64 mask;
+    __u64 cgroupid;
+    __u32 pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    __s32 exit_code;  // a wait status
+    __u32 coredump_mask;
+    __u32 spare;
+};
+constexpr __u64 pidfd_info_exit = 1U << 3;
+constexpr unsigned long pidfd_get_info = _IOWR(0xFF, 11, PidfdInfo);
+
+// The wait status of the reaped process behind `pidfd`, when the kernel keeps it.
+std::optional<int> reaped_status(int pidfd) {
+    PidfdInfo info{};
+    info.mask = pidfd_info_exit;
+    if (::ioctl(pidfd, pidfd_get_info, &info) != 0 || !(info.mask & pidfd_info_exit)) return std::nullopt;
+    return info.exit_code;
+}
+
+// Closes every descriptor from 3 up but those in `keep`.
+void close_all_but(std::vector<int> keep) {
+    std::ranges::sort(keep);
+    unsigned from = 3;
+    for (int fd : keep) {
+        if (fd < static_cast<int>(from)) continue;
+        if (static_cast<unsigned>(fd) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(fd) - 1, 0U);
+        from = static_cast<unsigned>(fd) + 1;
+    }
+    ::syscall(SYS_close_range, from, ~0U, 0U);
+}
+
+// Reads one byte: true when it came, false at end of file (the writer died).
+bool await_go(int fd) {
+    char byte = 0;
+    ssize_t n;
+    do {
+        n = ::read(fd, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    return n == 1;
+}
 
 // The parent pid from /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold spaces).
 std::string parent_of(const fs::path& proc_dir) {
@@ -51,6 +103,18 @@ std::string parent_of(const fs::path& proc_dir) {
     std::string state, ppid;
     rest >> state >> ppid;
     return ppid;
+}
+
+// The pids of the processes whose parent is `parent`.
+std::vector<std::string> children_of(const std::string& parent) {
+    std::vector<std::string> children;
+    std::error_code ec;
+    for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (name.find_first_not_of("0123456789") == std::string::npos && parent_of(it->path()) == parent)
+            children.push_back(name);
+    }
+    return children;
 }
 
 // As root, liblxc writes a user namespace's uid_map and gid_map itself, as
@@ -86,14 +150,9 @@ void bind_privately(const MonitorBind& bind) {
 
 [[noreturn]] void run_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
                               const std::optional<MonitorBind>& bind, int go) {
-    // Nothing starts before the parent has written our pid down; its death
-    // (end of file) means nobody ever will.
-    char byte = 0;
-    ssize_t n;
-    do {
-        n = ::read(go, &byte, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1) _exit(1);
+    // Nothing starts before our pid is written down; the pid-file
+    // process's death (end of file) means nobody ever will.
+    if (!await_go(go)) _exit(1);
     ::close(go);
     // Locks and pipes of the create process must not live on in the monitor.
     ::syscall(SYS_close_range, 3U + preserve_fds, ~0U, 0U);
@@ -123,56 +182,164 @@ void bind_privately(const MonitorBind& bind) {
     }
 }
 
+// The pid-file process: forks liblxc's monitor, reports its pid on
+// `report`, starts it once the caller says `go`, then waits (spawn_monitor
+// in monitor.hpp). `init_channel` brings the init's "<pid> <start time>".
+[[noreturn]] void run_pid_file_process(const std::string& name, const std::filesystem::path& lxcpath,
+                                       unsigned preserve_fds, const std::optional<MonitorBind>& bind, int go,
+                                       int report, int init_channel) {
+    // Signals wait in a signalfd from here on, to be forwarded; the
+    // synchronous ones keep their default action.
+    sigset_t forwarded;
+    sigfillset(&forwarded);
+    for (int sig : {SIGILL, SIGSEGV, SIGBUS, SIGFPE, SIGTRAP, SIGSYS}) sigdelset(&forwarded, sig);
+    ::sigprocmask(SIG_SETMASK, &forwarded, nullptr);
+    int monitor_go[2];
+    if (::pipe2(monitor_go, O_CLOEXEC) != 0) _exit(1);
+    pid_t monitor = ::fork();
+    if (monitor < 0) _exit(1);
+    if (monitor == 0) {
+        for (int fd : {monitor_go[1], go, report, init_channel}) ::close(fd);
+        run_monitor(name, lxcpath, preserve_fds, bind, monitor_go[0]);
+    }
+    ::close(monitor_go[0]);
+    // Locks and pipes of the create process must not live on here.
+    close_all_but({monitor_go[1], go, report, init_channel});
+    ::prctl(PR_SET_NAME, pid_file_process_name, 0, 0, 0);
+    bool reported = ::write(report, &monitor, sizeof monitor) == sizeof monitor;
+    ::close(report);
+    // The caller died before it wrote our pids down: so does the monitor
+    // (end of file on its pipe), having started nothing.
+    if (!reported || !await_go(go)) _exit(1);
+    ::close(go);
+    char byte = 1;
+    if (::write(monitor_go[1], &byte, 1) != 1) _exit(1);
+    ::close(monitor_go[1]);
+
+    UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+    if (!signals) _exit(1);
+    UniqueFd channel(init_channel), init;
+    for (;;) {
+        // The init's pidfd is watched for POLLHUP (asked with no events):
+        // its reaping by liblxc's monitor. Kernels before 6.15 do not
+        // report it; the monitor's exit then says it all.
+        pollfd fds[3] = {{signals.get(), POLLIN, 0}, {channel.get(), POLLIN, 0}, {init.get(), 0, 0}};
+        if (::poll(fds, 3, -1) < 0) {
+            if (errno == EINTR) continue;
+            _exit(1);
+        }
+        if (fds[0].revents & POLLIN) {
+            signalfd_siginfo si{};
+            if (::read(signals.get(), &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
+                ::kill(monitor, static_cast<int>(si.ssi_signo));  // our child: its pid is not reused
+            int status = 0;
+            if (::waitpid(monitor, &status, WNOHANG) == monitor) exit_like(status);
+        }
+        if (fds[1].revents) {
+            char text[64] = {};
+            ssize_t n = ::read(channel.get(), text, sizeof text - 1);
+            long pid = 0;
+            unsigned long long start_time = 0;
+            if (n > 0 && std::sscanf(text, "%ld %llu", &pid, &start_time) == 2 && pid > 0)
+                init = open_process(static_cast<pid_t>(pid), start_time);
+            channel.reset();
+        }
+        if (fds[2].revents & (POLLHUP | POLLERR)) {
+            auto status = reaped_status(init.get());
+            init.reset();  // either way, nothing more to learn from it
+            // A SIGHUP asks liblxc to reboot the container: only its
+            // monitor knows whether the container ended.
+            if (status && !(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGHUP)) exit_like(*status);
+        }
+    }
+}
+
 }  // namespace
 
-pid_t spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
-                    const std::optional<MonitorBind>& bind, const std::function<void(pid_t)>& record) {
-    int go[2];
+Monitor spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
+                      const std::optional<MonitorBind>& bind, const std::function<void(pid_t, pid_t)>& record) {
+    int go[2], report[2], channel[2];
     if (::pipe2(go, O_CLOEXEC) != 0) throw_errno("pipe for the container monitor", errno);
-    UniqueFd read_end(go[0]), write_end(go[1]);
+    UniqueFd go_read(go[0]), go_write(go[1]);
+    if (::pipe2(report, O_CLOEXEC) != 0) throw_errno("pipe for the container monitor", errno);
+    UniqueFd report_read(report[0]), report_write(report[1]);
+    // A socket, so that tell_init() can write to a process that is gone
+    // without a SIGPIPE (MSG_NOSIGNAL).
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) != 0)
+        throw_errno("socket pair for the container monitor", errno);
+    UniqueFd channel_read(channel[0]), channel_write(channel[1]);
     std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork the container monitor", errno);
     if (pid == 0) {
-        write_end.reset();
-        run_monitor(name, lxcpath, preserve_fds, bind, read_end.release());
+        go_write.reset();
+        report_read.reset();
+        channel_write.reset();
+        run_pid_file_process(name, lxcpath, preserve_fds, bind, go_read.release(), report_write.release(),
+                             channel_read.release());
     }
-    read_end.reset();
+    go_read.reset();
+    report_write.reset();
+    channel_read.reset();
+    Monitor monitor{.pid_file_process = pid, .lxc_monitor = -1, .init_channel = std::move(channel_write)};
     try {
-        record(pid);
+        ssize_t n;
+        do {
+            n = ::read(report_read.get(), &monitor.lxc_monitor, sizeof monitor.lxc_monitor);
+        } while (n < 0 && errno == EINTR);
+        if (n != sizeof monitor.lxc_monitor || monitor.lxc_monitor <= 0)
+            throw Error(Errc::failed, "the container's pid-file process exited before it started the monitor");
+        record(monitor.lxc_monitor, pid);
     } catch (...) {
+        // The monitor, still waiting for its go, exits with its parent.
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
         throw;
     }
     char byte = 1;
-    if (::write(write_end.get(), &byte, 1) != 1) throw_errno("start the container monitor", errno);
-    return pid;
+    if (::write(go_write.get(), &byte, 1) != 1) throw_errno("start the container monitor", errno);
+    return monitor;
+}
+
+void tell_init(Monitor& monitor, pid_t init, std::uint64_t start_time) {
+    std::string text = std::to_string(init) + " " + std::to_string(start_time) + "\n";
+    // The socket takes these few bytes at once; a pid-file process that
+    // is gone (EPIPE) needs them no more.
+    [[maybe_unused]] ssize_t n = ::send(monitor.init_channel.get(), text.data(), text.size(), MSG_NOSIGNAL);
+    monitor.init_channel.reset();
 }
 
 std::string container_namespace_path(const std::string& path) {
     static const std::regex proc_ns(R"(/proc/([0-9]+)/ns/([a-z_]+))");
     std::smatch m;
-    if (!std::regex_match(path, m, proc_ns) || !is_monitor(m[1].str())) return path;
-    const std::string monitor = m[1].str();
+    if (!std::regex_match(path, m, proc_ns)) return path;
+    const std::string pid = m[1].str();
+    const std::string name = name_of(pid);
+    if (name != pid_file_process_name && name != monitor_name) return path;
+    auto not_running = [&] {
+        return Error(Errc::invalid_state,
+                     path + ": process " + pid + " is a proxmox-lxcri monitor, but its container is not running");
+    };
+    std::string monitor = pid;
+    if (name == pid_file_process_name) {  // its one child is liblxc's monitor
+        auto children = children_of(pid);
+        if (children.size() != 1 || name_of(children.front()) != monitor_name) throw not_running();
+        monitor = children.front();
+    }
     // liblxc clones the container's init from the monitor: its child. Other
     // children (hooks) are short-lived; the init is the one in a pid
     // namespace of its own when the container has one.
-    std::string monitor_pid_ns = fs::read_symlink("/proc/" + monitor + "/ns/pid").string();
-    std::vector<std::string> children, own_pid_ns;
     std::error_code ec;
-    for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-        std::string name = it->path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos || parent_of(it->path()) != monitor) continue;
-        children.push_back(name);
+    std::string monitor_pid_ns = fs::read_symlink("/proc/" + monitor + "/ns/pid", ec).string();
+    if (ec) throw not_running();
+    std::vector<std::string> children = children_of(monitor), own_pid_ns;
+    for (const auto& child : children) {
         std::error_code ns_ec;
-        if (fs::read_symlink(it->path() / "ns" / "pid", ns_ec).string() != monitor_pid_ns && !ns_ec)
-            own_pid_ns.push_back(name);
+        if (fs::read_symlink("/proc/" + child + "/ns/pid", ns_ec).string() != monitor_pid_ns && !ns_ec)
+            own_pid_ns.push_back(child);
     }
     const auto& candidates = own_pid_ns.empty() ? children : own_pid_ns;
-    if (candidates.size() != 1)
-        throw Error(Errc::invalid_state, path + ": process " + monitor +
-                                             " is a proxmox-lxcri monitor, but its container is not running");
+    if (candidates.size() != 1) throw not_running();
     return "/proc/" + candidates.front() + "/ns/" + m[2].str();
 }
 

@@ -26,31 +26,46 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A process named `name` with a child (the container's init) or none; with
+// `grandchild`, a stand-in liblxc monitor (lxcri-monitor) stands between
+// them, as under a pid-file process.
 struct FakeMonitor {
     pid_t pid = -1;
-    pid_t child = -1;
+    pid_t child = -1;   // the container's init
+    pid_t middle = -1;  // liblxc's monitor, under a pid-file process
 
-    explicit FakeMonitor(bool with_child) {
+    explicit FakeMonitor(bool with_child, const char* name = "lxcri-monitor", bool grandchild = false) {
         int pipe_fds[2];
         BOOST_REQUIRE(::pipe(pipe_fds) == 0);
         pid = ::fork();
         if (pid == 0) {
-            ::prctl(PR_SET_NAME, "lxcri-monitor", 0, 0, 0);
-            pid_t c = 0;
-            if (with_child && (c = ::fork()) == 0) {
+            ::prctl(PR_SET_NAME, name, 0, 0, 0);
+            if (grandchild) {
+                if (::fork() != 0) {  // the pid-file process
+                    ::pause();
+                    ::_exit(0);
+                }
+                ::prctl(PR_SET_NAME, "lxcri-monitor", 0, 0, 0);
+            }
+            pid_t ids[2] = {0, grandchild ? ::getpid() : 0};
+            if (with_child && (ids[0] = ::fork()) == 0) {
                 ::pause();
                 ::_exit(0);
             }
-            if (::write(pipe_fds[1], &c, sizeof c) != sizeof c) ::_exit(1);
+            if (::write(pipe_fds[1], ids, sizeof ids) != sizeof ids) ::_exit(1);
             ::pause();
             ::_exit(0);
         }
         ::close(pipe_fds[1]);
-        BOOST_REQUIRE(::read(pipe_fds[0], &child, sizeof child) == sizeof child);
+        pid_t ids[2];
+        BOOST_REQUIRE(::read(pipe_fds[0], ids, sizeof ids) == sizeof ids);
+        child = ids[0];
+        middle = ids[1];
         ::close(pipe_fds[0]);
     }
     ~FakeMonitor() {
-        if (child > 0) ::kill(child, SIGKILL);  // reparented to us (a subreaper) or init
+        for (pid_t p : {child, middle})  // reparented to us (a subreaper) or init
+            if (p > 0) ::kill(p, SIGKILL);
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
     }
@@ -64,6 +79,17 @@ BOOST_AUTO_TEST_CASE(a_monitors_namespace_is_its_containers) {
     BOOST_TEST(lxcri::read_first_line("/proc/" + std::to_string(monitor.pid) + "/comm") == "lxcri-monitor");
     BOOST_TEST(lxcri::lxc::container_namespace_path(monitor.ns("net")) ==
                "/proc/" + std::to_string(monitor.child) + "/ns/net");
+}
+
+// The pid-file process (lxcri-lxc-wait) stands above liblxc's monitor.
+BOOST_AUTO_TEST_CASE(a_pid_file_process_namespace_is_its_containers) {
+    FakeMonitor waiter(true, "lxcri-lxc-wait", true);
+    BOOST_TEST(lxcri::lxc::container_namespace_path(waiter.ns("net")) ==
+               "/proc/" + std::to_string(waiter.child) + "/ns/net");
+    FakeMonitor alone(false, "lxcri-lxc-wait", true);
+    BOOST_CHECK_THROW(lxcri::lxc::container_namespace_path(alone.ns("ipc")), lxcri::Error);
+    FakeMonitor without_monitor(false, "lxcri-lxc-wait");
+    BOOST_CHECK_THROW(lxcri::lxc::container_namespace_path(without_monitor.ns("uts")), lxcri::Error);
 }
 
 BOOST_AUTO_TEST_CASE(a_monitor_without_a_container_is_an_error) {
