@@ -270,6 +270,17 @@ void become_user(const Plan& plan) {
     fail(dir, failure.message, failure.exit_code);
 }
 
+// Connects to the backend's ready.sock, when it listens there (step 2 of
+// init_protocol.hpp): the ready file is what counts, so a failure is no error.
+void wake_backend(const fs::path& dir) {
+    fs::path socket = dir / proto::ready_socket;
+    if (::access(socket.c_str(), F_OK) != 0) return;
+    try {
+        connect_unix(socket);
+    } catch (const Error&) {
+    }
+}
+
 }  // namespace
 
 int run_helper(const fs::path& dir, bool setup) {
@@ -289,6 +300,7 @@ int run_helper(const fs::path& dir, bool setup) {
         if (auto failure = check_before_start(plan)) fail(dir, failure->message, failure->exit_code);
         // rt/ is runtime state (under --root): no fsync, as for the core's files there.
         write_file_atomic(dir / proto::ready_file, std::to_string(::getpid()), 0644, Durability::process);
+        wake_backend(dir);
         wait_for_start(dir);
     } catch (const std::exception& e) {
         fail(dir, e.what(), 1);

@@ -18,8 +18,11 @@
 //      stdin, stdout and stderr, and sends the master (SCM_RIGHTS, payload
 //      "ptmx") to /.lxcri/console.sock; the backend passes it on to the
 //      caller's --console-socket. Then it writes its pid to
-//      /.lxcri/ready (temp + rename) and opens /.lxcri/exec.fifo for writing,
-//      which blocks: the container is "created".
+//      /.lxcri/ready (temp + rename); when /.lxcri/ready.sock is there (the
+//      lxc backend listens on it), it connects to it and closes the
+//      connection, which wakes the backend (the file is what counts: a
+//      failed connect changes nothing). Then it opens /.lxcri/exec.fifo for
+//      writing, which blocks: the container is "created".
 //   3. `start` opens the fifo for reading and reads one byte; the helper's open
 //      returns, it writes that byte, applies the process settings of
 //      config.json (terminal, rlimits, oom score, user and groups, cwd, env,
@@ -71,6 +74,7 @@ inline constexpr const char* helper_file = "init";        // rt/init: where the 
 inline constexpr const char* config_file = "config.json";
 inline constexpr const char* exec_fifo = "exec.fifo";
 inline constexpr const char* ready_file = "ready";
+inline constexpr const char* ready_socket = "ready.sock";  // step 2: the backend's wake-up
 inline constexpr const char* error_file = "error";
 inline constexpr const char* console_socket = "console.sock";  // process.terminal, step 2
 inline constexpr const char* exec_flag = "--exec";             // step 6

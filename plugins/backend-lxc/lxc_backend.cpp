@@ -21,13 +21,14 @@
 #include <lxcri/lxcri.hpp>
 #include <lxcri/process.hpp>
 #include <lxcri/unique_fd.hpp>
+#include <lxcri/unix_socket.hpp>
 
 #include <boost/json.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -53,6 +54,8 @@ constexpr const char* vmid_file = "lxc-vmid";  // in <root>/<id>: the VMID whose
 // In <root>/<id>: "<pid> <start time>" of liblxc's monitor, then of the
 // pid-file process (process_start_time; RecordedMonitor).
 constexpr const char* monitor_file = "lxc-monitor";
+// In <root>/<id>: "<pid> <start time>" of the container's init, once it is ready.
+constexpr const char* init_file = "lxc-init";
 // In <root>/<id>: the first line of the init's /proc/<pid>/cgroup, which
 // names the container's processes once the init has exited (kill --all).
 constexpr const char* cgroup_file = "lxc-cgroup";
@@ -216,13 +219,18 @@ public:
                               Durability::process);
             change_owner(rt / proto::preserve_fds_file, owner);
         }
+        // The helper connects here once ready (init_protocol.hpp, step 2).
+        UniqueFd ready = listen_unix(rt / proto::ready_socket);
+        change_owner(rt / proto::ready_socket, owner);
         RecordedMonitor recorded;
         lxc::Monitor monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds, bind,
                                                   [&](pid_t lxc_monitor, pid_t pid_file_process) {
                                                       recorded = record_monitor(c, lxc_monitor, pid_file_process);
                                                   });
         undo.add([this, name, recorded] { stop_and_reap(name, recorded); });
-        wait_until_ready(c, rt, monitor.pid_file_process);
+        wait_until_ready(c, rt, ready.get(), monitor.pid_file_process);
+        ready.reset();
+        ::unlink((rt / proto::ready_socket).c_str());
         if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
 
         lxc::Container container(name, lxcpath_);
@@ -231,8 +239,13 @@ public:
         write_file_atomic(c.dir / cgroup_file, read_file("/proc/" + std::to_string(init) + "/cgroup"),
                           0600, Durability::process);
         // From here the pid-file process reports the init's exit itself,
-        // without waiting for liblxc's teardown (monitor.hpp).
-        if (auto start_time = process_start_time(init)) lxc::tell_init(monitor, init, *start_time);
+        // without waiting for liblxc's teardown (monitor.hpp); so that
+        // delete can tell that teardown from a start, the init is recorded.
+        if (auto start_time = process_start_time(init)) {
+            write_file_atomic(c.dir / init_file, std::to_string(init) + " " + std::to_string(*start_time) + "\n", 0600,
+                              Durability::process);
+            lxc::tell_init(monitor, init, *start_time);
+        }
         undo.commit();
         return CreateResult{.status = {Status::created, init}, .pid_file_pid = monitor.pid_file_process,
                             .status_from_init = true};
@@ -288,9 +301,15 @@ public:
         }
         // liblxc's monitor exits only after the container has stopped and
         // liblxc has cleaned up after it: once the recorded one is gone,
-        // liblxc need not be asked.
+        // liblxc need not be asked. Nor while it tears down a container
+        // whose init has exited: then its exit is all there is to wait for.
         RecordedMonitor recorded = recorded_monitor(c);
         auto deadline = std::chrono::steady_clock::now() + stop_timeout;
+        if (recorded.monitor_lives() && recorded_init_exited(c) &&
+            !await_exit(recorded.lxc_monitor, recorded.lxc_monitor_start, deadline))
+            throw Error(Errc::failed, c.id + ": liblxc's monitor " + std::to_string(recorded.lxc_monitor) +
+                                          " still tears the container down after " +
+                                          std::to_string(stop_timeout.count()) + " s; nothing was removed");
         if (recorded.lxc_monitor <= 0 || recorded.monitor_lives()) {
             lxc::Container container(name, lxcpath_);
             // The core allows this for stopped and created containers, and
@@ -301,10 +320,8 @@ public:
                 container.stop();
             }
             // A monitor may still be starting the container (its create was
-            // killed), or tearing it down after the pid-file process has
-            // reported the exit: stop what it starts until it exits. Its
-            // exit also means liblxc removed the container's cgroups.
-            UniqueFd monitor = open_process(recorded.lxc_monitor, recorded.lxc_monitor_start);
+            // killed): stop what it starts until it exits. Its exit also
+            // means liblxc removed the container's cgroups.
             while (container.is_running() || recorded.monitor_lives()) {
                 if (std::chrono::steady_clock::now() > deadline)
                     throw Error(Errc::failed,
@@ -313,19 +330,16 @@ public:
                                                             : "monitor " + std::to_string(recorded.lxc_monitor)) +
                                     "; nothing was removed");
                 if (container.is_running()) container.stop();
-                pollfd p{monitor.get(), POLLIN, 0};  // readable at the monitor's exit
-                if (!monitor || ::poll(&p, 1, 10) < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                await_exit(recorded.lxc_monitor, recorded.lxc_monitor_start,
+                           std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(10)));
             }
         }
         // The pid-file process exits as soon as liblxc's monitor has (or
         // before): nothing of the container is left running after delete.
         // It reports to nobody any more, so one that lingers is ended.
-        if (UniqueFd waiter = open_process(recorded.pid_file_process, recorded.pid_file_process_start)) {
-            pollfd p{waiter.get(), POLLIN, 0};
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0))) == 0)
+        if (!await_exit(recorded.pid_file_process, recorded.pid_file_process_start, deadline))
+            if (UniqueFd waiter = open_process(recorded.pid_file_process, recorded.pid_file_process_start))
                 ::syscall(SYS_pidfd_send_signal, waiter.get(), SIGKILL, nullptr, 0);
-        }
         remove_config(config_dir);
         std::error_code ec;
         if (fs::exists(config_dir, ec))
@@ -485,29 +499,27 @@ private:
                           0640);
     }
 
-    // Blocks (inotify) until the helper renames its ready file into rt/,
-    // the monitor dies, or the timeout passes.
-    void wait_until_ready(const ContainerRef& c, const fs::path& rt, pid_t monitor) {
+    // Blocks until the helper has renamed its ready file into rt/ (it then
+    // connects to `listener`, which wakes this), the pid-file process dies,
+    // or the timeout passes. Not an inotify watch of rt/: closing one waits
+    // for an SRCU grace period, 14-20 ms in 7 of 20 creates here.
+    void wait_until_ready(const ContainerRef& c, const fs::path& rt, int listener, pid_t pid_file_process) {
         auto deadline = std::chrono::steady_clock::now() + start_timeout_;
-        UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-        if (!watch || ::inotify_add_watch(watch.get(), rt.c_str(), IN_MOVED_TO | IN_CREATE) < 0)
-            throw_errno("watch " + rt.string(), errno);
+        UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid_file_process, 0)));  // our child
         std::error_code ec;
         while (!fs::exists(rt / proto::ready_file, ec)) {
             int status = 0;
-            if (::waitpid(monitor, &status, WNOHANG) == monitor)
+            if (::waitpid(pid_file_process, &status, WNOHANG) == pid_file_process)
                 throw Error(Errc::failed, c.id + ": the container stopped while starting: " +
                                               error_of(c, "liblxc wrote no log (lxc.log-level " + log_level_ + ")"));
             if (std::chrono::steady_clock::now() > deadline)
                 throw Error(Errc::failed, c.id + ": the container's init was not ready after " +
                                               std::to_string(start_timeout_.count()) + " s");
-            // Woken by any change in rt/; the timeout only re-checks the monitor.
-            pollfd p{watch.get(), POLLIN, 0};
-            if (::poll(&p, 1, 20) > 0) {
-                char events[4096];
-                while (::read(watch.get(), events, sizeof events) > 0) {
-                }
-            }
+            // Woken by the helper's connection or the process's exit; the
+            // timeout only re-checks both.
+            pollfd p[2] = {{listener, POLLIN, 0}, {process.get(), POLLIN, 0}};
+            if (::poll(p, process ? 2 : 1, 20) > 0 && (p[0].revents & POLLIN))
+                UniqueFd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         }
     }
 
@@ -558,6 +570,31 @@ private:
         std::string marker = read_first_line(config_dir / "config");
         if (!marker.empty()) return marker.starts_with(std::string(managed_marker) + "id=" + c.id + " ");
         return read_first_line(c.dir / vmid_file) == config_dir.filename().string();
+    }
+
+    // Waits until the process (pid, start time) has exited, or `deadline`
+    // passes: whether it is gone. True at once for no process (pid 0).
+    static bool await_exit(pid_t pid, std::uint64_t start_time, std::chrono::steady_clock::time_point deadline) {
+        UniqueFd process = open_process(pid, start_time);
+        if (!process) return !RecordedMonitor::lives(pid, start_time);
+        for (;;) {
+            pollfd p{process.get(), POLLIN, 0};  // readable once it has exited
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+            if (ready > 0) return true;
+            if (ready == 0) return false;
+            if (errno != EINTR) return !RecordedMonitor::lives(pid, start_time);
+        }
+    }
+
+    // Whether the init create recorded in init_file has exited (false when
+    // none is recorded: a create that stopped before its init was ready).
+    static bool recorded_init_exited(const ContainerRef& c) {
+        std::istringstream line(read_first_line(c.dir / init_file));
+        long pid = 0;
+        std::uint64_t start_time = 0;
+        if (!(line >> pid >> start_time) || pid <= 0 || pid > (1 << 22)) return false;
+        return !RecordedMonitor::lives(static_cast<pid_t>(pid), start_time);
     }
 
     // What create recorded; zeros for what it did not (no record, or one

@@ -5,6 +5,7 @@
 
 #include <lxcri/init_client.hpp>
 #include <lxcri/sha256.hpp>
+#include <lxcri/unix_socket.hpp>
 
 #include <boost/json.hpp>
 
@@ -12,6 +13,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -337,6 +339,34 @@ BOOST_AUTO_TEST_CASE(a_terminal_is_made_and_its_master_sent_before_ready) {
     std::string stat = trimmed(box.out / "stat");
     BOOST_TEST(stat.starts_with(std::to_string(helper.pid()) + " "), stat);
     BOOST_TEST(!stat.ends_with(" 0"), stat);
+}
+
+BOOST_AUTO_TEST_CASE(a_listening_backend_is_woken_once_ready) {
+    // As the lxc backend does: listen on rt/ready.sock; the helper connects
+    // after its ready file is in place (init_protocol.hpp, step 2).
+    Box box;
+    lxcri::UniqueFd listener = lxcri::listen_unix(box.dir / "ready.sock");
+    box.write_config(config({"true"}, "/"));
+    Helper helper(box);
+    pollfd p{listener.get(), POLLIN, 0};
+    BOOST_REQUIRE_MESSAGE(::poll(&p, 1, 10000) == 1, "the helper did not connect");
+    BOOST_TEST(fs::exists(box.dir / "ready"), "connected before the ready file was there");
+    BOOST_TEST(trimmed(box.dir / "ready") == std::to_string(helper.pid()));
+    lxcri::UniqueFd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    BOOST_TEST(connection.get() >= 0);
+    helper.release();
+    BOOST_TEST(helper.wait() == 0, box.stderr_text());
+}
+
+// Without a listener (the pct backend has none) the file alone tells.
+BOOST_AUTO_TEST_CASE(no_listener_no_connection) {
+    Box box;
+    box.write_config(config({"true"}, "/"));
+    Helper helper(box);
+    BOOST_REQUIRE(helper.wait_ready());
+    BOOST_TEST(!fs::exists(box.dir / "ready.sock"));
+    helper.release();
+    BOOST_TEST(helper.wait() == 0, box.stderr_text());
 }
 
 BOOST_AUTO_TEST_CASE(a_terminal_without_a_listener_fails_before_ready) {
