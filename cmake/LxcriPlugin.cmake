@@ -37,6 +37,11 @@ function(lxcri_add_plugin)
   add_library(${target} MODULE ${P_SOURCES})
   target_link_libraries(${target} PRIVATE lxcri::sdk ${P_LIBRARIES})
   target_compile_features(${target} PRIVATE cxx_std_20)
+  # A plugin is a shared object in the library directory, and Debian's
+  # policy (lintian: library-not-linked-against-libc) wants it to name libc,
+  # also when it calls libc only through libstdc++ (the mapping plugins do);
+  # --as-needed, Debian's default, would leave libc out.
+  target_link_options(${target} PRIVATE "LINKER:--push-state,--no-as-needed,-lc,--pop-state")
   set_target_properties(${target} PROPERTIES
     PREFIX ""
     OUTPUT_NAME ${target}

@@ -8,7 +8,7 @@ lxcri_build_packages=(
   build-essential cmake pkg-config git
   # Boost 1.81 (Debian 12's default 1.74 has no Boost.JSON)
   libboost1.81-dev libboost-json1.81-dev libboost-log1.81-dev
-  libboost-program-options1.81-dev libboost-filesystem1.81-dev
+  libboost-program-options1.81-dev
   lxc lxc-dev libseccomp-dev libcap-dev libarchive-dev
   # the demo's container: a static busybox
   busybox-static

@@ -82,10 +82,12 @@ for pair in "Package=proxmox-lxcri-dev" "Version=$version" "Architecture=$arch" 
 done
 [ -n "$(field "$deb" Maintainer)" ] && [ -n "$(field "$deb" Description)" ] || fail "Maintainer or Description empty"
 depends=$(field "$deb" Depends)
-for package in libc6 libstdc++6 "libboost-json$boost.0" "libboost-filesystem$boost.0" \
+for package in libc6 libstdc++6 "libboost-json$boost.0" \
     "libboost-program-options$boost.0" "libboost-log$boost.0" libarchive13; do
     expect_in "$depends" "$package" "Depends of proxmox-lxcri"
 done
+# Boost.DLL runs on std::filesystem: no command loads Boost.Filesystem.
+! grep -qF -- libboost-filesystem <<<"$depends" || fail "Depends of proxmox-lxcri names libboost-filesystem: $depends"
 if printf '%s\n' "${built_plugins[@]}" | grep -qx lxcri-backend-lxc.so; then
     expect_in "$depends" liblxc1 "Depends of proxmox-lxcri (the lxc backend)"
     expect_in "$depends" zstd "Depends of proxmox-lxcri (pct templates)"
