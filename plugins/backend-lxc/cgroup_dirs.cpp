@@ -209,4 +209,22 @@ std::vector<MadeCgroup> made_cgroups_from_text(const std::string& text) {
     return made;
 }
 
+CgroupMoveWarmup::CgroupMoveWarmup(const std::string& proc_self_cgroup, const fs::path& root, bool unified_root) {
+    auto hierarchies = cgroup_hierarchies(proc_self_cgroup, true, root, unified_root);
+    if (hierarchies.empty()) return;
+    const fs::path& own = hierarchies.front().base;
+    std::error_code ec;
+    file_ = fs::exists(own / "tasks", ec) ? own / "tasks" : own / "cgroup.threads";
+    thread_ = std::thread([file = file_.string()] {
+        int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        [[maybe_unused]] ssize_t n = ::write(fd, "0", 1);
+        ::close(fd);
+    });
+}
+
+CgroupMoveWarmup::~CgroupMoveWarmup() {
+    if (thread_.joinable()) thread_.join();
+}
+
 }  // namespace lxcri::lxc

@@ -18,11 +18,13 @@
 // while it is empty (no process, no child cgroup), and then it is the same
 // cgroup to the container, the limits and every later update and pause.
 // delete takes away, once liblxc is done, what is left of the container's
-// and its monitor's cgroups and the levels the backend made.
+// and its monitor's cgroups and the levels the backend made. Below that,
+// CgroupMoveWarmup: the cost of liblxc's first cgroup move, taken early.
 
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace lxcri::lxc {
@@ -79,5 +81,31 @@ void remove_cgroup_dirs(const std::vector<MadeCgroup>& made);
 // The record's text (one "tree <path>" or "dir <path>" a line) and back.
 std::string to_text(const std::vector<MadeCgroup>& made);
 std::vector<MadeCgroup> made_cgroups_from_text(const std::string& text);
+
+// liblxc's monitor moves itself into its cgroup (lxc.monitor.<name>) as it
+// starts a container. The first cgroup migration after an idle spell waits
+// for an RCU grace period (the rcu_sync of the kernel's
+// cgroup_threadgroup_rwsem: 5-25 ms in create on this host), and the ones
+// that follow it closely do not (docs/PERFORMANCE.md). While this object
+// lives, a thread of its own makes a migration that changes nothing: it
+// writes "0" (itself) into the `tasks` file of its own cgroup in the first
+// hierarchy of `proc_self_cgroup` (cgroup.threads on cgroup v2), so that
+// the grace period passes while create does its other work. Only the
+// thread itself could move, into the cgroup it is in, and it ends then;
+// errors are ignored, as it only saves time. The destructor joins it.
+class CgroupMoveWarmup {
+public:
+    CgroupMoveWarmup(const std::string& proc_self_cgroup, const std::filesystem::path& root, bool unified_root);
+    ~CgroupMoveWarmup();
+    CgroupMoveWarmup(const CgroupMoveWarmup&) = delete;
+    CgroupMoveWarmup& operator=(const CgroupMoveWarmup&) = delete;
+
+    // The file written, empty when there was none to write.
+    const std::filesystem::path& file() const { return file_; }
+
+private:
+    std::filesystem::path file_;
+    std::thread thread_;
+};
 
 }  // namespace lxcri::lxc

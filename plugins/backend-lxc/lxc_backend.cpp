@@ -166,6 +166,9 @@ public:
     }
 
     CreateResult create(const CreateRequest& request) override {
+        // First, so that the grace period passes beside what follows.
+        lxc::CgroupMoveWarmup warmup(read_file("/proc/self/cgroup"), "/sys/fs/cgroup",
+                                     detect_cgroup_version() == CgroupVersion::v2);
         const auto& c = request.container;
         ContainerSpec spec = request.spec;  // with namespace paths that mean a container's (monitor.hpp)
         for (auto& ns : spec.linux_spec.namespaces)

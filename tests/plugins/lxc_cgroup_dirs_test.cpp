@@ -5,6 +5,7 @@
 #include "support/test_support.hpp"
 
 #include <lxcri/error.hpp>
+#include <lxcri/files.hpp>
 
 #include <filesystem>
 #include <string>
@@ -144,3 +145,19 @@ BOOST_AUTO_TEST_CASE(an_existing_container_cgroup_in_use_is_refused_and_nothing_
     BOOST_CHECK(fs::exists(tmp / "v2" / "pod" / "busy"));
     BOOST_CHECK(fs::exists(tmp / "v2" / "pod" / "parent" / "child"));
 }
+
+// The warm-up's migration changes nothing: this process stays where it is,
+// and a host without the hierarchies is no error.
+BOOST_AUTO_TEST_CASE(the_cgroup_move_warmup_moves_nothing) {
+    std::string before = lxcri::read_file("/proc/self/cgroup");
+    {
+        lxcri::lxc::CgroupMoveWarmup warmup(before, "/sys/fs/cgroup", !fs::exists("/sys/fs/cgroup/unified"));
+        BOOST_TEST(!warmup.file().empty());
+        BOOST_TEST((warmup.file().filename() == "tasks" || warmup.file().filename() == "cgroup.threads"));
+    }
+    BOOST_TEST(lxcri::read_file("/proc/self/cgroup") == before);
+    lxcri::lxc::CgroupMoveWarmup nowhere(before, "/nonexistent", false);
+    lxcri::lxc::CgroupMoveWarmup nothing("", "/sys/fs/cgroup", false);
+    BOOST_TEST(nothing.file().empty());
+}
+
