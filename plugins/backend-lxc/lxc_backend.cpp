@@ -130,6 +130,39 @@ std::string lxc_log_excerpt(const fs::path& log) {
     return joined.empty() ? std::string() : "liblxc's log ends: " + joined;
 }
 
+// Makes a file that was written with Durability::process durable, as
+// Durability::crash would (fsync of the file, then of its directory), in a
+// thread of its own: create goes on meanwhile, and liblxc's start takes
+// longer than the disk. wait() joins it and reports a failure; the
+// destructor only joins.
+class DurableInBackground {
+public:
+    explicit DurableInBackground(fs::path file) : file_(std::move(file)), thread_([this] { error_ = sync(); }) {}
+    ~DurableInBackground() {
+        if (thread_.joinable()) thread_.join();
+    }
+    DurableInBackground(const DurableInBackground&) = delete;
+    DurableInBackground& operator=(const DurableInBackground&) = delete;
+
+    void wait() {
+        thread_.join();
+        if (error_) throw_errno("fsync " + file_.string(), error_);
+    }
+
+private:
+    int sync() const {
+        for (const fs::path& path : {file_, file_.parent_path()}) {
+            UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd || ::fsync(fd.get()) != 0) return errno;
+        }
+        return 0;
+    }
+
+    fs::path file_;
+    int error_ = 0;
+    std::thread thread_;  // last: it starts once the rest is there
+};
+
 class LxcBackend final : public Backend {
 public:
     explicit LxcBackend(const PluginContext& context)
@@ -206,6 +239,7 @@ public:
         undo.add([this, config_dir] { remove_config(config_dir); });  // only what this create made
         if (bind) make_rt_mount_point(config_dir, owner);
         write_config(c, config_dir, config);
+        DurableInBackground config_synced(config_dir / "config");
         prepare_cgroups(c, config, undo);
 
         // liblxc fails to load a config whose log it cannot open, and
@@ -249,6 +283,7 @@ public:
                               Durability::process);
             lxc::tell_init(monitor, init, *start_time);
         }
+        config_synced.wait();
         undo.commit();
         return CreateResult{.status = {Status::created, init}, .pid_file_pid = monitor.pid_file_process,
                             .status_from_init = true};
@@ -495,11 +530,14 @@ private:
 
     // The marker names the container's runtime directory, which names the
     // VMID back (create wrote it first): is_stale() and is_ours() read both.
+    // It must survive a power loss, or the VMID would stay taken by a
+    // config without its marker: the caller makes it durable
+    // (DurableInBackground) while liblxc starts the container.
     void write_config(const ContainerRef& c, const fs::path& config_dir, const LxcConfig& config) {
         write_file_atomic(config_dir / "config",
                           std::string(managed_marker) + "id=" + c.id + " dir=" + c.dir.string() + "\n" +
                               to_config_text(config),
-                          0640);
+                          0640, Durability::process);
     }
 
     // Blocks until the helper has renamed its ready file into rt/ (it then
