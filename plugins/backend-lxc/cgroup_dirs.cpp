@@ -215,15 +215,21 @@ CgroupMoveWarmup::CgroupMoveWarmup(const std::string& proc_self_cgroup, const fs
     const fs::path& own = hierarchies.front().base;
     std::error_code ec;
     file_ = fs::exists(own / "tasks", ec) ? own / "tasks" : own / "cgroup.threads";
-    thread_ = std::thread([file = file_.string()] {
+    thread_ = std::thread([this, file = file_.string()] {
+        // Its own id, not "0": the kernel takes the lock whose grace period
+        // this is about only for a migration that names a thread or process
+        // (a "0" in `tasks` changes nothing and costs nothing).
+        std::string id = std::to_string(::gettid());
         int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
         if (fd < 0) return;
-        [[maybe_unused]] ssize_t n = ::write(fd, "0", 1);
+        if (::write(fd, id.data(), id.size()) == static_cast<ssize_t>(id.size())) written_ = id;
         ::close(fd);
     });
 }
 
-CgroupMoveWarmup::~CgroupMoveWarmup() {
+CgroupMoveWarmup::~CgroupMoveWarmup() { join(); }
+
+void CgroupMoveWarmup::join() {
     if (thread_.joinable()) thread_.join();
 }
 

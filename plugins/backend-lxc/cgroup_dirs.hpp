@@ -88,9 +88,9 @@ std::vector<MadeCgroup> made_cgroups_from_text(const std::string& text);
 // cgroup_threadgroup_rwsem: 5-25 ms in create on this host), and the ones
 // that follow it closely do not (docs/PERFORMANCE.md). While this object
 // lives, a thread of its own makes a migration that changes nothing: it
-// writes "0" (itself) into the `tasks` file of its own cgroup in the first
-// hierarchy of `proc_self_cgroup` (cgroup.threads on cgroup v2), so that
-// the grace period passes while create does its other work. Only the
+// writes its own thread id into the `tasks` file of its own cgroup in the
+// first hierarchy of `proc_self_cgroup` (cgroup.threads on cgroup v2), so
+// that the grace period passes while create does its other work. Only the
 // thread itself could move, into the cgroup it is in, and it ends then;
 // errors are ignored, as it only saves time. The destructor joins it.
 class CgroupMoveWarmup {
@@ -100,12 +100,17 @@ public:
     CgroupMoveWarmup(const CgroupMoveWarmup&) = delete;
     CgroupMoveWarmup& operator=(const CgroupMoveWarmup&) = delete;
 
-    // The file written, empty when there was none to write.
+    // Waits for the thread.
+    void join();
+    // The file written to, empty when there was none to write.
     const std::filesystem::path& file() const { return file_; }
+    // After join(): the thread id written, empty when the write failed.
+    const std::string& written() const { return written_; }
 
 private:
     std::filesystem::path file_;
-    std::thread thread_;
+    std::string written_;
+    std::thread thread_;  // last: it starts once the rest is there
 };
 
 }  // namespace lxcri::lxc

@@ -87,6 +87,9 @@ struct RecordedMonitor {
 
 // How long remove waits for a container to stop and its monitor to exit.
 constexpr std::chrono::seconds stop_timeout{10};
+// How long remove then waits for the pid-file process, which exits as
+// soon as the monitor has, before it ends it.
+constexpr std::chrono::seconds pid_file_process_grace{2};
 
 // --preserve-fds N: descriptors 3 .. 3+N-1 must have come from the caller.
 // Those are open and without close-on-exec (exec would have closed them);
@@ -341,13 +344,13 @@ public:
         // liblxc has cleaned up after it: once the recorded one is gone,
         // liblxc need not be asked. Nor while it tears down a container
         // whose init has exited: then its exit is all there is to wait for.
+        // (Unless the monitor is still there when the wait ends: a SIGHUP
+        // death asks liblxc to restart the container, which then has a new
+        // init; liblxc is asked as below.)
         RecordedMonitor recorded = recorded_monitor(c);
+        if (recorded.monitor_lives() && recorded_init_exited(c))
+            await_exit(recorded.lxc_monitor, recorded.lxc_monitor_start, std::chrono::steady_clock::now() + stop_timeout);
         auto deadline = std::chrono::steady_clock::now() + stop_timeout;
-        if (recorded.monitor_lives() && recorded_init_exited(c) &&
-            !await_exit(recorded.lxc_monitor, recorded.lxc_monitor_start, deadline))
-            throw Error(Errc::failed, c.id + ": liblxc's monitor " + std::to_string(recorded.lxc_monitor) +
-                                          " still tears the container down after " +
-                                          std::to_string(stop_timeout.count()) + " s; nothing was removed");
         if (recorded.lxc_monitor <= 0 || recorded.monitor_lives()) {
             lxc::Container container(name, lxcpath_);
             // The core allows this for stopped and created containers, and
@@ -375,7 +378,8 @@ public:
         // The pid-file process exits as soon as liblxc's monitor has (or
         // before): nothing of the container is left running after delete.
         // It reports to nobody any more, so one that lingers is ended.
-        if (!await_exit(recorded.pid_file_process, recorded.pid_file_process_start, deadline))
+        if (!await_exit(recorded.pid_file_process, recorded.pid_file_process_start,
+                        std::chrono::steady_clock::now() + pid_file_process_grace))
             if (UniqueFd waiter = open_process(recorded.pid_file_process, recorded.pid_file_process_start))
                 ::syscall(SYS_pidfd_send_signal, waiter.get(), SIGKILL, nullptr, 0);
         remove_config(config_dir);

@@ -189,7 +189,9 @@ void bind_privately(const MonitorBind& bind) {
                                        unsigned preserve_fds, const std::optional<MonitorBind>& bind, int go,
                                        int report, int init_channel) {
     // Signals wait in a signalfd from here on, to be forwarded; the
-    // synchronous ones keep their default action.
+    // synchronous ones keep their default action. An ignored SIGCHLD
+    // (inherited through exec) would reap the monitor unseen.
+    ::signal(SIGCHLD, SIG_DFL);
     sigset_t forwarded;
     sigfillset(&forwarded);
     for (int sig : {SIGILL, SIGSEGV, SIGBUS, SIGFPE, SIGTRAP, SIGSYS}) sigdelset(&forwarded, sig);
@@ -233,7 +235,9 @@ void bind_privately(const MonitorBind& bind) {
             if (::read(signals.get(), &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
                 ::kill(monitor, static_cast<int>(si.ssi_signo));  // our child: its pid is not reused
             int status = 0;
-            if (::waitpid(monitor, &status, WNOHANG) == monitor) exit_like(status);
+            pid_t reaped = ::waitpid(monitor, &status, WNOHANG);
+            if (reaped == monitor) exit_like(status);
+            if (reaped < 0 && errno == ECHILD) _exit(1);  // not ours to wait for: nothing to report
         }
         if (fds[1].revents) {
             char text[64] = {};
@@ -275,8 +279,13 @@ Monitor spawn_monitor(const std::string& name, const std::filesystem::path& lxcp
         go_write.reset();
         report_read.reset();
         channel_write.reset();
-        run_pid_file_process(name, lxcpath, preserve_fds, bind, go_read.release(), report_write.release(),
-                             channel_read.release());
+        // Nothing may unwind into the caller's frames (its undo) in this copy of it.
+        try {
+            run_pid_file_process(name, lxcpath, preserve_fds, bind, go_read.release(), report_write.release(),
+                                 channel_read.release());
+        } catch (...) {
+        }
+        _exit(1);
     }
     go_read.reset();
     report_write.reset();

@@ -334,6 +334,27 @@ BOOST_AUTO_TEST_CASE(the_exit_is_reported_before_liblxcs_teardown) {
         BOOST_CHECK_EQUAL(outlived, 0);
 }
 
+// The pid-file process keeps nothing of create's: beside stdio only its
+// signalfd and the init's pidfd (no lock, no file of the state dir); and a
+// signal sent to it reaches the container's process through liblxc's
+// monitor, as one sent to the monitor did.
+BOOST_AUTO_TEST_CASE(the_pid_file_process_holds_nothing_and_forwards_signals) {
+    Lxc lxc;
+    int waiter = lxc.create("fwd", lxc.bundle("fwd", "trap 'exit 7' TERM; while :; do sleep 0.1; done"));
+    BOOST_REQUIRE_EQUAL(lxc.cli({"start", "fwd"}).exit_code, 0);
+    wait_for_status(lxc, "fwd", "running");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the trap is set
+    for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(waiter) + "/fd")) {
+        int number = std::stoi(fd.path().filename().string());
+        if (number <= 2) continue;
+        std::string target = fs::read_symlink(fd.path()).string();
+        BOOST_CHECK_MESSAGE(target.starts_with("anon_inode:"), "fd " << number << " -> " << target);
+    }
+    BOOST_REQUIRE_EQUAL(::kill(waiter, SIGTERM), 0);
+    BOOST_CHECK_EQUAL(lxcri::test::wait_child(waiter, 30000), 7);
+    BOOST_CHECK_EQUAL(lxc.cli({"delete", "fwd"}).exit_code, 0);
+}
+
 BOOST_AUTO_TEST_CASE(kill_delete_and_start_errors) {
     Lxc lxc;
     int monitor = lxc.create("k", lxc.bundle("k", "trap 'echo got TERM; exit 0' TERM; while :; do sleep 0.1; done"));

@@ -7,6 +7,8 @@
 #include <lxcri/error.hpp>
 #include <lxcri/files.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -147,17 +149,26 @@ BOOST_AUTO_TEST_CASE(an_existing_container_cgroup_in_use_is_refused_and_nothing_
 }
 
 // The warm-up's migration changes nothing: this process stays where it is,
-// and a host without the hierarchies is no error.
+// and a host without the hierarchies is no error. As root the write is
+// made, and names the thread (a "0" would cost nothing and so warm up
+// nothing: the kernel takes its migration lock only for a named id).
 BOOST_AUTO_TEST_CASE(the_cgroup_move_warmup_moves_nothing) {
     std::string before = lxcri::read_file("/proc/self/cgroup");
     {
         lxcri::lxc::CgroupMoveWarmup warmup(before, "/sys/fs/cgroup", !fs::exists("/sys/fs/cgroup/unified"));
         BOOST_TEST(!warmup.file().empty());
         BOOST_TEST((warmup.file().filename() == "tasks" || warmup.file().filename() == "cgroup.threads"));
+        warmup.join();
+        if (::geteuid() == 0) {
+            BOOST_TEST(!warmup.written().empty(), "the write into " << warmup.file() << " failed");
+            BOOST_TEST(warmup.written() != "0");
+            BOOST_TEST(warmup.written() != std::to_string(::getpid()), "it names the process, not its own thread");
+        }
     }
     BOOST_TEST(lxcri::read_file("/proc/self/cgroup") == before);
     lxcri::lxc::CgroupMoveWarmup nowhere(before, "/nonexistent", false);
+    nowhere.join();
+    BOOST_TEST(nowhere.written().empty());
     lxcri::lxc::CgroupMoveWarmup nothing("", "/sys/fs/cgroup", false);
     BOOST_TEST(nothing.file().empty());
 }
-
