@@ -223,8 +223,9 @@ void bind_privately(const MonitorBind& bind) {
     UniqueFd channel(init_channel), init;
     for (;;) {
         // The init's pidfd is watched for POLLHUP (asked with no events):
-        // its reaping by liblxc's monitor. Kernels before 6.15 do not
-        // report it; the monitor's exit then says it all.
+        // its reaping by liblxc's monitor. Older kernels do not report it,
+        // or keep no exit status for it (PIDFD_INFO_EXIT came in 6.15);
+        // the monitor's exit then says it all.
         pollfd fds[3] = {{signals.get(), POLLIN, 0}, {channel.get(), POLLIN, 0}, {init.get(), 0, 0}};
         if (::poll(fds, 3, -1) < 0) {
             if (errno == EINTR) continue;
