@@ -82,7 +82,6 @@ struct RecordedMonitor {
     // Whether the recorded process is still there.
     static bool lives(pid_t pid, std::uint64_t start) { return pid > 0 && process_start_time(pid) == start; }
     bool monitor_lives() const { return lives(lxc_monitor, lxc_monitor_start); }
-    bool waiter_lives() const { return lives(pid_file_process, pid_file_process_start); }
 };
 
 // How long remove waits for a container to stop and its monitor to exit.
