@@ -51,10 +51,10 @@ namespace {
 
 constexpr const char* managed_marker = "# managed by proxmox-lxcri: ";
 constexpr const char* vmid_file = "lxc-vmid";  // in <root>/<id>: the VMID whose config is this container's
-// In <root>/<id>: "<pid> <start time>" of liblxc's monitor, then of the
-// pid-file process (process_start_time; RecordedMonitor).
+// In <root>/<id>: liblxc's monitor, then the pid-file process, each
+// "<pid> <start time>" (RecordedMonitor).
 constexpr const char* monitor_file = "lxc-monitor";
-// In <root>/<id>: "<pid> <start time>" of the container's init, once it is ready.
+// In <root>/<id>: the container's init, "<pid> <start time>", once it is ready.
 constexpr const char* init_file = "lxc-init";
 // In <root>/<id>: the first line of the init's /proc/<pid>/cgroup, which
 // names the container's processes once the init has exited (kill --all).
@@ -71,17 +71,53 @@ constexpr const char* cgroups_file = "lxc-cgroups";
 // reach this directory (its group) but not <root>, which is root's alone.
 constexpr const char* rt_mount_point = "rt";
 
-// The processes of a container that create records in monitor_file
-// (monitor.hpp); 0 for none.
-struct RecordedMonitor {
-    pid_t lxc_monitor = 0;
-    std::uint64_t lxc_monitor_start = 0;
-    pid_t pid_file_process = 0;
-    std::uint64_t pid_file_process_start = 0;
+// A process create wrote down, "<pid> <start time>" (process_start_time):
+// the pid names it only while the start time matches. pid 0: none.
+struct RecordedProcess {
+    pid_t pid = 0;
+    std::uint64_t start_time = 0;
 
-    // Whether the recorded process is still there.
-    static bool lives(pid_t pid, std::uint64_t start) { return pid > 0 && process_start_time(pid) == start; }
-    bool monitor_lives() const { return lives(lxc_monitor, lxc_monitor_start); }
+    // The one of `pid` now, when it is there.
+    static std::optional<RecordedProcess> of(pid_t pid) {
+        auto start_time = process_start_time(pid);
+        if (!start_time) return std::nullopt;
+        return RecordedProcess{pid, *start_time};
+    }
+    // The next "<pid> <start time>" of `in`; none when there is no valid one.
+    static RecordedProcess read(std::istream& in) {
+        long pid = 0;
+        std::uint64_t start_time = 0;
+        if (!(in >> pid >> start_time) || pid <= 0 || pid > (1 << 22)) return {};
+        return {static_cast<pid_t>(pid), start_time};
+    }
+    std::string text() const { return std::to_string(pid) + " " + std::to_string(start_time); }
+
+    bool lives() const { return pid > 0 && process_start_time(pid) == start_time; }
+    // Through a pidfd, so that a reused pid is never signalled.
+    void kill() const {
+        if (UniqueFd process = open_process(pid, start_time))
+            ::syscall(SYS_pidfd_send_signal, process.get(), SIGKILL, nullptr, 0);
+    }
+    // Waits until it has exited or `deadline` passes: whether it is gone.
+    bool await_exit(std::chrono::steady_clock::time_point deadline) const {
+        UniqueFd process = open_process(pid, start_time);
+        if (!process) return !lives();
+        for (;;) {
+            pollfd p{process.get(), POLLIN, 0};  // readable once it has exited
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+            if (ready > 0) return true;
+            if (ready == 0) return false;
+            if (errno != EINTR) return !lives();
+        }
+    }
+};
+
+// What create records in monitor_file (monitor.hpp): liblxc's monitor,
+// then the pid-file process (none in a record of an earlier version).
+struct RecordedMonitor {
+    RecordedProcess lxc_monitor;
+    RecordedProcess pid_file_process;
 };
 
 // How long remove waits for a container to stop and its monitor to exit.
@@ -280,10 +316,9 @@ public:
         // From here the pid-file process reports the init's exit itself,
         // without waiting for liblxc's teardown (monitor.hpp); so that
         // delete can tell that teardown from a start, the init is recorded.
-        if (auto start_time = process_start_time(init)) {
-            write_file_atomic(c.dir / init_file, std::to_string(init) + " " + std::to_string(*start_time) + "\n", 0600,
-                              Durability::process);
-            lxc::tell_init(monitor, init, *start_time);
+        if (auto recorded_init = RecordedProcess::of(init)) {
+            write_file_atomic(c.dir / init_file, recorded_init->text() + "\n", 0600, Durability::process);
+            lxc::tell_init(monitor, init, recorded_init->start_time);
         }
         config_synced.wait();
         undo.commit();
@@ -347,10 +382,10 @@ public:
         // death asks liblxc to restart the container, which then has a new
         // init; liblxc is asked as below.)
         RecordedMonitor recorded = recorded_monitor(c);
-        if (recorded.monitor_lives() && recorded_init_exited(c))
-            await_exit(recorded.lxc_monitor, recorded.lxc_monitor_start, std::chrono::steady_clock::now() + stop_timeout);
+        const RecordedProcess& monitor = recorded.lxc_monitor;
+        if (monitor.lives() && recorded_init_exited(c)) monitor.await_exit(std::chrono::steady_clock::now() + stop_timeout);
         auto deadline = std::chrono::steady_clock::now() + stop_timeout;
-        if (recorded.lxc_monitor <= 0 || recorded.monitor_lives()) {
+        if (monitor.pid <= 0 || monitor.lives()) {
             lxc::Container container(name, lxcpath_);
             // The core allows this for stopped and created containers, and
             // for running ones with force; a created one still has its init.
@@ -362,25 +397,22 @@ public:
             // A monitor may still be starting the container (its create was
             // killed): stop what it starts until it exits. Its exit also
             // means liblxc removed the container's cgroups.
-            while (container.is_running() || recorded.monitor_lives()) {
+            while (container.is_running() || monitor.lives()) {
                 if (std::chrono::steady_clock::now() > deadline)
                     throw Error(Errc::failed,
                                 c.id + ": still running after " + std::to_string(stop_timeout.count()) + " s: " +
                                     (container.is_running() ? "LXC container " + name
-                                                            : "monitor " + std::to_string(recorded.lxc_monitor)) +
+                                                            : "monitor " + std::to_string(monitor.pid)) +
                                     "; nothing was removed");
                 if (container.is_running()) container.stop();
-                await_exit(recorded.lxc_monitor, recorded.lxc_monitor_start,
-                           std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(10)));
+                monitor.await_exit(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(10)));
             }
         }
         // The pid-file process exits as soon as liblxc's monitor has (or
         // before): nothing of the container is left running after delete.
         // It reports to nobody any more, so one that lingers is ended.
-        if (!await_exit(recorded.pid_file_process, recorded.pid_file_process_start,
-                        std::chrono::steady_clock::now() + pid_file_process_grace))
-            if (UniqueFd waiter = open_process(recorded.pid_file_process, recorded.pid_file_process_start))
-                ::syscall(SYS_pidfd_send_signal, waiter.get(), SIGKILL, nullptr, 0);
+        if (!recorded.pid_file_process.await_exit(std::chrono::steady_clock::now() + pid_file_process_grace))
+            recorded.pid_file_process.kill();
         remove_config(config_dir);
         std::error_code ec;
         if (fs::exists(config_dir, ec))
@@ -581,29 +613,21 @@ private:
             if (container.is_running()) container.stop();
         } catch (const Error&) {
         }
-        if (UniqueFd monitor = open_process(recorded.lxc_monitor, recorded.lxc_monitor_start)) {
-            ::syscall(SYS_pidfd_send_signal, monitor.get(), SIGKILL, nullptr, 0);
-            pollfd p{monitor.get(), POLLIN, 0};  // readable once it has exited
-            ::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(stop_timeout).count()));
-        }
-        // Through a pidfd: wait_until_ready() may have reaped it already.
-        if (UniqueFd waiter = open_process(recorded.pid_file_process, recorded.pid_file_process_start))
-            ::syscall(SYS_pidfd_send_signal, waiter.get(), SIGKILL, nullptr, 0);
-        ::waitpid(recorded.pid_file_process, nullptr, 0);
+        recorded.lxc_monitor.kill();
+        recorded.lxc_monitor.await_exit(std::chrono::steady_clock::now() + stop_timeout);
+        recorded.pid_file_process.kill();  // wait_until_ready() may have reaped it already
+        ::waitpid(recorded.pid_file_process.pid, nullptr, 0);
     }
 
     // Writes down liblxc's monitor and the pid-file process of a create,
     // "<pid> <start time>" each (process_start_time), before they start
     // anything: remove() waits for both.
     static RecordedMonitor record_monitor(const ContainerRef& c, pid_t lxc_monitor, pid_t pid_file_process) {
-        auto monitor_start = process_start_time(lxc_monitor), waiter_start = process_start_time(pid_file_process);
-        if (!monitor_start || !waiter_start)
-            throw Error(Errc::failed, "container " + c.id + ": its monitor exited during create");
-        write_file_atomic(c.dir / monitor_file,
-                          std::to_string(lxc_monitor) + " " + std::to_string(*monitor_start) + " " +
-                              std::to_string(pid_file_process) + " " + std::to_string(*waiter_start) + "\n",
-                          0600, Durability::process);
-        return {lxc_monitor, *monitor_start, pid_file_process, *waiter_start};
+        auto monitor = RecordedProcess::of(lxc_monitor), waiter = RecordedProcess::of(pid_file_process);
+        if (!monitor || !waiter) throw Error(Errc::failed, "container " + c.id + ": its monitor exited during create");
+        write_file_atomic(c.dir / monitor_file, monitor->text() + " " + waiter->text() + "\n", 0600,
+                          Durability::process);
+        return {*monitor, *waiter};
     }
 
     // Whether <lxcpath>/<vmid> is this container's: its config's marker
@@ -616,41 +640,21 @@ private:
         return read_first_line(c.dir / vmid_file) == config_dir.filename().string();
     }
 
-    // Waits until the process (pid, start time) has exited, or `deadline`
-    // passes: whether it is gone. True at once for no process (pid 0).
-    static bool await_exit(pid_t pid, std::uint64_t start_time, std::chrono::steady_clock::time_point deadline) {
-        UniqueFd process = open_process(pid, start_time);
-        if (!process) return !RecordedMonitor::lives(pid, start_time);
-        for (;;) {
-            pollfd p{process.get(), POLLIN, 0};  // readable once it has exited
-            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
-            if (ready > 0) return true;
-            if (ready == 0) return false;
-            if (errno != EINTR) return !RecordedMonitor::lives(pid, start_time);
-        }
-    }
-
     // Whether the init create recorded in init_file has exited (false when
     // none is recorded: a create that stopped before its init was ready).
     static bool recorded_init_exited(const ContainerRef& c) {
         std::istringstream line(read_first_line(c.dir / init_file));
-        long pid = 0;
-        std::uint64_t start_time = 0;
-        if (!(line >> pid >> start_time) || pid <= 0 || pid > (1 << 22)) return false;
-        return !RecordedMonitor::lives(static_cast<pid_t>(pid), start_time);
+        RecordedProcess init = RecordedProcess::read(line);
+        return init.pid > 0 && !init.lives();
     }
 
-    // What create recorded; zeros for what it did not (no record, or one
-    // of an earlier version, which named liblxc's monitor alone).
+    // What create recorded; none for what it did not (no record, or one of
+    // an earlier version, which named liblxc's monitor alone).
     static RecordedMonitor recorded_monitor(const ContainerRef& c) {
         std::istringstream line(read_first_line(c.dir / monitor_file));
-        long pid = 0, waiter = 0;
-        std::uint64_t start_time = 0, waiter_start = 0;
-        auto valid = [](long p) { return p > 0 && p <= (1 << 22); };
-        if (!(line >> pid >> start_time) || !valid(pid)) return {};
-        if (!(line >> waiter >> waiter_start) || !valid(waiter)) waiter = 0, waiter_start = 0;
-        return {static_cast<pid_t>(pid), start_time, static_cast<pid_t>(waiter), waiter_start};
+        RecordedProcess monitor = RecordedProcess::read(line);
+        if (monitor.pid <= 0) return {};
+        return {monitor, RecordedProcess::read(line)};
     }
 
     // A config this backend wrote for a container that is gone: LXC does not
