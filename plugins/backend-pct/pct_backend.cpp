@@ -123,8 +123,8 @@ public:
         Undo undo("pct: undo after a failed create");
         Owner owner{plan.root_uid, plan.root_gid};
         prepare_runtime_dir(c, request.config_json, owner, undo);
-        cache_.acquire(rootfs, digest, template_mount_points(spec, c.bundle), c.vmid);
-        undo.add([this, &c] { cache_.release(c.vmid); });
+        cache_.acquire(rootfs, digest, template_mount_points(spec, c.bundle), c.vmid, c.id);
+        undo.add([this, &c] { cache_.release(c.vmid, c.id); });
         if (settings_.vmid_source == VmidSource::pvesh && !cli_.next_id(c.vmid))
             throw Error(Errc::already_exists, "pvesh get /cluster/nextid --vmid " + vmid + ": VMID " + vmid +
                                                   " is already used in the cluster");
@@ -194,7 +194,7 @@ public:
             // Gone meanwhile (destroyed by hand): nothing left to remove.
             if (destroyed.err.find("does not exist") == std::string::npos) cli_.check({"destroy", vmid}, destroyed);
         }
-        cache_.release(c.vmid);
+        cache_.release(c.vmid, c.id);
         fs::remove(c.dir / init_record, ec);
         fs::remove_all(c.dir / proto::host_subdir, ec);
     }

@@ -42,33 +42,49 @@ UniqueFd lock_users(const fs::path& file) {
     }
 }
 
-std::set<Vmid> read_users(int fd) {
+// One line per user: "<vmid> <container id>". The id tells apart two
+// creates that claimed one VMID in a race (on two nodes, or a VMID that a
+// create retries with another): the loser's release must not take the
+// winner's claim, and with it the archive the winner is about to unpack. A
+// line of 0.1 has the VMID alone (id empty), released by its VMID.
+using Users = std::set<std::pair<Vmid, std::string>>;
+
+Users read_users(int fd) {
     std::string text;
     char buffer[4096];
     ssize_t n;
     ::lseek(fd, 0, SEEK_SET);
     while ((n = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
-    std::set<Vmid> users;
+    Users users;
     std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty() && line.size() < 10 && line.find_first_not_of("0123456789") == std::string::npos)
-            users.insert(static_cast<Vmid>(std::stoul(line)));
+    for (std::string line; std::getline(in, line);) {
+        std::string number = line.substr(0, line.find(' '));
+        std::string id = number.size() < line.size() ? line.substr(number.size() + 1) : "";
+        if (!number.empty() && number.size() < 10 && number.find_first_not_of("0123456789") == std::string::npos)
+            users.emplace(static_cast<Vmid>(std::stoul(number)), id);
+    }
     return users;
 }
 
 // In place: the file's inode is the lock.
-void write_users(int fd, const fs::path& file, const std::set<Vmid>& users) {
+void write_users(int fd, const fs::path& file, const Users& users) {
     std::string text;
-    for (Vmid vmid : users) text += std::to_string(vmid) + "\n";
+    for (const auto& [vmid, id] : users) text += std::to_string(vmid) + (id.empty() ? "" : " " + id) + "\n";
     if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
         ::fsync(fd) != 0)
         throw_errno("write " + file.string(), errno);
 }
 
+// The claim of (vmid, id), or a 0.1 line of that VMID.
+bool erase_user(Users& users, Vmid vmid, const std::string& id) {
+    return users.erase({vmid, id}) + users.erase({vmid, ""}) > 0;
+}
+
 }  // namespace
 
 void TemplateCache::acquire(const fs::path& rootfs, const std::string& digest,
-                            const std::vector<TemplateMountPoint>& mount_points, Vmid vmid) {
+                            const std::vector<TemplateMountPoint>& mount_points, Vmid vmid,
+                            const std::string& id) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) throw Error(Errc::failed, "pct.template-dir: cannot create " + dir_.string() + ": " + ec.message());
@@ -79,11 +95,11 @@ void TemplateCache::acquire(const fs::path& rootfs, const std::string& digest,
     else
         pack(rootfs, digest, mount_points);
     auto users = read_users(fd.get());
-    users.insert(vmid);
+    users.emplace(vmid, id);
     write_users(fd.get(), file, users);
 }
 
-void TemplateCache::release(Vmid vmid) {
+void TemplateCache::release(Vmid vmid, const std::string& id) {
     std::error_code ec;
     for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
         std::string name = it->path().filename().string();
@@ -91,7 +107,7 @@ void TemplateCache::release(Vmid vmid) {
         std::string digest = name.substr(users_prefix.size(), name.size() - users_prefix.size() - users_suffix.size());
         UniqueFd fd = lock_users(it->path());
         auto users = read_users(fd.get());
-        if (!users.erase(vmid)) {
+        if (!erase_user(users, vmid, id)) {
             if (users.empty() && !fs::exists(dir_ / pct_template_name(digest))) ::unlink(it->path().c_str());
             continue;
         }

@@ -4,8 +4,9 @@
 // content digest (rootfs_digest), or per image manifest for a bundle made
 // from an image, and shared by every CT made from it. Each
 // archive has a users file (.proxmox-lxcri-<digest>.users, hidden from
-// Proxmox's template list) that lists the VMIDs using it, locked with flock;
-// the archive goes when its last user does.
+// Proxmox's template list) that lists the VMIDs using it, each with the
+// container id that claimed it, locked with flock; the archive goes when
+// its last user does.
 
 #include "pct_plan.hpp"
 
@@ -26,10 +27,11 @@ public:
     // lacks); `vmid` is recorded as a user. Packs only when no archive of
     // this digest exists.
     void acquire(const std::filesystem::path& rootfs, const std::string& digest,
-                 const std::vector<TemplateMountPoint>& mount_points, Vmid vmid);
+                 const std::vector<TemplateMountPoint>& mount_points, Vmid vmid, const std::string& id);
 
-    // `vmid` uses no template any more; archives nobody uses are removed.
-    void release(Vmid vmid);
+    // `vmid` of container `id` uses no template any more; archives nobody
+    // uses are removed.
+    void release(Vmid vmid, const std::string& id);
 
 private:
     void pack(const std::filesystem::path& rootfs, const std::string& digest,
