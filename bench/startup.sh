@@ -4,14 +4,21 @@
 #
 #   c++ iostream  a trivial C++ program (prints a line with <iostream>),
 #                 compiled here with the system's c++
-#   floor: libs   a no-op main() linked against every library the binary
-#                 loads (its ldd) except liblxcri-core: what dynamic linking
-#                 of the design's libraries (Boost, libstdc++) costs
-#   floor: +core  the same plus liblxcri-core: the floor of an executable of
-#                 this design before its main() runs
-#   --version     proxmox-lxcri --version
-#   state         proxmox-lxcri state of a created dry-run container (the
-#                 dry-run plugin is loaded; no root needed)
+#   floor: libs   a no-op main() linked against every library the plugin
+#                 host loads (its ldd) except liblxcri-core: what dynamic
+#                 linking of the design's libraries (Boost, libstdc++) costs
+#   floor: +core  the same plus liblxcri-core: the floor of a dynamically
+#                 linked executable of the core before its main() runs
+#   --version     proxmox-lxcri --version (the static executable; an older
+#                 build's dynamic one)
+#   host --version  the plugin host's --version: the same main() on
+#                 liblxcri-core (docs/ARCHITECTURE.md, "Two executables")
+#   state         proxmox-lxcri state of a created dry-run container: the
+#                 dry-run backend knows no init, so its status is the
+#                 plugin's, and the static executable execs the plugin host
+#                 (no root needed; bench/lifecycle.sh times `state` of a
+#                 running lxc container, which the static executable runs
+#                 itself)
 #
 #   bench/startup.sh [--binary PATH]... [--runs N]
 #
@@ -69,7 +76,16 @@ trap 'exit 143' TERM
 libraries() {
     ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'
 }
-mapfile -t libs < <(libraries "${binaries[0]}")
+# The plugin host beside a binary, if its build has one.
+host_of() {
+    local host
+    host="$(dirname "$1")/../libexec/proxmox-lxcri/proxmox-lxcri-host"
+    [ -x "$host" ] && echo "$host"
+}
+# The floors are those of the executable that loads liblxcri-core: the
+# plugin host, or an older build's proxmox-lxcri.
+floor_of="$(host_of "${binaries[0]}" || echo "${binaries[0]}")"
+mapfile -t libs < <(libraries "$floor_of")
 third_party=()
 core=""
 for lib in "${libs[@]}"; do
@@ -78,7 +94,7 @@ for lib in "${libs[@]}"; do
         *) third_party+=("$lib") ;;
     esac
 done
-[ -n "$core" ] || { echo "${binaries[0]} does not load liblxcri-core" >&2; exit 2; }
+[ -n "$core" ] || { echo "$floor_of does not load liblxcri-core" >&2; exit 2; }
 
 printf '#include <iostream>\nint main() { std::cout << "hello\\n"; }\n' > "$work/iostream.cpp"
 printf 'int main() {}\n' > "$work/noop.cpp"
@@ -104,7 +120,7 @@ echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) before the run"
 for i in "${!binaries[@]}"; do
     echo "binary $i: ${binaries[$i]} ($("${binaries[$i]}" --version | head -2 | paste -sd ' '))"
 done
-echo "floor:    $(basename -a "${libs[@]}" | paste -sd ' ')"
+echo "floor:    $(basename -a "${libs[@]}" | paste -sd ' ') (those of $floor_of)"
 echo "$runs pairs per line, alternating who goes first, none dropped; ms and ratio: median (p10-p90)"
 echo
 
@@ -120,6 +136,7 @@ for i in "${!binaries[@]}"; do
     tag=""
     [ "${#binaries[@]}" = 1 ] || tag=" [$i]"
     line "--version$tag" "${binaries[$i]}" --version
+    if host="$(host_of "${binaries[$i]}")"; then line "host --version$tag" "$host" --version; fi
     line "state$tag" "PROXMOX_LXCRI_CONFIG=$work/config" "${binaries[$i]}" --root "$work/root$i" \
         --state-dir "$work/state$i" state bench
 done

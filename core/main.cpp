@@ -1,13 +1,20 @@
 // proxmox-lxcri: splits the command line into global flags and a command,
 // loads the configuration, sets up logging and runs the command. Every
 // failure ends here as one lxcri::Error: one message, one exit code.
+//
+// Two executables are built of this file (core/CMakeLists.txt): the static
+// proxmox-lxcri (LXCRI_STATIC_FRONT), which runs a few commands itself and
+// leaves the rest to proxmox-lxcri-host, which loads plugins
+// (plugin/plugin_host.hpp).
 
 #include "cli/command.hpp"
 #include "cli/command_line.hpp"
 #include "config/config_loader.hpp"
 #include "config/option_error.hpp"
 #include "log/logging.hpp"
+#include "plugin/plugin_host.hpp"
 #include "state/state_store.hpp"
+#include "util/fs.hpp"
 
 #include <lxcri/error.hpp>
 
@@ -35,11 +42,31 @@ void print_version() {
               << "spec: " << lxcri::state_oci_version << "\n";
 }
 
+#ifdef LXCRI_STATIC_FRONT
+// The commands the static executable runs itself: those that engines call
+// over and over (conmon, the containerd shim, CRI's status). They need no
+// plugin for a container whose init the core knows, and where they do need
+// one, they load it before they change anything (Runtime::state, start and
+// kill ask the live status first). Every other command is the host's.
+bool runs_here(const std::string& command) { return command == "state" || command == "start" || command == "kill"; }
+#endif
+
+int report(const lxcri::Error& e) {
+    lxcri::log::failure(e.what());
+    return static_cast<int>(e.code());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     // A hook or helper that exits before reading its stdin must not kill us.
     ::signal(SIGPIPE, SIG_IGN);
+#ifdef LXCRI_HOST_TO_BINDIR
+    lxcri::set_program_dir_from_executable(LXCRI_HOST_TO_BINDIR);
+#endif
+#ifdef LXCRI_STATIC_FRONT
+    lxcri::plugin_host::delegate_plugins();
+#endif
     try {
         lxcri::cli::CommandLine line(std::vector<std::string>(argv + 1, argv + argc));
         const po::variables_map& flags = line.flags();
@@ -51,6 +78,9 @@ int main(int argc, char** argv) {
             print_usage(line.options());
             return !line.command() && !flags.count("help") ? 2 : 0;
         }
+#ifdef LXCRI_STATIC_FRONT
+        if (!runs_here(*line.command())) lxcri::plugin_host::exec(argv);
+#endif
 
         // Log where the caller asked before anything else can fail, so that a
         // bad config file is reported in --log too. An empty --log is
@@ -68,9 +98,14 @@ int main(int argc, char** argv) {
         if (!action) return 0;  // --help
         lxcri::cli::Context context(config);
         return (*action)(context);
+    } catch (const lxcri::plugin_host::Needed&) {
+        try {
+            lxcri::plugin_host::exec(argv);
+        } catch (const lxcri::Error& e) {
+            return report(e);
+        }
     } catch (const lxcri::Error& e) {
-        lxcri::log::failure(e.what());
-        return static_cast<int>(e.code());
+        return report(e);
     } catch (const po::error& e) {
         lxcri::log::failure(lxcri::option_error_message(e));
         return static_cast<int>(lxcri::Errc::usage);

@@ -1,6 +1,7 @@
 #include "log/logging.hpp"
 
 #include "log/sink/log_sink.hpp"
+#include "util/fs.hpp"
 #include "util/time.hpp"
 
 #include <lxcri/error.hpp>
@@ -9,6 +10,7 @@
 #include <lxcri/unique_fd.hpp>
 
 #include <dlfcn.h>
+#include <link.h>
 #include <fcntl.h>
 
 #include <atomic>
@@ -27,20 +29,30 @@ bool logging_to_file = false;
 bool timed = false;  // the sink writes the time (json, or a file)
 
 // log-sink.so, the Boost.Log sink, beside the core:
-// <libdir>/proxmox-lxcri/log-sink.so for <libdir>/liblxcri-core.so.
+// <libdir>/proxmox-lxcri/log-sink.so for <libdir>/liblxcri-core.so. Where
+// the core is linked into the executable (the static proxmox-lxcri), that
+// libdir is found from the executable's directory.
 struct SinkModule {
     lxcri_log_sink_open_fn open = nullptr;
     lxcri_log_sink_write_fn write = nullptr;
 };
 
+fs::path sink_path() {
+    Dl_info info{};
+    link_map* object = nullptr;
+    if (!::dladdr1(reinterpret_cast<void*>(&sink_path), &info, reinterpret_cast<void**>(&object), RTLD_DL_LINKMAP) ||
+        !object)
+        throw Error(Errc::failed, "cannot find liblxcri-core to load its log sink");
+    // The executable's own link map has an empty name.
+    if (!object->l_name || !*object->l_name) return program_relative_dir(LXCRI_LOG_SINK_RELDIRS) / "log-sink.so";
+    std::error_code ec;
+    fs::path core = fs::canonical(object->l_name, ec);
+    return (ec ? fs::path(object->l_name) : core).parent_path() / "proxmox-lxcri" / "log-sink.so";
+}
+
 const SinkModule& sink_module() {
     static const SinkModule module = [] {
-        Dl_info info{};
-        if (!::dladdr(reinterpret_cast<void*>(&sink_module), &info) || !info.dli_fname)
-            throw Error(Errc::failed, "cannot find liblxcri-core to load its log sink");
-        std::error_code ec;
-        fs::path core = fs::canonical(info.dli_fname, ec);
-        fs::path path = (ec ? fs::path(info.dli_fname) : core).parent_path() / "proxmox-lxcri" / "log-sink.so";
+        fs::path path = sink_path();
         static const SharedLibrary library(path.string());
         SinkModule loaded;
         library.bind("lxcri_log_sink_open", loaded.open);

@@ -1,4 +1,5 @@
 #include "plugin/plugin_loader.hpp"
+#include "plugin/plugin_host.hpp"
 
 #include "util/fs.hpp"
 
@@ -169,6 +170,7 @@ PluginDescription PluginLoader::describe(const PluginFile& file) const {
 }
 
 const boost::dll::shared_library& PluginLoader::open(const PluginFile& file) const {
+    if (plugin_host::plugins_delegated()) throw plugin_host::Needed{};
     auto it = opened_.find(file.path);
     if (it == opened_.end()) return opened_.emplace(file.path, open_library(file)).first->second;
     // Owner and mode are looked at every time (two stats); the ELF read and

@@ -175,9 +175,16 @@ std::optional<std::string> directory_problem(const fs::path& path, std::string_v
 
 namespace lxcri {
 
+namespace {
+std::string_view executable_to_program_dir = ".";
+}  // namespace
+
+void set_program_dir_from_executable(std::string_view reldir) { executable_to_program_dir = reldir; }
+
 fs::path program_relative_dir(std::string_view reldirs) {
     std::error_code ec;
     fs::path bin_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+    if (executable_to_program_dir != ".") bin_dir = (bin_dir / executable_to_program_dir).lexically_normal();
     fs::path first;
     size_t start = 0;
     while (start <= reldirs.size()) {

@@ -82,8 +82,13 @@ std::optional<std::string> directory_problem(const std::filesystem::path& path, 
 namespace lxcri {
 
 // The first existing directory of `reldirs` (':'-separated, relative to the
-// directory of the running executable), else the first candidate. Lets a
-// build tree and an installed tree find their plugins with no flag.
+// directory of proxmox-lxcri), else the first candidate. Lets a build tree
+// and an installed tree find their plugins with no flag.
 std::filesystem::path program_relative_dir(std::string_view reldirs);
+
+// For an executable of the runtime that is not in proxmox-lxcri's directory
+// (the plugin host, in libexec): the way from its directory to that one.
+// Called by its main() before anything else.
+void set_program_dir_from_executable(std::string_view reldir);
 
 }  // namespace lxcri

@@ -122,6 +122,60 @@ BOOST_AUTO_TEST_CASE(a_missing_log_sink_is_named_and_messages_still_arrive) {
                         broken.err);
 }
 
+// proxmox-lxcri is linked statically but for libc (docs/ARCHITECTURE.md,
+// "Two executables"): what the dynamic loader must load before main().
+BOOST_AUTO_TEST_CASE(the_executable_needs_nothing_but_libc) {
+    if (!LXCRI_STATIC_EXECUTABLE) return;  // a sanitizer build links it dynamically
+    auto r = lxcri::test::run({"readelf", "--dynamic", "--wide", LXCRI_BINARY});
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    std::vector<std::string> needed;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+        if (auto at = line.find("(NEEDED)"); at != std::string::npos) {
+            auto open = line.find('[', at), close = line.find(']', at);
+            if (open != std::string::npos && close != std::string::npos)
+                needed.push_back(line.substr(open + 1, close - open - 1));
+        }
+    BOOST_CHECK(std::find(needed.begin(), needed.end(), "libc.so.6") != needed.end());
+    // libc, and what always comes with it: libm, the dynamic loader itself.
+    for (const auto& library : needed)
+        BOOST_CHECK_MESSAGE(library == "libc.so.6" || library == "libm.so.6" || library.rfind("ld-linux", 0) == 0,
+                            "proxmox-lxcri needs " << library);
+}
+
+// Commands that need a plugin run in the plugin host (libexec): without
+// it, proxmox-lxcri still answers what it runs itself, and says which
+// program is missing for the rest, once.
+BOOST_AUTO_TEST_CASE(without_the_plugin_host_only_plugin_commands_fail) {
+    Env env;
+    BOOST_REQUIRE_EQUAL(env.create("c1").exit_code, 0);
+    TempDir tree;
+    fs::path build = fs::path(LXCRI_BINARY).parent_path().parent_path();
+    for (const char* dir : {"bin", "lib"})
+        fs::copy(build / dir, tree / dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    fs::path binary = tree / "bin" / fs::path(LXCRI_BINARY).filename();
+    auto cli = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv{binary.string(), "--root", env.root.string(), "--state-dir", env.state.string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        lxcri::test::RunOptions o;
+        o.env.emplace("PROXMOX_LXCRI_CONFIG", env.config.string());
+        return lxcri::test::run(argv, o);
+    };
+    BOOST_CHECK_EQUAL(cli({"--version"}).exit_code, 0);
+    check_failure(cli({"state", "nope"}), 4, "nope: container does not exist");
+    // The dry-run backend knows no init: its status is the plugin's.
+    for (const auto& args : std::vector<std::vector<std::string>>{{"state", "c1"}, {"list"}, {"delete", "c1"}}) {
+        auto r = cli(args);
+        BOOST_CHECK_EQUAL(r.exit_code, 7);
+        BOOST_CHECK_MESSAGE(r.err.rfind("proxmox-lxcri: error: run the plugin host ", 0) == 0, args[0] << ": " << r.err);
+        BOOST_CHECK_MESSAGE(r.err.find("proxmox-lxcri-host") != std::string::npos, r.err);
+        BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+    }
+    // The whole installation runs them.
+    BOOST_CHECK_EQUAL(env.state_of("c1").at("status").as_string(), "created");
+    BOOST_CHECK_EQUAL(env.cli({"delete", "c1"}).exit_code, 0);
+}
+
 BOOST_AUTO_TEST_CASE(plugins_lists_every_installed_plugin) {
     Env env;
     auto table = env.cli({"plugins"});

@@ -121,6 +121,7 @@ expect_entry "$runtime_list" lrwxrwxrwx "$libdir/liblxcri-core.so.$soversion"
 expect_entry "$runtime_list" drwxr-xr-x "$plugindir"
 for plugin in "${built_plugins[@]}"; do expect_entry "$runtime_list" -rw-r--r-- "$plugindir/$plugin"; done
 $init_built && expect_entry "$runtime_list" -rwxr-xr-x usr/libexec/proxmox-lxcri/proxmox-lxcri-init
+expect_entry "$runtime_list" -rwxr-xr-x usr/libexec/proxmox-lxcri/proxmox-lxcri-host
 expect_entry "$runtime_list" -rw-r--r-- etc/proxmox-lxcri/config
 expect_entry "$runtime_list" -rw-r--r-- usr/lib/tmpfiles.d/proxmox-lxcri.conf
 expect_entry "$runtime_list" drwx------ var/lib/proxmox-lxcri
@@ -180,9 +181,13 @@ done < <(printf '%s\n%s\n' "$runtime_list" "$dev_list")
 bin=$root/usr/bin/proxmox-lxcri
 lxcri() { "$bin" "$@" 2>>"$log"; }
 step "RUNPATH and library resolution"
-runpath=$(readelf -d "$bin" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
-[ "$runpath" = "\$ORIGIN/../lib/$triplet" ] || fail "RUNPATH of proxmox-lxcri is '$runpath'"
-resolved=$(realpath -s "$(ldd "$bin" | awk '/liblxcri-core/ { print $3 }')")
+# proxmox-lxcri is static but for libc (docs/ARCHITECTURE.md, "Two
+# executables"); the plugin host in libexec loads liblxcri-core.
+host=$root/usr/libexec/proxmox-lxcri/proxmox-lxcri-host
+! ldd "$bin" | grep -qE 'liblxcri-core|libstdc\+\+|libboost' || fail "proxmox-lxcri loads: $(ldd "$bin")"
+runpath=$(readelf -d "$host" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+[ "$runpath" = "\$ORIGIN/../../lib/$triplet" ] || fail "RUNPATH of proxmox-lxcri-host is '$runpath'"
+resolved=$(realpath -s "$(ldd "$host" | awk '/liblxcri-core/ { print $3 }')")
 [ "$resolved" = "$root/$libdir/liblxcri-core.so.$soversion" ] || fail "liblxcri-core resolves to '$resolved'"
 while read -r elf; do
     rpath=$(readelf -d "$elf" | sed -n 's/.*(R\(UN\)\{0,1\}PATH).*\[\(.*\)\]/\2/p')

@@ -89,13 +89,16 @@ private:
 
 }  // namespace
 
+// Nothing may leave these functions as an exception: the static
+// proxmox-lxcri has a libstdc++ of its own, this module the shared one, and
+// only C crosses between them. A message that cannot be written is lost.
 extern "C" {
 
 // The new sink is made before the old one goes: the core is never without
 // a sink once it has had one, because Boost.Log's default sink, used when
 // there is none, writes to stdout, which engines read as the answer of
 // `state` and `list`.
-LXCRI_LOG_SINK_EXPORT void lxcri_log_sink_open(int fd, int json, int debug) {
+LXCRI_LOG_SINK_EXPORT void lxcri_log_sink_open(int fd, int json, int debug) try {
     boost::shared_ptr<std::ostream> stream;
     if (fd < 0)
         stream.reset(&std::clog, boost::null_deleter());
@@ -119,9 +122,10 @@ LXCRI_LOG_SINK_EXPORT void lxcri_log_sink_open(int fd, int json, int debug) {
     auto core = logging::core::get();
     core->remove_all_sinks();
     core->add_sink(sink);
+} catch (...) {
 }
 
-LXCRI_LOG_SINK_EXPORT void lxcri_log_sink_write(int level, const char* message, std::size_t size, const char* time) {
+LXCRI_LOG_SINK_EXPORT void lxcri_log_sink_write(int level, const char* message, std::size_t size, const char* time) try {
     auto& lg = logger();
     logging::record record = lg.open_record(logging::keywords::severity = static_cast<Level>(level));
     if (record) {
@@ -131,6 +135,7 @@ LXCRI_LOG_SINK_EXPORT void lxcri_log_sink_write(int level, const char* message, 
         stream.flush();
         lg.push_record(std::move(record));
     }
+} catch (...) {
 }
 
 }  // extern "C"
