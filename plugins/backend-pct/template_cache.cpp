@@ -42,11 +42,14 @@ UniqueFd lock_users(const fs::path& file) {
     }
 }
 
-// One line per user: "<vmid> <container id>". The id tells apart two
-// creates that claimed one VMID in a race (on two nodes, or a VMID that a
-// create retries with another): the loser's release must not take the
-// winner's claim, and with it the archive the winner is about to unpack. A
-// line of 0.1 has the VMID alone (id empty), released by its VMID.
+// One line per user: "<vmid> <container id> <node>". The claimant (id and
+// node) tells apart two creates that claimed one VMID in a race (on two
+// nodes, which may use one id, or a create that retries with another
+// VMID): the loser's release must not take the winner's claim, and with it
+// the archive the winner is about to unpack. One node never runs two
+// creates of one id at once (the core locks the id). A line of 0.1 has the
+// VMID alone (claimant empty), released by its VMID; nodes that share a
+// template-dir must all run this version or later (PROXMOX.md).
 using Users = std::set<std::pair<Vmid, std::string>>;
 
 Users read_users(int fd) {
@@ -59,9 +62,9 @@ Users read_users(int fd) {
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {
         std::string number = line.substr(0, line.find(' '));
-        std::string id = number.size() < line.size() ? line.substr(number.size() + 1) : "";
+        std::string claimed_by = number.size() < line.size() ? line.substr(number.size() + 1) : "";
         if (!number.empty() && number.size() < 10 && number.find_first_not_of("0123456789") == std::string::npos)
-            users.emplace(static_cast<Vmid>(std::stoul(number)), id);
+            users.emplace(static_cast<Vmid>(std::stoul(number)), claimed_by);
     }
     return users;
 }
@@ -69,15 +72,26 @@ Users read_users(int fd) {
 // In place: the file's inode is the lock.
 void write_users(int fd, const fs::path& file, const Users& users) {
     std::string text;
-    for (const auto& [vmid, id] : users) text += std::to_string(vmid) + (id.empty() ? "" : " " + id) + "\n";
+    for (const auto& [vmid, claimed_by] : users)
+        text += std::to_string(vmid) + (claimed_by.empty() ? "" : " " + claimed_by) + "\n";
     if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
         ::fsync(fd) != 0)
         throw_errno("write " + file.string(), errno);
 }
 
-// The claim of (vmid, id), or a 0.1 line of that VMID.
+// Who claims a VMID: the container id on this node (Proxmox's node name is
+// the host name).
+std::string claimant(const std::string& id) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::string node = host;
+    node = node.substr(0, node.find('.'));
+    return id + " " + (node.empty() ? "-" : node);
+}
+
+// The claim of (vmid, id) on this node, or a 0.1 line of that VMID.
 bool erase_user(Users& users, Vmid vmid, const std::string& id) {
-    return users.erase({vmid, id}) + users.erase({vmid, ""}) > 0;
+    return users.erase({vmid, claimant(id)}) + users.erase({vmid, ""}) > 0;
 }
 
 }  // namespace
@@ -95,7 +109,7 @@ void TemplateCache::acquire(const fs::path& rootfs, const std::string& digest,
     else
         pack(rootfs, digest, mount_points);
     auto users = read_users(fd.get());
-    users.emplace(vmid, id);
+    users.emplace(vmid, claimant(id));
     write_users(fd.get(), file, users);
 }
 

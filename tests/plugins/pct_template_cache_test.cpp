@@ -5,6 +5,8 @@
 #include "support/test_support.hpp"
 #include "template_cache.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
@@ -16,6 +18,14 @@ using lxcri::test::read_text;
 using lxcri::test::TempDir;
 
 namespace {
+
+// This node's name, as the cache writes it after the container id.
+std::string node() {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    std::string name = host;
+    return name.substr(0, name.find('.'));
+}
 
 struct Cache {
     TempDir tmp;
@@ -39,7 +49,7 @@ BOOST_AUTO_TEST_CASE(the_last_release_removes_the_archive) {
     Cache c;
     c.acquire(1010, "a");
     c.acquire(1011, "b");
-    BOOST_TEST(read_text(c.users()) == "1010 a\n1011 b\n");
+    BOOST_TEST(read_text(c.users()) == "1010 a " + node() + "\n1011 b " + node() + "\n");
     c.cache.release(1010, "a");
     BOOST_TEST(fs::exists(c.archive()));
     c.cache.release(1011, "b");
@@ -56,9 +66,20 @@ BOOST_AUTO_TEST_CASE(a_lost_race_for_a_vmid_keeps_the_winners_claim) {
     c.acquire(4002, "loser");
     c.cache.release(4002, "loser");
     BOOST_TEST(fs::exists(c.archive()));
-    BOOST_TEST(read_text(c.users()) == "4002 winner\n");
+    BOOST_TEST(read_text(c.users()) == "4002 winner " + node() + "\n");
     c.cache.release(4002, "winner");
     BOOST_TEST(!fs::exists(c.archive()));
+}
+
+// The same race between two nodes that share the template-dir and were
+// given one container id: the claim of the other node stays.
+BOOST_AUTO_TEST_CASE(a_lost_race_keeps_another_nodes_claim_of_the_same_id) {
+    Cache c;
+    c.acquire(4002, "c1");
+    lxcri::test::write_text(c.users(), "4002 c1 " + node() + "\n4002 c1 other-node\n");
+    c.cache.release(4002, "c1");
+    BOOST_TEST(fs::exists(c.archive()));
+    BOOST_TEST(read_text(c.users()) == "4002 c1 other-node\n");
 }
 
 // A users file of 0.1 lists VMIDs alone: a VMID's release takes its line.
