@@ -149,15 +149,21 @@ ContainerState Runtime::with_live_status(ContainerState state, Backend* loaded) 
 }
 
 // kill, from the core where it knows the init; `state` is live.
-void Runtime::signal(const ContainerState& state, int signal, bool all) const {
+void Runtime::signal(const ContainerState& state, int signal, bool all, Backend* loaded) const {
+    auto backend_kill = [&] {
+        if (loaded)
+            loaded->kill(ref(state), signal, all);
+        else
+            backend_of(state)->kill(ref(state), signal, all);
+    };
     if (!state.init_start_time) {
-        backend_of(state)->kill(ref(state), signal, all);
+        backend_kill();
         return;
     }
     UniqueFd init = open_process(state.pid, *state.init_start_time);
     if (!init && all) {
         // The init is gone: the backend signals what it left behind.
-        backend_of(state)->kill(ref(state), signal, all);
+        backend_kill();
         return;
     }
     if (!init) throw Error(Errc::invalid_state, state.id + ": container not running");
@@ -332,11 +338,17 @@ void Runtime::start(const std::string& id) {
     if (state.status != Status::created)
         throw Error(Errc::invalid_state, id + ": cannot start a container that is " + std::string(to_string(state.status)));
     ContainerSpec spec = stored_spec(id);
+    // A failed startContainer hook stops the container, and what its init
+    // left may be the backend's to kill: the backend is loaded before the
+    // hook runs. So the static executable, which cannot load it, hands the
+    // start to the plugin host before the hook has run, not after.
+    std::optional<Plugin<Backend>> backend;
+    if (!spec.hooks.start_container.empty()) backend.emplace(backend_of(state));
     try {
         run_hooks(spec.hooks.start_container, "startContainer", state, state.pid);
     } catch (const Error&) {
         // The spec: a failed startContainer hook stops the container.
-        signal(state, SIGKILL, true);
+        signal(state, SIGKILL, true, backend ? &**backend : nullptr);
         throw;
     }
     if (state.init_start_time)

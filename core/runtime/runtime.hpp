@@ -86,7 +86,8 @@ private:
     // loaded for this).
     ContainerState with_live_status(ContainerState state, Backend* loaded = nullptr) const;
     // kill's signal: sent by the core when it knows the init, else by the backend.
-    void signal(const ContainerState& state, int signal, bool all) const;
+    // `loaded`: the container's backend when the caller has it loaded.
+    void signal(const ContainerState& state, int signal, bool all, Backend* loaded = nullptr) const;
     void run_poststop(const std::string& id, ContainerState state) const;
     void record_status(const ContainerState& state) const;
     // The config.json the container was created from (kept in <root>/<id>/).

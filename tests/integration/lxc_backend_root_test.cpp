@@ -437,6 +437,36 @@ BOOST_AUTO_TEST_CASE(status_commands_load_neither_the_plugin_nor_liblxc) {
     BOOST_CHECK(fs::is_empty(lxc.lxcpath));
 }
 
+// startContainer hooks run once, in the container, and a failing one stops
+// the container. The static proxmox-lxcri hands such a start to the plugin
+// host before any hook has run (the kill after a failed hook may need the
+// backend), not after.
+BOOST_AUTO_TEST_CASE(start_container_hooks_run_once_and_a_failed_one_stops_the_container) {
+    Lxc lxc;
+    auto with_hook = [&](const std::string& name, int exit_code) {
+        return lxc.bundle(name, "while :; do sleep 1; done", {}, [exit_code](json::object& doc) {
+            json::array args{"sh", "-c", "echo ran >> /tmp/hook-ran; exit " + std::to_string(exit_code)};
+            doc["hooks"] = json::object{{"startContainer", json::array{json::object{{"path", "/bin/sh"}, {"args", args}}}}};
+        });
+    };
+    fs::path good = with_hook("hook-good", 0), bad = with_hook("hook-bad", 3);
+    int good_monitor = lxc.create("hook-good", good);
+    BOOST_CHECK_EQUAL(lxc.cli({"start", "hook-good"}).exit_code, 0);
+    BOOST_CHECK_EQUAL(lxc.status("hook-good"), "running");
+    BOOST_CHECK_EQUAL(lxcri::test::read_text(good / "rootfs" / "tmp" / "hook-ran"), "ran\n");
+    BOOST_CHECK_EQUAL(lxc.cli({"kill", "hook-good", "KILL"}).exit_code, 0);
+    BOOST_CHECK(lxcri::test::wait_child(good_monitor, 30000) != -1);
+
+    int bad_monitor = lxc.create("hook-bad", bad);
+    auto r = lxc.cli({"start", "hook-bad"});
+    BOOST_CHECK_NE(r.exit_code, 0);
+    BOOST_CHECK_MESSAGE(r.err.find("startContainer") != std::string::npos, r.err);
+    BOOST_CHECK(lxcri::test::wait_child(bad_monitor, 30000) != -1);
+    BOOST_CHECK_EQUAL(lxc.status("hook-bad"), "stopped");
+    BOOST_CHECK_EQUAL(lxcri::test::read_text(bad / "rootfs" / "tmp" / "hook-ran"), "ran\n");
+    for (const char* id : {"hook-good", "hook-bad"}) BOOST_CHECK_EQUAL(lxc.cli({"delete", id}).exit_code, 0);
+}
+
 // A pid whose process is not the one create recorded (its start time
 // differs) is a stopped container: nothing is signalled.
 BOOST_AUTO_TEST_CASE(a_reused_init_pid_is_not_the_container) {
