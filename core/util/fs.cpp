@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 namespace fs = std::filesystem;
@@ -176,26 +177,45 @@ std::optional<std::string> directory_problem(const fs::path& path, std::string_v
 namespace lxcri {
 
 namespace {
-std::string_view executable_to_program_dir = ".";
-}  // namespace
 
-void set_program_dir_from_executable(std::string_view reldir) { executable_to_program_dir = reldir; }
-
-fs::path program_relative_dir(std::string_view reldirs) {
-    std::error_code ec;
-    fs::path bin_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-    if (executable_to_program_dir != ".") bin_dir = (bin_dir / executable_to_program_dir).lexically_normal();
+// The first candidate of `reldirs` (':'-separated, relative to `base`) that
+// `fits`, else the first candidate.
+template <class Fits>
+fs::path first_relative_dir(const fs::path& base, std::string_view reldirs, Fits fits) {
     fs::path first;
     size_t start = 0;
     while (start <= reldirs.size()) {
         size_t end = reldirs.find(':', start);
         if (end == std::string_view::npos) end = reldirs.size();
-        fs::path candidate = (bin_dir / reldirs.substr(start, end - start)).lexically_normal();
+        fs::path candidate = (base / reldirs.substr(start, end - start)).lexically_normal();
         if (first.empty()) first = candidate;
-        if (fs::is_directory(candidate, ec)) return candidate;
+        if (fits(candidate)) return candidate;
         start = end + 1;
     }
     return first;
+}
+
+fs::path executable_dir() {
+    std::error_code ec;
+    return fs::read_symlink("/proc/self/exe", ec).parent_path();
+}
+
+std::optional<fs::path> program_dir;  // set for an executable outside it
+
+}  // namespace
+
+void set_program_dir_from_executable(std::string_view reldirs) {
+    program_dir = first_relative_dir(executable_dir(), reldirs, [](const fs::path& dir) {
+        std::error_code ec;
+        return fs::exists(dir / "proxmox-lxcri", ec);
+    });
+}
+
+fs::path program_relative_dir(std::string_view reldirs) {
+    return first_relative_dir(program_dir ? *program_dir : executable_dir(), reldirs, [](const fs::path& dir) {
+        std::error_code ec;
+        return fs::is_directory(dir, ec);
+    });
 }
 
 }  // namespace lxcri

@@ -87,8 +87,9 @@ namespace lxcri {
 std::filesystem::path program_relative_dir(std::string_view reldirs);
 
 // For an executable of the runtime that is not in proxmox-lxcri's directory
-// (the plugin host, in libexec): the way from its directory to that one.
-// Called by its main() before anything else.
-void set_program_dir_from_executable(std::string_view reldir);
+// (the plugin host, in libexec): the ways from its directory to that one
+// (':'-separated: installed, then the build tree's), the first that holds
+// proxmox-lxcri. Called by its main() before anything else.
+void set_program_dir_from_executable(std::string_view reldirs);
 
 }  // namespace lxcri

@@ -4,9 +4,10 @@
 #   2. their metadata (dpkg-deb -I) and every path (dpkg-deb -c) are checked;
 #   3. they are installed into a throwaway root (dpkg --root as root, else
 #      dpkg-deb -x) and every path is checked again on disk;
-#   4. the installed binary runs from there with no LD_LIBRARY_PATH: its
-#      RUNPATH ($ORIGIN/../lib/<triplet>) finds liblxcri-core, and the core
-#      finds plugins and the init helper relative to itself;
+#   4. the installed binary runs from there with no LD_LIBRARY_PATH: it
+#      loads no liblxcri-core, libstdc++ or Boost; the plugin host's RUNPATH
+#      ($ORIGIN/../../lib/<triplet>) finds liblxcri-core, and the core finds
+#      plugins and the init helper relative to bindir;
 #   5. the example plugins (examples/) are built against the installed SDK
 #      and a create runs through each;
 #   6. lintian finds no errors; the packages purge cleanly.
