@@ -8,6 +8,7 @@
 #include <lxcri/init_client.hpp>
 #include <lxcri/process.hpp>
 #include <lxcri/unique_fd.hpp>
+#include <lxcri/unix_socket.hpp>
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -184,7 +185,7 @@ void bind_privately(const MonitorBind& bind) {
 
 // The pid-file process: forks liblxc's monitor, reports its pid on
 // `report`, starts it once the caller says `go`, then waits (spawn_monitor
-// in monitor.hpp). `init_channel` brings the init's "<pid> <start time>".
+// in monitor.hpp). `init_channel` brings a pidfd of the init (tell_init).
 [[noreturn]] void run_pid_file_process(const std::string& name, const std::filesystem::path& lxcpath,
                                        unsigned preserve_fds, const std::optional<MonitorBind>& bind, int go,
                                        int report, int init_channel) {
@@ -241,12 +242,14 @@ void bind_privately(const MonitorBind& bind) {
             if (reaped < 0 && errno == ECHILD) _exit(1);  // not ours to wait for: nothing to report
         }
         if (fds[1].revents) {
-            char text[64] = {};
-            ssize_t n = ::read(channel.get(), text, sizeof text - 1);
-            long pid = 0;
-            unsigned long long start_time = 0;
-            if (n > 0 && std::sscanf(text, "%ld %llu", &pid, &start_time) == 2 && pid > 0)
-                init = open_process(static_cast<pid_t>(pid), start_time);
+            // The init's pidfd, opened by create: valid however late this
+            // process reads it, also after liblxc's monitor reaped the init.
+            try {
+                FdMessage message = receive_fds(channel.get());
+                if (message.fds.size() == 1) init = std::move(message.fds[0]);
+            } catch (const Error&) {
+                // create died before it told: the monitor's exit says it all.
+            }
             channel.reset();
         }
         if (fds[2].revents & (POLLHUP | POLLERR)) {
@@ -312,10 +315,15 @@ Monitor spawn_monitor(const std::string& name, const std::filesystem::path& lxcp
 }
 
 void tell_init(Monitor& monitor, pid_t init, std::uint64_t start_time) {
-    std::string text = std::to_string(init) + " " + std::to_string(start_time) + "\n";
-    // The socket takes these few bytes at once; a pid-file process that
-    // is gone (EPIPE) needs them no more.
-    [[maybe_unused]] ssize_t n = ::send(monitor.init_channel.get(), text.data(), text.size(), MSG_NOSIGNAL);
+    UniqueFd pidfd = open_process(init, start_time);
+    // A pid-file process that is gone (EPIPE) needs it no more; an init
+    // that is gone already leaves the report to liblxc's monitor.
+    if (pidfd) {
+        try {
+            send_fd(monitor.init_channel.get(), pidfd.get(), "init");
+        } catch (const Error&) {
+        }
+    }
     monitor.init_channel.reset();
 }
 

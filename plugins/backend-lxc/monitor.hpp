@@ -59,9 +59,11 @@ struct Monitor {
 Monitor spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
                       const std::optional<MonitorBind>& bind, const std::function<void(pid_t, pid_t)>& record);
 
-// Tells the pid-file process the container's init (its pid and
-// process_start_time), once the init is waiting on the exec fifo; without
-// it the pid-file process waits for liblxc's monitor. Closes the channel.
+// Tells the pid-file process the container's init (a pidfd of the process
+// of that pid and process_start_time, so that the pid-file process learns
+// its exit however late it is scheduled), once the init is waiting on the
+// exec fifo; without it the pid-file process waits for liblxc's monitor.
+// Closes the channel.
 void tell_init(Monitor& monitor, pid_t init, std::uint64_t start_time);
 
 // Engines join another container's namespaces through the pid they were
