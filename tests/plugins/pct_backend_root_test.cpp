@@ -29,14 +29,6 @@ using lxcri::test::read_text;
 
 namespace {
 
-// This node's name, as the template cache writes it after a container id.
-std::string node() {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    std::string name = host;
-    return name.substr(0, name.find('.'));
-}
-
 struct Host {
     fake::FakePve pve;
 
@@ -424,11 +416,11 @@ BOOST_AUTO_TEST_CASE(one_template_per_rootfs_released_with_its_last_container) {
     BOOST_TEST(first.st_ino == second.st_ino);  // not packed again
     BOOST_TEST(first.st_mtim.tv_nsec == second.st_mtim.tv_nsec);
     std::string users = ".proxmox-lxcri-" + lxcri::rootfs_digest(bundle / "rootfs") + ".users";
-    BOOST_TEST(read_text(host.pve.template_dir() / users) == "1010 a " + node() + "\n1011 b " + node() + "\n");
+    BOOST_TEST(read_text(host.pve.template_dir() / users) == "1010 a " + lxcri::test::node_name() + "\n1011 b " + lxcri::test::node_name() + "\n");
 
     backend->remove(a.ref, false);
     BOOST_TEST(fs::exists(archive));
-    BOOST_TEST(read_text(host.pve.template_dir() / users) == "1011 b " + node() + "\n");
+    BOOST_TEST(read_text(host.pve.template_dir() / users) == "1011 b " + lxcri::test::node_name() + "\n");
     backend->remove(b.ref, false);
     BOOST_TEST(!fs::exists(archive));
     BOOST_TEST(host.pve.leftovers().empty(), fake::lines(host.pve.leftovers()));
@@ -456,7 +448,7 @@ BOOST_AUTO_TEST_CASE(one_template_per_image_for_bundles_made_from_it) {
     fs::path archive = host.pve.template_dir() / lxcri::pct_template_name(manifest.substr(7));
     BOOST_TEST(fs::exists(archive));
     BOOST_TEST(read_text(host.pve.template_dir() / (".proxmox-lxcri-" + manifest.substr(7) + ".users")) ==
-               "1020 a " + node() + "\n1021 b " + node() + "\n");
+               "1020 a " + lxcri::test::node_name() + "\n1021 b " + lxcri::test::node_name() + "\n");
     size_t templates = 0;
     for (const auto& e : fs::directory_iterator(host.pve.template_dir()))
         if (e.path().extension() == ".zst") ++templates;

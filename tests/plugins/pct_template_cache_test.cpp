@@ -5,8 +5,6 @@
 #include "support/test_support.hpp"
 #include "template_cache.hpp"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <string>
 
@@ -14,18 +12,11 @@
 // compiled into this test: which claims keep an archive. No root, no CT:
 // acquire packs a small directory with tar.
 namespace fs = std::filesystem;
+using lxcri::test::node_name;
 using lxcri::test::read_text;
 using lxcri::test::TempDir;
 
 namespace {
-
-// This node's name, as the cache writes it after the container id.
-std::string node() {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    std::string name = host;
-    return name.substr(0, name.find('.'));
-}
 
 struct Cache {
     TempDir tmp;
@@ -49,7 +40,7 @@ BOOST_AUTO_TEST_CASE(the_last_release_removes_the_archive) {
     Cache c;
     c.acquire(1010, "a");
     c.acquire(1011, "b");
-    BOOST_TEST(read_text(c.users()) == "1010 a " + node() + "\n1011 b " + node() + "\n");
+    BOOST_TEST(read_text(c.users()) == "1010 a " + node_name() + "\n1011 b " + node_name() + "\n");
     c.cache.release(1010, "a");
     BOOST_TEST(fs::exists(c.archive()));
     c.cache.release(1011, "b");
@@ -66,7 +57,7 @@ BOOST_AUTO_TEST_CASE(a_lost_race_for_a_vmid_keeps_the_winners_claim) {
     c.acquire(4002, "loser");
     c.cache.release(4002, "loser");
     BOOST_TEST(fs::exists(c.archive()));
-    BOOST_TEST(read_text(c.users()) == "4002 winner " + node() + "\n");
+    BOOST_TEST(read_text(c.users()) == "4002 winner " + node_name() + "\n");
     c.cache.release(4002, "winner");
     BOOST_TEST(!fs::exists(c.archive()));
 }
@@ -76,7 +67,7 @@ BOOST_AUTO_TEST_CASE(a_lost_race_for_a_vmid_keeps_the_winners_claim) {
 BOOST_AUTO_TEST_CASE(a_lost_race_keeps_another_nodes_claim_of_the_same_id) {
     Cache c;
     c.acquire(4002, "c1");
-    lxcri::test::write_text(c.users(), "4002 c1 " + node() + "\n4002 c1 other-node\n");
+    lxcri::test::write_text(c.users(), "4002 c1 " + node_name() + "\n4002 c1 other-node\n");
     c.cache.release(4002, "c1");
     BOOST_TEST(fs::exists(c.archive()));
     BOOST_TEST(read_text(c.users()) == "4002 c1 other-node\n");

@@ -224,6 +224,13 @@ std::string read_text(const fs::path& path) {
 
 bool is_root() { return ::geteuid() == 0; }
 
+std::string node_name() {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    std::string name = host;
+    return name.substr(0, name.find('.'));
+}
+
 void become_subreaper() {
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) throw std::runtime_error("PR_SET_CHILD_SUBREAPER failed");
 }

@@ -116,6 +116,10 @@ int wait_child(int pid, int timeout_ms);
 // True when the tests run as root.
 bool is_root();
 
+// This machine's short host name (Proxmox's node name), as the pct
+// backend's template cache writes it after a container id.
+std::string node_name();
+
 // Counts the opens of files in a directory from its construction on
 // (inotify IN_OPEN), e.g. how often a create read a bundle's config.json.
 class OpenCounter {
