@@ -240,6 +240,9 @@ public:
         // First, so that the grace period passes beside what follows.
         lxc::CgroupMoveWarmup warmup(read_file("/proc/self/cgroup"), "/sys/fs/cgroup",
                                      detect_cgroup_version() == CgroupVersion::v2);
+        // liblxc is loaded beside what follows, and before the fork of its
+        // monitor (joined there), which then starts the container at once.
+        std::jthread liblxc_loading(lxc::preload_liblxc);
         const auto& c = request.container;
         ContainerSpec spec = request.spec;  // with namespace paths that mean a container's (monitor.hpp)
         for (auto& ns : spec.linux_spec.namespaces)
@@ -298,19 +301,24 @@ public:
         UniqueFd ready = listen_unix(rt / proto::ready_socket);
         change_owner(rt / proto::ready_socket, owner);
         RecordedMonitor recorded;
+        liblxc_loading.join();  // no fork while another thread may hold the loader's locks
         lxc::Monitor monitor = lxc::spawn_monitor(name, lxcpath_, request.preserve_fds, bind,
                                                   [&](pid_t lxc_monitor, pid_t pid_file_process) {
                                                       recorded = record_monitor(c, lxc_monitor, pid_file_process);
                                                   });
         undo.add([this, name, recorded] { stop_and_reap(name, recorded); });
-        wait_until_ready(c, rt, ready.get(), monitor.pid_file_process);
+        pid_t init = wait_until_ready(c, rt, ready.get(), monitor.pid_file_process);
         ready.reset();
         ::unlink((rt / proto::ready_socket).c_str());
         if (terminal) pass_init_terminal(c, terminal.get(), *request.console_socket);
 
-        lxc::Container container(name, lxcpath_);
-        pid_t init = container.init_pid();
-        if (init <= 0) throw Error(Errc::failed, "container " + c.id + ": liblxc reports no init pid");
+        // The init is the process that connected, when that was liblxc's
+        // monitor's child; else (it connected after the file was seen, or
+        // not at all) liblxc is asked, through the monitor.
+        if (!lxc::is_monitor_child(monitor, init)) {
+            init = lxc::Container(name, lxcpath_).init_pid();
+            if (init <= 0) throw Error(Errc::failed, "container " + c.id + ": liblxc reports no init pid");
+        }
         write_file_atomic(c.dir / cgroup_file, read_file("/proc/" + std::to_string(init) + "/cgroup"),
                           0600, Durability::process);
         // From here the pid-file process reports the init's exit itself,
@@ -578,11 +586,14 @@ private:
     // Blocks until the helper has renamed its ready file into rt/ (it then
     // connects to `listener`, which wakes this), the pid-file process dies,
     // or the timeout passes. Not an inotify watch of rt/: closing one waits
-    // for an SRCU grace period, 14-20 ms in 7 of 20 creates here.
-    void wait_until_ready(const ContainerRef& c, const fs::path& rt, int listener, pid_t pid_file_process) {
+    // for an SRCU grace period, 14-20 ms in 7 of 20 creates here. Returns
+    // the pid of the last process that connected (SO_PEERCRED, in our pid
+    // namespace), 0 when none did.
+    pid_t wait_until_ready(const ContainerRef& c, const fs::path& rt, int listener, pid_t pid_file_process) {
         auto deadline = std::chrono::steady_clock::now() + start_timeout_;
         UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid_file_process, 0)));  // our child
         std::error_code ec;
+        pid_t peer = 0;
         while (!fs::exists(rt / proto::ready_file, ec)) {
             int status = 0;
             if (::waitpid(pid_file_process, &status, WNOHANG) == pid_file_process)
@@ -594,9 +605,16 @@ private:
             // Woken by the helper's connection or the process's exit; the
             // timeout only re-checks both.
             pollfd p[2] = {{listener, POLLIN, 0}, {process.get(), POLLIN, 0}};
-            if (::poll(p, process ? 2 : 1, 20) > 0 && (p[0].revents & POLLIN))
-                UniqueFd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+            if (::poll(p, process ? 2 : 1, 20) > 0 && (p[0].revents & POLLIN)) {
+                UniqueFd connection(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+                ucred credentials{};
+                socklen_t size = sizeof credentials;
+                if (connection &&
+                    ::getsockopt(connection.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0)
+                    peer = credentials.pid;
+            }
         }
+        return peer;
     }
 
     // What went wrong, from the helper's error file or liblxc's log.

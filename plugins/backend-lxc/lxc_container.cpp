@@ -32,6 +32,13 @@ const Liblxc& liblxc() {
 
 }  // namespace
 
+void preload_liblxc() {
+    try {
+        liblxc();
+    } catch (const std::exception&) {
+    }
+}
+
 Container::Container(const std::string& name, const std::filesystem::path& lxcpath)
     : c_(liblxc().container_new(name.c_str(), lxcpath.c_str())), name_(name) {
     if (!c_) throw Error(Errc::failed, "liblxc: cannot open container " + name + " in " + lxcpath.string());

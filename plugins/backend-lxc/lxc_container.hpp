@@ -13,6 +13,12 @@ struct lxc_container;
 
 namespace lxcri::lxc {
 
+// Loads liblxc now, in this process; errors are left to its first use.
+// create calls it before it forks liblxc's monitor, which then finds it
+// loaded instead of loading it after the fork, on the way to the
+// container's start.
+void preload_liblxc();
+
 class Container {
 public:
     Container(const std::string& name, const std::filesystem::path& lxcpath);

@@ -314,6 +314,11 @@ Monitor spawn_monitor(const std::string& name, const std::filesystem::path& lxcp
     return monitor;
 }
 
+bool is_monitor_child(const Monitor& monitor, pid_t pid) {
+    return pid > 0 && monitor.lxc_monitor > 0 &&
+           parent_of("/proc/" + std::to_string(pid)) == std::to_string(monitor.lxc_monitor);
+}
+
 void tell_init(Monitor& monitor, pid_t init, std::uint64_t start_time) {
     UniqueFd pidfd = open_process(init, start_time);
     // A pid-file process that is gone (EPIPE) needs it no more; an init

@@ -59,6 +59,10 @@ struct Monitor {
 Monitor spawn_monitor(const std::string& name, const std::filesystem::path& lxcpath, unsigned preserve_fds,
                       const std::optional<MonitorBind>& bind, const std::function<void(pid_t, pid_t)>& record);
 
+// Whether process `pid` is a child of liblxc's monitor: the container's
+// init, which liblxc clones from the monitor.
+bool is_monitor_child(const Monitor& monitor, pid_t pid);
+
 // Tells the pid-file process the container's init (a pidfd of the process
 // of that pid and process_start_time, so that the pid-file process learns
 // its exit however late it is scheduled), once the init is waiting on the
