@@ -44,11 +44,17 @@ void print_version() {
 
 #ifdef LXCRI_STATIC_FRONT
 // The commands the static executable runs itself: those that engines call
-// over and over (conmon, the containerd shim, CRI's status). They need no
-// plugin for a container whose init the core knows, and where they do need
-// one, they load it before they change anything (Runtime::state, start and
-// kill ask the live status first). Every other command is the host's.
-bool runs_here(const std::string& command) { return command == "state" || command == "start" || command == "kill"; }
+// over and over (conmon, the containerd shim, CRI's status) and the rest of
+// a container's life, create and delete. state, start and kill need no
+// plugin for a container whose init the core knows; create and delete run
+// with the built-in plugins (plugin/builtin_plugins.hpp). Each loads its
+// plugins before it changes anything, so a plugin that is not built in
+// hands the whole command to the host (docs/ARCHITECTURE.md, "Two
+// executables"). Every other command is the host's.
+bool runs_here(const std::string& command) {
+    return command == "state" || command == "start" || command == "kill" || command == "create" ||
+           command == "delete";
+}
 #endif
 
 int report(const lxcri::Error& e) {

@@ -23,15 +23,16 @@ namespace lxcri::plugin_host {
 // std::exception: only main() catches it.
 struct Needed {};
 
-// Called once by the static executable's main(), before any command runs.
+// Called once by the static executable's main(), before any command runs
+// (it keeps the environment for exec()).
 void delegate_plugins();
 bool plugins_delegated();
 
 // <libexec>/proxmox-lxcri-host, found as the init helper is.
 std::filesystem::path path();
 
-// Execs the host with argv and the current environment; throws an Error
-// when it cannot.
+// Execs the host with argv and the environment the process started with;
+// throws an Error when it cannot.
 [[noreturn]] void exec(char** argv);
 
 }  // namespace lxcri::plugin_host

@@ -1,4 +1,5 @@
 #include "plugin/plugin_loader.hpp"
+#include "plugin/builtin_plugins.hpp"
 #include "plugin/plugin_host.hpp"
 
 #include "util/fs.hpp"
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <regex>
 
 namespace fs = std::filesystem;
@@ -103,15 +105,26 @@ Plugin<T> load(const PluginLoader& loader, PluginKind kind, const std::string& n
                                       std::string(to_string(kind)) + "-" + name + ".so in " + dirs +
                                       " (see `proxmox-lxcri plugins`)");
     }
+    auto make = [&](auto factory) {
+        try {
+            return factory(context);
+        } catch (const Error& e) {
+            throw e.with_context(std::string(to_string(kind)) + " " + name);
+        }
+    };
+    if (const builtin::Entry* entry = loader.builtin(*file)) {
+        std::unique_ptr<T> object;
+        if constexpr (std::is_same_v<T, Backend>)
+            object = make(entry->create_backend);
+        else
+            object = make(entry->create_mapping);
+        PluginDescription description{*file, entry->info.api_version, entry->info.version, entry->info.description};
+        return Plugin<T>(boost::dll::shared_library(), std::move(object), std::move(description));
+    }
     const boost::dll::shared_library& library = loader.open(*file);
     auto description = read_description(library, *file);
-    auto factory = library.get_alias<std::unique_ptr<T>(const PluginContext&)>(factory_symbol(kind));
-    std::unique_ptr<T> object;
-    try {
-        object = factory(context);
-    } catch (const Error& e) {
-        throw e.with_context(std::string(to_string(kind)) + " " + name);
-    }
+    std::unique_ptr<T> object =
+        make(library.get_alias<std::unique_ptr<T>(const PluginContext&)>(factory_symbol(kind)));
     if (!object) throw Error(Errc::plugin, "plugin " + file->path.string() + " returned no object");
     return Plugin<T>(library, std::move(object), std::move(description));
 }
@@ -167,6 +180,17 @@ std::optional<PluginFile> PluginLoader::find(PluginKind kind, const std::string&
 
 PluginDescription PluginLoader::describe(const PluginFile& file) const {
     return read_description(open(file), file);
+}
+
+const builtin::Entry* PluginLoader::builtin(const PluginFile& file) const {
+    const builtin::Entry* entry = builtin::find(file.kind, file.name);
+    if (!entry) return nullptr;
+    std::error_code ec;
+    if (!fs::equivalent(file.path.parent_path(), default_directory(), ec)) return nullptr;
+    // The file stands for its code: refused as a loaded one would be.
+    check_not_writable_by_others(file.path.parent_path(), "directory");
+    check_not_writable_by_others(file.path, "file");
+    return entry;
 }
 
 const boost::dll::shared_library& PluginLoader::open(const PluginFile& file) const {

@@ -15,6 +15,10 @@
 
 namespace lxcri {
 
+namespace builtin {
+struct Entry;
+}
+
 std::string_view to_string(PluginKind kind);
 
 // A plugin file found on disk: lxcri-<kind>-<name>.so.
@@ -79,6 +83,11 @@ public:
 
     // Loads the plugin only to read its description (for `plugins`).
     PluginDescription describe(const PluginFile& file) const;
+
+    // The plugin's copy built into this executable, when it has one and
+    // `file` is that plugin in default_directory() (checked for owner and
+    // mode as a loaded file is); nullptr otherwise (builtin_plugins.hpp).
+    const builtin::Entry* builtin(const PluginFile& file) const;
 
     // The file checked (owner, mode, symbols, API) and loaded; the symbols
     // are read and the file loaded once per loader, the owner and mode each

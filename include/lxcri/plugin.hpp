@@ -90,6 +90,14 @@ struct PluginContext {
 
 }  // namespace lxcri
 
+#ifdef LXCRI_PLUGIN_BUILTIN
+// Only in this project's tree: a plugin compiled into the static
+// proxmox-lxcri registers itself instead (core/plugin/builtin_plugins.hpp).
+#include "plugin/builtin_plugins.hpp"
+#define LXCRI_BACKEND_PLUGIN LXCRI_BUILTIN_BACKEND_PLUGIN
+#define LXCRI_MAPPING_PLUGIN LXCRI_BUILTIN_MAPPING_PLUGIN
+#else
+
 // Symbols the core looks for in the "lxcri" section, before loading anything:
 // lxcri_plugin_info, lxcri_api_v<N> and the factory for the plugin's kind.
 #define LXCRI_PLUGIN_API_MARKER BOOST_PP_CAT(lxcri_api_v, LXCRI_PLUGIN_API_VERSION)
@@ -125,3 +133,5 @@ struct PluginContext {
     }                                                                                           \
     }                                                                                           \
     BOOST_DLL_ALIAS_SECTIONED(lxcri_plugin_detail::create_mapping, lxcri_create_mapping, lxcri)
+
+#endif  // LXCRI_PLUGIN_BUILTIN

@@ -408,10 +408,10 @@ std::string loaded_by(const Lxc& lxc, const std::vector<std::string>& args, int 
 
 // state, start, kill and ps are answered from the init's pid and start time
 // (docs/ARCHITECTURE.md, "State"), without the backend plugin or liblxc;
-// delete of a stopped container needs the plugin, not liblxc. state, start
-// and kill are run by the static proxmox-lxcri itself, which loads nothing
-// but libc: not the plugin host, which loads liblxcri-core ("Two
-// executables"); ps is the host's.
+// delete of a stopped container needs the backend, not liblxc. state,
+// start, kill and delete are run by the static proxmox-lxcri itself, which
+// loads nothing but libc: not the plugin host, which loads liblxcri-core
+// ("Two executables"); ps is the host's.
 BOOST_AUTO_TEST_CASE(status_commands_load_neither_the_plugin_nor_liblxc) {
     Lxc lxc;
     int monitor = lxc.create("fast", lxc.bundle("fast", "while :; do sleep 1; done"));
@@ -433,6 +433,35 @@ BOOST_AUTO_TEST_CASE(status_commands_load_neither_the_plugin_nor_liblxc) {
     BOOST_CHECK(!contains(loaded, "lxcri-backend-lxc"));
     loaded = loaded_by(lxc, {"delete", "fast"});
     BOOST_CHECK(!contains(loaded, "liblxc.so"));
+    BOOST_CHECK(lxc.ids().empty());
+    BOOST_CHECK(fs::is_empty(lxc.lxcpath));
+}
+
+// create and delete of an lxc container with the default mapping run in
+// the static proxmox-lxcri on its built-in lxc backend and hash mapping
+// ("Built-in plugins" in docs/ARCHITECTURE.md): neither the plugin host
+// (liblxcri-core) nor a plugin file is loaded; create loads liblxc.
+BOOST_AUTO_TEST_CASE(create_and_delete_run_on_the_built_in_plugins) {
+    Lxc lxc;
+    lxcri::test::RunOptions options = to_files(lxc.out("built-in"), lxc.err("built-in"));
+    options.env.emplace("LD_DEBUG", "files");
+    fs::path pid_file = lxc.tmp / "built-in.pid";
+    auto r = lxc.cli({"create", "--bundle", lxc.bundle("built-in", "exit 3").string(), "--pid-file",
+                      pid_file.string(), "built-in"},
+                     options);
+    std::string loaded = lxcri::test::read_text(lxc.err("built-in"));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, loaded);
+    BOOST_CHECK(contains(loaded, "liblxc.so"));
+    auto check_static = [&](const std::string& command) {
+        BOOST_CHECK_MESSAGE(contains(loaded, "libc.so"), "LD_DEBUG reports nothing for " << command);
+        for (const char* library : {"liblxcri-core", "lxcri-backend-lxc", "lxcri-mapping-hash"})
+            BOOST_CHECK_MESSAGE(!contains(loaded, library), command << " loaded " << library);
+        BOOST_CHECK_MESSAGE(!LXCRI_STATIC_EXECUTABLE || !contains(loaded, "libstdc++"), command << " loaded libstdc++");
+    };
+    check_static("create");
+    BOOST_CHECK_EQUAL(lxc.run_to_end("built-in", std::stoi(lxcri::test::read_text(pid_file))), 3);
+    loaded = loaded_by(lxc, {"delete", "built-in"});
+    check_static("delete");
     BOOST_CHECK(lxc.ids().empty());
     BOOST_CHECK(fs::is_empty(lxc.lxcpath));
 }

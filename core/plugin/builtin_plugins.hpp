@@ -1,0 +1,65 @@
+#pragma once
+
+// Plugins built into the static proxmox-lxcri (docs/ARCHITECTURE.md,
+// "Built-in plugins"). The plugin host and a plugin never have any.
+//
+// The source files of the lxc backend and of the hash and incremental
+// mappings are compiled a second time with LXCRI_PLUGIN_BUILTIN defined;
+// LXCRI_BACKEND_PLUGIN and LXCRI_MAPPING_PLUGIN (include/lxcri/plugin.hpp)
+// then register the plugin here instead of exporting its entry points, and
+// the objects are linked into proxmox-lxcri. PluginLoader makes a plugin
+// from its built-in copy when the file it found is that plugin in the
+// installation's own plugin directory (the same sources, the same build);
+// any other file is loaded, by the plugin host.
+
+#include <lxcri/plugin.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace lxcri {
+class Backend;
+class MappingStrategy;
+}  // namespace lxcri
+
+namespace lxcri::builtin {
+
+struct Entry {
+    PluginInfo info;
+    std::unique_ptr<Backend> (*create_backend)(const PluginContext&) = nullptr;  // a backend's factory
+    std::unique_ptr<MappingStrategy> (*create_mapping)(const PluginContext&) = nullptr;  // a mapping's
+};
+
+// A static object of each built-in plugin registers it.
+struct Registrar {
+    explicit Registrar(const Entry& entry);
+};
+
+// The built-in plugin of this kind and name; nullptr when there is none.
+const Entry* find(PluginKind kind, std::string_view name);
+
+}  // namespace lxcri::builtin
+
+// What LXCRI_BACKEND_PLUGIN and LXCRI_MAPPING_PLUGIN expand to in a
+// built-in plugin's objects.
+#define LXCRI_DETAIL_BUILTIN(KIND, BACKEND, MAPPING, NAME, VERSION, DESCRIPTION)                          \
+    namespace {                                                                                           \
+    const ::lxcri::builtin::Registrar lxcri_builtin_registrar(::lxcri::builtin::Entry{                    \
+        {LXCRI_PLUGIN_API_VERSION, ::lxcri::PluginKind::KIND, NAME, VERSION, DESCRIPTION}, BACKEND, MAPPING}); \
+    }
+
+#define LXCRI_BUILTIN_BACKEND_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                                     \
+    LXCRI_DETAIL_BUILTIN(                                                                                 \
+        backend,                                                                                          \
+        [](const ::lxcri::PluginContext& context) -> std::unique_ptr<::lxcri::Backend> {                  \
+            return std::make_unique<CLASS>(context);                                                      \
+        },                                                                                                \
+        nullptr, NAME, VERSION, DESCRIPTION)
+
+#define LXCRI_BUILTIN_MAPPING_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                                     \
+    LXCRI_DETAIL_BUILTIN(                                                                                 \
+        mapping, nullptr,                                                                                 \
+        [](const ::lxcri::PluginContext& context) -> std::unique_ptr<::lxcri::MappingStrategy> {          \
+            return std::make_unique<CLASS>(context);                                                      \
+        },                                                                                                \
+        NAME, VERSION, DESCRIPTION)
