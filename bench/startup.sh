@@ -15,10 +15,10 @@
 #                 liblxcri-core (docs/ARCHITECTURE.md, "Two executables")
 #   state         proxmox-lxcri state of a created dry-run container: the
 #                 dry-run backend knows no init, so its status is the
-#                 plugin's, and the static executable execs the plugin host
-#                 (no root needed; bench/lifecycle.sh times `state` of a
-#                 running lxc container, which the static executable runs
-#                 itself)
+#                 plugin's, which the static executable has built in
+#                 (an older build's execs the plugin host; no root needed;
+#                 bench/lifecycle.sh times `state` of a running lxc
+#                 container, which needs no plugin)
 #
 #   bench/startup.sh [--binary PATH]... [--runs N]
 #
