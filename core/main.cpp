@@ -13,6 +13,7 @@
 #include "config/option_error.hpp"
 #include "log/logging.hpp"
 #include "plugin/plugin_host.hpp"
+#include "runtime/runtime.hpp"
 #include "state/state_store.hpp"
 #include "util/fs.hpp"
 
@@ -47,10 +48,12 @@ void print_version() {
 // over and over (conmon, the containerd shim, CRI's status) and the rest of
 // a container's life, create and delete. state, start and kill need no
 // plugin for a container whose init the core knows; create and delete run
-// with the built-in plugins (plugin/builtin_plugins.hpp). Each loads its
-// plugins before it changes anything, so a plugin that is not built in
-// hands the whole command to the host (docs/ARCHITECTURE.md, "Two
-// executables"). Every other command is the host's.
+// here when the configured backend and mapping are built in
+// (plugin/builtin_plugins.hpp), and go to the host at once otherwise. Each
+// loads its plugins before it changes anything, so a plugin that is not
+// built in after all (a container of another backend) hands the whole
+// command to the host then (docs/ARCHITECTURE.md, "Two executables").
+// Every other command is the host's.
 bool runs_here(const std::string& command) {
     return command == "state" || command == "start" || command == "kill" || command == "create" ||
            command == "delete";
@@ -102,6 +105,10 @@ int main(int argc, char** argv) {
         const lxcri::cli::Command& command = lxcri::cli::command(*line.command());
         auto action = command.parse(command, line.command_args());
         if (!action) return 0;  // --help
+#ifdef LXCRI_STATIC_FRONT
+        if ((command.name == "create" || command.name == "delete") && !lxcri::runs_on_built_in_plugins(config))
+            lxcri::plugin_host::exec(argv);
+#endif
         lxcri::cli::Context context(config);
         return (*action)(context);
     } catch (const lxcri::plugin_host::Needed&) {

@@ -3,8 +3,9 @@
 // Plugins built into the static proxmox-lxcri (docs/ARCHITECTURE.md,
 // "Built-in plugins"). The plugin host and a plugin never have any.
 //
-// The source files of the lxc backend and of the hash and incremental
-// mappings are compiled a second time with LXCRI_PLUGIN_BUILTIN defined;
+// The source files of the lxc and dry-run backends and of the hash and
+// incremental mappings are compiled a second time (plugins/CMakeLists.txt,
+// lxcri_build_in) with LXCRI_PLUGIN_BUILTIN defined;
 // LXCRI_BACKEND_PLUGIN and LXCRI_MAPPING_PLUGIN (include/lxcri/plugin.hpp)
 // then register the plugin here instead of exporting its entry points, and
 // the objects are linked into proxmox-lxcri. PluginLoader makes a plugin

@@ -9,7 +9,9 @@
 // make a second core and a second libstdc++ in one process. So its main()
 // delegates plugins, and a plugin load throws plugin_host::Needed instead;
 // main() then execs proxmox-lxcri-host (libexec) with the same arguments
-// and environment, which runs the whole command again with the plugins.
+// and the environment the process started with, which runs the whole
+// command again with the plugins. The plugins that ship with the core are
+// built into the static executable (builtin_plugins.hpp) and need no host.
 //
 // That is only right where nothing has been changed before the load: the
 // static executable runs itself only commands that load a plugin, if at

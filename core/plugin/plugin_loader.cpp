@@ -112,12 +112,15 @@ Plugin<T> load(const PluginLoader& loader, PluginKind kind, const std::string& n
             throw e.with_context(std::string(to_string(kind)) + " " + name);
         }
     };
-    if (const builtin::Entry* entry = loader.builtin(*file)) {
+    const builtin::Entry* entry = loader.builtin(*file);
+    if (entry && (std::is_same_v<T, Backend> ? !entry->create_backend : !entry->create_mapping)) entry = nullptr;
+    if (entry) {
         std::unique_ptr<T> object;
         if constexpr (std::is_same_v<T, Backend>)
             object = make(entry->create_backend);
         else
             object = make(entry->create_mapping);
+        if (!object) throw Error(Errc::plugin, "built-in plugin " + file->path.string() + " returned no object");
         PluginDescription description{*file, entry->info.api_version, entry->info.version, entry->info.description};
         return Plugin<T>(boost::dll::shared_library(), std::move(object), std::move(description));
     }
@@ -133,8 +136,9 @@ Plugin<T> load(const PluginLoader& loader, PluginKind kind, const std::string& n
 
 std::string_view to_string(PluginKind kind) { return kind == PluginKind::backend ? "backend" : "mapping"; }
 
-PluginLoader::PluginLoader(std::vector<fs::path> directories) : directories_(std::move(directories)) {
-    // A mistyped --plugin-dir would otherwise only show as "unknown backend".
+PluginLoader::PluginLoader(std::vector<fs::path> directories, Warnings warnings)
+    : directories_(std::move(directories)) {
+    if (warnings == Warnings::off) return;
     for (const auto& dir : directories_) {
         std::error_code ec;
         if (!fs::is_directory(dir, ec))

@@ -69,7 +69,10 @@ public:
 // first file for a kind and name wins.
 class PluginLoader final : public PluginSource {
 public:
-    explicit PluginLoader(std::vector<std::filesystem::path> directories);
+    // Warnings::on: a directory that is missing is a warning (a mistyped
+    // --plugin-dir would otherwise only show as "unknown backend").
+    enum class Warnings { on, off };
+    explicit PluginLoader(std::vector<std::filesystem::path> directories, Warnings warnings = Warnings::on);
 
     // The built-in plugin directory next to the running binary.
     static std::filesystem::path default_directory();

@@ -24,6 +24,7 @@
 #include <csignal>
 #include <map>
 #include <thread>
+#include <utility>
 
 namespace fs = std::filesystem;
 
@@ -53,7 +54,32 @@ void write_pid(const fs::path& path, pid_t pid) {
     write_file_atomic(checked_pid_file(path), std::to_string(pid), 0644, Durability::process);
 }
 
+// The backend of `config`: backend = auto picks pct on a Proxmox host
+// (the pct plugin and the pct command are there), else lxc, else dry-run.
+std::string configured_backend(const Config& config, const PluginSource& plugins) {
+    if (config.backend != "auto") return config.backend;
+    std::string pct = config.plugin_options("pct").count("path") ? config.plugin_options("pct").at("path")
+                                                                  : "/usr/sbin/pct";
+    if (plugins.has(PluginKind::backend, "pct") && ::access(pct.c_str(), X_OK) == 0) return "pct";
+    if (plugins.has(PluginKind::backend, "lxc")) return "lxc";
+    return "dry-run";
+}
+
 }  // namespace
+
+bool runs_on_built_in_plugins(const Config& config) {
+    PluginLoader loader(plugin_directories(config), PluginLoader::Warnings::off);
+    for (const auto& [kind, name] : {std::pair{PluginKind::backend, configured_backend(config, loader)},
+                                     std::pair{PluginKind::mapping, config.mapping}}) {
+        auto file = loader.find(kind, name);
+        try {
+            if (!file || !loader.builtin(*file)) return false;
+        } catch (const Error&) {
+            return false;  // the host reports it, as for any plugin
+        }
+    }
+    return true;
+}
 
 std::vector<fs::path> plugin_directories(const Config& config) {
     std::vector<fs::path> dirs = config.plugin_dirs;
@@ -73,14 +99,7 @@ Runtime::Runtime(Config config)
 Runtime::Runtime(Config config, std::unique_ptr<PluginSource> plugins)
     : config_(std::move(config)), plugins_(std::move(plugins)), states_(config_.root), mappings_(config_.state_dir) {}
 
-std::string Runtime::backend_name() const {
-    if (config_.backend != "auto") return config_.backend;
-    std::string pct = config_.plugin_options("pct").count("path") ? config_.plugin_options("pct").at("path")
-                                                                   : "/usr/sbin/pct";
-    if (plugins_->has(PluginKind::backend, "pct") && ::access(pct.c_str(), X_OK) == 0) return "pct";
-    if (plugins_->has(PluginKind::backend, "lxc")) return "lxc";
-    return "dry-run";
-}
+std::string Runtime::backend_name() const { return configured_backend(config_, *plugins_); }
 
 PluginContext Runtime::plugin_context(const std::string& name) const {
     return PluginContext{config_.plugin_options(name), config_.root, config_.state_dir, libexec_directory()};

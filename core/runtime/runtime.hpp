@@ -107,4 +107,11 @@ std::vector<std::filesystem::path> plugin_directories(const Config& config);
 // Where the init helper and other executables of the runtime are.
 std::filesystem::path libexec_directory();
 
+// Whether a create or delete with `config` runs on plugins built into this
+// executable (plugin/builtin_plugins.hpp): the configured backend and
+// mapping are found as built-in ones. Loads nothing, logs nothing, changes
+// nothing: the static proxmox-lxcri asks before it runs either, and hands
+// the command to the plugin host at once when not.
+bool runs_on_built_in_plugins(const Config& config);
+
 }  // namespace lxcri

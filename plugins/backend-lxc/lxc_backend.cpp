@@ -605,16 +605,22 @@ private:
             // Woken by the helper's connection or the process's exit; the
             // timeout only re-checks both.
             pollfd p[2] = {{listener, POLLIN, 0}, {process.get(), POLLIN, 0}};
-            if (::poll(p, process ? 2 : 1, 20) > 0 && (p[0].revents & POLLIN)) {
-                UniqueFd connection(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-                ucred credentials{};
-                socklen_t size = sizeof credentials;
-                if (connection &&
-                    ::getsockopt(connection.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0)
-                    peer = credentials.pid;
-            }
+            if (::poll(p, process ? 2 : 1, 20) > 0 && (p[0].revents & POLLIN)) peer = accept_peer(listener);
         }
+        // Seen before its connection was: the helper connects right after.
+        pollfd p{listener, POLLIN, 0};
+        if (peer == 0 && ::poll(&p, 1, 0) > 0) peer = accept_peer(listener);
         return peer;
+    }
+
+    // Accepts a connection and closes it: the pid of the process that
+    // made it (SO_PEERCRED, in our pid namespace), 0 when unknown.
+    static pid_t accept_peer(int listener) {
+        UniqueFd connection(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        ucred credentials{};
+        socklen_t size = sizeof credentials;
+        if (!connection || ::getsockopt(connection.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return 0;
+        return credentials.pid;
     }
 
     // What went wrong, from the helper's error file or liblxc's log.

@@ -189,8 +189,19 @@ BOOST_AUTO_TEST_CASE(without_the_plugin_host_only_the_built_in_plugins_run) {
     check_needs_host(cli({"--plugin-dir", more.string(), "delete", "c1"}), "delete");
     BOOST_CHECK(env.snapshot() == before);
 
-    // The whole installation runs them all.
-    BOOST_CHECK_EQUAL(env.cli({"--plugin-dir", more.string(), "create", "--bundle", env.bundle.string(), "c3"}).exit_code, 0);
+    // The whole installation runs them all. A create handed to the host
+    // reads config.json there only: its warning shows once.
+    fs::path newer = env.tmp / "bundle-newer";
+    fs::create_directories(newer / "rootfs");
+    std::string config = minimal_config;
+    config.replace(config.find("1.2.0"), 5, "1.9.0");
+    lxcri::test::write_text(newer / "config.json", config);
+    auto handed = env.cli({"--plugin-dir", more.string(), "create", "--bundle", newer.string(), "c3"});
+    BOOST_CHECK_EQUAL(handed.exit_code, 0);
+    std::size_t warnings = 0;
+    for (auto at = handed.err.find("is newer than"); at != std::string::npos; at = handed.err.find("is newer than", at + 1))
+        ++warnings;
+    BOOST_CHECK_MESSAGE(warnings == 1, handed.err);
     BOOST_CHECK_EQUAL(env.cli({"list", "-q"}).out, "c1\nc3\n");
     for (const char* id : {"c1", "c3"}) BOOST_CHECK_EQUAL(env.cli({"delete", id}).exit_code, 0);
 }

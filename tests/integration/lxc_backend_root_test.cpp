@@ -459,6 +459,24 @@ BOOST_AUTO_TEST_CASE(create_and_delete_run_on_the_built_in_plugins) {
         BOOST_CHECK_MESSAGE(!LXCRI_STATIC_EXECUTABLE || !contains(loaded, "libstdc++"), command << " loaded libstdc++");
     };
     check_static("create");
+    // liblxc is loaded by one process, create (before it forks liblxc's
+    // monitor, which finds it loaded), and the init create recorded, the
+    // process that connected to ready.sock, is the monitor's child: pid 1
+    // of the container's pid namespace.
+    std::set<std::string> loaders;
+    std::istringstream lines(loaded);
+    for (std::string line; std::getline(lines, line);)
+        if (contains(line, "file=liblxc.so")) loaders.insert(line.substr(0, line.find(':')));
+    BOOST_CHECK_MESSAGE(loaders.size() == 1, "liblxc was loaded by " << loaders.size() << " processes");
+    auto state = lxc.state_of("built-in");
+    std::string init = std::to_string(state.at("pid").as_int64());
+    std::string monitor = lxcri::test::read_text(lxc.root / "built-in" / "lxc-monitor");
+    monitor = monitor.substr(0, monitor.find(' '));
+    std::string status = lxcri::test::read_text("/proc/" + init + "/status");
+    BOOST_CHECK_MESSAGE(contains(status, "\nPPid:\t" + monitor + "\n"), status);
+    auto nspid = status.substr(status.find("NSpid:"));
+    nspid = nspid.substr(0, nspid.find('\n'));
+    BOOST_CHECK_MESSAGE(nspid.size() > 2 && nspid.substr(nspid.size() - 2) == "\t1", nspid);
     BOOST_CHECK_EQUAL(lxc.run_to_end("built-in", std::stoi(lxcri::test::read_text(pid_file))), 3);
     loaded = loaded_by(lxc, {"delete", "built-in"});
     check_static("delete");
