@@ -8,14 +8,18 @@
 // lxcri_build_in) with LXCRI_PLUGIN_BUILTIN defined;
 // LXCRI_BACKEND_PLUGIN and LXCRI_MAPPING_PLUGIN (include/lxcri/plugin.hpp)
 // then register the plugin here instead of exporting its entry points, and
-// the objects are linked into proxmox-lxcri. PluginLoader makes a plugin
-// from its built-in copy when the file it found is that plugin in the
-// installation's own plugin directory (the same sources, the same build);
-// any other file is loaded, by the plugin host.
+// the objects are linked into proxmox-lxcri. With them goes the GNU build
+// id of the plugin file built from the same sources (a generated file,
+// BuildId below). PluginLoader makes a plugin from its built-in copy when
+// the file it found is that plugin in the installation's own plugin
+// directory and carries that build id: the very file, not one replaced
+// by another build; any other file is loaded, by the plugin host.
 
 #include <lxcri/plugin.hpp>
 
+#include <filesystem>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace lxcri {
@@ -36,8 +40,22 @@ struct Registrar {
     explicit Registrar(const Entry& entry);
 };
 
-// The built-in plugin of this kind and name; nullptr when there is none.
-const Entry* find(PluginKind kind, std::string_view name);
+// The build id of the plugin file built with the built-in copy of this
+// kind and name (lower-case hex), registered by a generated source file.
+struct BuildId {
+    BuildId(PluginKind kind, const char* name, const char* hex);
+};
+
+// Whether a plugin of this kind and name is built in.
+bool has(PluginKind kind, std::string_view name);
+
+// The built-in plugin of this kind and name whose plugin file is
+// `file_build_id`; nullptr when there is none, or its file is another.
+const Entry* find(PluginKind kind, std::string_view name, std::string_view file_build_id);
+
+// The GNU build id of an ELF file (its NT_GNU_BUILD_ID note, lower-case
+// hex); empty when it has none or cannot be read.
+std::string read_build_id(const std::filesystem::path& file);
 
 }  // namespace lxcri::builtin
 

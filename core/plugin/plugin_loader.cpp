@@ -187,14 +187,13 @@ PluginDescription PluginLoader::describe(const PluginFile& file) const {
 }
 
 const builtin::Entry* PluginLoader::builtin(const PluginFile& file) const {
-    const builtin::Entry* entry = builtin::find(file.kind, file.name);
-    if (!entry) return nullptr;
+    if (!builtin::has(file.kind, file.name)) return nullptr;  // the host has none
     std::error_code ec;
     if (!fs::equivalent(file.path.parent_path(), default_directory(), ec)) return nullptr;
     // The file stands for its code: refused as a loaded one would be.
     check_not_writable_by_others(file.path.parent_path(), "directory");
     check_not_writable_by_others(file.path, "file");
-    return entry;
+    return builtin::find(file.kind, file.name, builtin::read_build_id(file.path));
 }
 
 const boost::dll::shared_library& PluginLoader::open(const PluginFile& file) const {

@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(the_executable_needs_nothing_but_libc) {
 // proxmox-lxcri still runs a container's life on its built-in plugins
 // (dry-run and hash here), and says which program is missing for the rest,
 // once. A plugin file found in a plugin-dir is that file, even under a
-// built-in plugin's name.
+// built-in plugin's name, and so is one that another build replaced.
 BOOST_AUTO_TEST_CASE(without_the_plugin_host_only_the_built_in_plugins_run) {
     Env env;
     BOOST_REQUIRE_EQUAL(env.create("c1").exit_code, 0);
@@ -187,6 +187,11 @@ BOOST_AUTO_TEST_CASE(without_the_plugin_host_only_the_built_in_plugins_run) {
     auto before = env.snapshot();
     check_needs_host(cli({"--plugin-dir", more.string(), "create", "--bundle", env.bundle.string(), "c3"}), "create");
     check_needs_host(cli({"--plugin-dir", more.string(), "delete", "c1"}), "delete");
+    // So is a plugin file replaced by another build (its GNU build id).
+    fs::path plugins = tree / "lib" / "proxmox-lxcri" / "plugins";
+    fs::copy_file(plugins / "lxcri-backend-pct.so", plugins / "lxcri-backend-dry-run.so",
+                  fs::copy_options::overwrite_existing);
+    check_needs_host(cli({"create", "--bundle", env.bundle.string(), "c3"}), "create, replaced plugin");
     BOOST_CHECK(env.snapshot() == before);
 
     // The whole installation runs them all. A create handed to the host
