@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <regex>
+#include <type_traits>
 
 namespace fs = std::filesystem;
 
@@ -112,14 +112,13 @@ Plugin<T> load(const PluginLoader& loader, PluginKind kind, const std::string& n
             throw e.with_context(std::string(to_string(kind)) + " " + name);
         }
     };
-    const builtin::Entry* entry = loader.builtin(*file);
-    if (entry && (std::is_same_v<T, Backend> ? !entry->create_backend : !entry->create_mapping)) entry = nullptr;
-    if (entry) {
+    if (const builtin::Entry* entry = loader.builtin(*file)) {
         std::unique_ptr<T> object;
-        if constexpr (std::is_same_v<T, Backend>)
-            object = make(entry->create_backend);
-        else
+        if constexpr (std::is_same_v<T, Backend>) {
+            if (entry->create_backend) object = make(entry->create_backend);
+        } else if (entry->create_mapping) {
             object = make(entry->create_mapping);
+        }
         if (!object) throw Error(Errc::plugin, "built-in plugin " + file->path.string() + " returned no object");
         PluginDescription description{*file, entry->info.api_version, entry->info.version, entry->info.description};
         return Plugin<T>(boost::dll::shared_library(), std::move(object), std::move(description));
