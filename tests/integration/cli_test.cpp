@@ -187,6 +187,13 @@ BOOST_AUTO_TEST_CASE(without_the_plugin_host_only_the_built_in_plugins_run) {
     auto before = env.snapshot();
     check_needs_host(cli({"--plugin-dir", more.string(), "create", "--bundle", env.bundle.string(), "c3"}), "create");
     check_needs_host(cli({"--plugin-dir", more.string(), "delete", "c1"}), "delete");
+    // The mapping too: a built-in backend with a mapping from a plugin-dir.
+    fs::path mappings = tree / "more-mappings";
+    fs::create_directories(mappings);
+    fs::copy_file(tree / "lib" / "proxmox-lxcri" / "plugins" / "lxcri-mapping-hash.so",
+                  mappings / "lxcri-mapping-hash.so");
+    check_needs_host(cli({"--plugin-dir", mappings.string(), "create", "--bundle", env.bundle.string(), "c3"}),
+                     "create, mapping from a plugin-dir");
     // So is a plugin file replaced by another build (its GNU build id).
     fs::path plugins = tree / "lib" / "proxmox-lxcri" / "plugins";
     fs::copy_file(plugins / "lxcri-backend-pct.so", plugins / "lxcri-backend-dry-run.so",
