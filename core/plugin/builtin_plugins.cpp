@@ -27,6 +27,12 @@ std::map<std::pair<PluginKind, std::string>, std::string>& build_ids() {
     return registered;
 }
 
+const Entry* registered(PluginKind kind, std::string_view name) {
+    for (const Entry& entry : entries())
+        if (entry.info.kind == kind && entry.info.name == name) return &entry;
+    return nullptr;
+}
+
 bool read_at(int fd, void* buffer, std::size_t size, off_t offset) {
     return ::pread(fd, buffer, size, offset) == static_cast<ssize_t>(size);
 }
@@ -37,18 +43,12 @@ Registrar::Registrar(const Entry& entry) { entries().push_back(entry); }
 
 BuildId::BuildId(PluginKind kind, const char* name, const char* hex) { build_ids()[{kind, name}] = hex; }
 
-bool has(PluginKind kind, std::string_view name) {
-    for (const Entry& entry : entries())
-        if (entry.info.kind == kind && entry.info.name == name) return true;
-    return false;
-}
+bool has(PluginKind kind, std::string_view name) { return registered(kind, name) != nullptr; }
 
 const Entry* find(PluginKind kind, std::string_view name, std::string_view file_build_id) {
     auto id = build_ids().find({kind, std::string(name)});
     if (id == build_ids().end() || id->second.empty() || id->second != file_build_id) return nullptr;
-    for (const Entry& entry : entries())
-        if (entry.info.kind == kind && entry.info.name == name) return &entry;
-    return nullptr;
+    return registered(kind, name);
 }
 
 std::string read_build_id(const std::filesystem::path& file) {
